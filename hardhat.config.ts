@@ -1,0 +1,51 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Solidity compiles with the npm `solc` package's soljson.js: Hardhat never downloads a compiler.
+ * The version below must equal the installed `solc` package version (checked at load time).
+ */
+const SOLC_VERSION = "0.8.37";
+const solcPackage = require("solc/package.json") as { version: string };
+if (solcPackage.version !== SOLC_VERSION) {
+  throw new Error(`hardhat.config.ts expects solc ${SOLC_VERSION} from npm, found ${solcPackage.version}; run ./run install`);
+}
+const soljson = require.resolve("solc/soljson.js");
+
+const fuzzRuns = Number(process.env.FUZZ_RUNS ?? 2000);
+const invariantRuns = Number(process.env.INVARIANT_RUNS ?? 128);
+const invariantDepth = Number(process.env.INVARIANT_DEPTH ?? 64);
+
+export default defineConfig({
+  plugins: [hardhatToolboxViem],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: soljson,
+        settings: { optimizer: { enabled: true, runs: 500 }, viaIR: false, evmVersion: "cancun" },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: soljson,
+        settings: { optimizer: { enabled: true, runs: 500 }, viaIR: false, evmVersion: "cancun" },
+      },
+    },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { nodejs: "test", solidity: "contracts/test" },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: fuzzRuns, seed: "0x5eed" },
+      invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
+    },
+  },
+  networks: {
+    localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
+  },
+});

@@ -1,0 +1,97 @@
+/**
+ * Boundary types of the DiLoCoX engine. Everything outside `worker/diloco/` sees parameters
+ * only as one flat little-endian `Float32Array` plus a `ParamLayout` describing its tensors.
+ *
+ * Determinism contract: given the same (ModelConfig, InnerOptimizerConfig, initial params,
+ * data shard, seed, round, workerIndex, steps), `Trainer.train` returns bit-identical
+ * params and losses, in this process or another one. This is what makes replay audits possible.
+ */
+
+/** One named tensor inside the flat parameter vector (row-major). */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  /** "matrix" tensors (2-D weights) get low-rank compression; "vector" ones (biases, norms, 1-D) are only quantised. */
+  kind: "matrix" | "vector";
+  /** Element offset of the tensor inside the flat vector. */
+  offset: number;
+  /** Number of elements (product of shape). */
+  size: number;
+}
+
+export interface ParamLayout {
+  tensors: TensorSpec[];
+  /** Total number of float32 elements. */
+  size: number;
+}
+
+/** Decoder-only transformer language model hyper-parameters. */
+export interface ModelConfig {
+  vocabSize: number;
+  contextLength: number;
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  dMlp: number;
+}
+
+/** Inner optimiser: AdamW with linear warm-up, cosine decay (over the whole job) and global-norm clipping. */
+export interface InnerOptimizerConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  warmupSteps: number;
+  /** Total inner steps over the whole job (rounds × H): the cosine schedule spans this. */
+  totalSteps: number;
+  /** Final learning rate as a fraction of `lr`. */
+  minLrRatio: number;
+  /** Global gradient-norm clip; 0 disables. */
+  clipNorm: number;
+}
+
+/** A worker's token stream (its shard) as byte/char ids. */
+export interface DataShard {
+  tokens: Uint8Array | Uint16Array;
+}
+
+export interface TrainRequest {
+  /** Starting parameters (not modified by the trainer). */
+  params: Float32Array;
+  /** H: number of inner steps to run. */
+  steps: number;
+  batchSize: number;
+  shard: DataShard;
+  /** Job seed; batch order is derived from (seed, round, workerIndex, step). */
+  seed: bigint | number;
+  round: number;
+  workerIndex: number;
+  /** Global step index of the first step (round × H), for the learning-rate schedule. */
+  stepOffset: number;
+}
+
+export interface TrainResult {
+  params: Float32Array;
+  /** Loss of each inner step, in order. */
+  losses: number[];
+  tokensProcessed: number;
+  /** Wall-clock seconds spent in training (for utilisation accounting). */
+  seconds: number;
+}
+
+/**
+ * The seam between round logic and the ML library. An in-process implementation and, later,
+ * a PyTorch-process implementation (GPU providers) both satisfy it.
+ */
+export interface Trainer {
+  readonly config: ModelConfig;
+  readonly layout: ParamLayout;
+  /** Deterministic initial parameters for a seed. */
+  initParams(seed: number): Promise<Float32Array>;
+  /** Runs H inner AdamW steps (optimiser state starts fresh each call). */
+  train(req: TrainRequest): Promise<TrainResult>;
+  /** Mean cross-entropy (nats/token) over the evaluation tokens, deterministic. */
+  evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts?: { batches?: number; batchSize?: number }): Promise<number>;
+  dispose(): Promise<void> | void;
+}
