@@ -26,12 +26,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: soljson,
-        settings: { optimizer: { enabled: true, runs: 500 }, viaIR: false, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true, evmVersion: "cancun" },
       },
       production: {
         version: SOLC_VERSION,
         path: soljson,
-        settings: { optimizer: { enabled: true, runs: 500 }, viaIR: false, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true, evmVersion: "cancun" },
       },
     },
   },

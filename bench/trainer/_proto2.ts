@@ -1,0 +1,16 @@
+import { createTrainer, DEFAULT_MODEL, DEFAULT_INNER_OPT } from "../../worker/diloco/trainer/index.ts";
+import { loadCorpus, makeShards } from "../../worker/diloco/data/index.ts";
+import { createHash } from "node:crypto";
+const steps = Number(process.argv[2] ?? 20);
+const tr = await createTrainer(DEFAULT_MODEL, { ...DEFAULT_INNER_OPT, warmupSteps: 10, totalSteps: 200 });
+const data = makeShards(loadCorpus(), { workers: 4 });
+const p0 = await tr.initParams(1);
+const c0 = process.cpuUsage(); const t0 = performance.now();
+const r = await tr.train({ params: p0, steps, batchSize: 32, shard: data.shards[0], seed: 7n, round: 0, workerIndex: 0, stepOffset: 0 });
+const c = process.cpuUsage(c0);
+console.log("wall", ((performance.now() - t0) / 1000).toFixed(2), "cpu", ((c.user + c.system) / 1e6).toFixed(2), "rss", (process.memoryUsage().rss / 1e6).toFixed(0));
+console.log(r.losses.map((l) => l.toFixed(3)).join(" "));
+console.log(tr.lastStats.gradNorms.map((l) => l.toFixed(2)).join(" "));
+console.log("hash", createHash("sha256").update(new Uint8Array(r.params.buffer)).digest("hex"));
+const e0 = performance.now();
+console.log("eval0", await tr.evaluate(p0, data.eval), "eval1", await tr.evaluate(r.params, data.eval), "ms", performance.now() - e0);

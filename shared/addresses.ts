@@ -1,0 +1,53 @@
+/**
+ * Deployed contract addresses per network. Ignition writes them to
+ * ignition/deployments/<deploymentId>/deployed_addresses.json; this module reads that file,
+ * and environment variables (TOKEN_ADDRESS, REGISTRY_ADDRESS, MARKET_ADDRESS) override it.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getAddress, isAddress, type Address } from "viem";
+
+export interface MarketAddresses {
+  token: Address;
+  registry: Address;
+  market: Address;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Ignition's default deployment id for a chain. */
+export function deploymentId(chainId: number): string {
+  return `chain-${chainId}`;
+}
+
+/** Parses Ignition's deployed_addresses.json content (keys "Market#TestToken" etc.). */
+export function parseIgnitionAddresses(json: Record<string, string>): MarketAddresses {
+  const pick = (key: string): Address => {
+    const value = json[`Market#${key}`];
+    if (!value || !isAddress(value)) throw new Error(`deployment has no valid address for Market#${key}`);
+    return getAddress(value);
+  };
+  return { token: pick("TestToken"), registry: pick("ProviderRegistry"), market: pick("TrainingMarket") };
+}
+
+/**
+ * Addresses for `chainId`: from the environment if all three are set, else from the Ignition
+ * deployment directory (default: this repository's ignition/deployments/chain-<id>).
+ */
+export function loadAddresses(chainId: number, opts: { deploymentsDir?: string; env?: NodeJS.ProcessEnv } = {}): MarketAddresses {
+  const env = opts.env ?? process.env;
+  const fromEnv = [env.TOKEN_ADDRESS, env.REGISTRY_ADDRESS, env.MARKET_ADDRESS];
+  if (fromEnv.every((v) => v !== undefined && v !== "")) {
+    for (const [name, v] of [["TOKEN_ADDRESS", env.TOKEN_ADDRESS], ["REGISTRY_ADDRESS", env.REGISTRY_ADDRESS], ["MARKET_ADDRESS", env.MARKET_ADDRESS]] as const) {
+      if (!isAddress(v!)) throw new Error(`${name} is not an address: ${v}`);
+    }
+    return { token: getAddress(env.TOKEN_ADDRESS!), registry: getAddress(env.REGISTRY_ADDRESS!), market: getAddress(env.MARKET_ADDRESS!) };
+  }
+  const dir = opts.deploymentsDir ?? path.join(repoRoot, "ignition", "deployments");
+  const file = path.join(dir, deploymentId(chainId), "deployed_addresses.json");
+  if (!existsSync(file)) {
+    throw new Error(`no deployment for chain ${chainId}: ${file} is missing (deploy with Ignition, or set TOKEN_ADDRESS, REGISTRY_ADDRESS and MARKET_ADDRESS)`);
+  }
+  return parseIgnitionAddresses(JSON.parse(readFileSync(file, "utf8")) as Record<string, string>);
+}

@@ -1,0 +1,101 @@
+/**
+ * EIP-712 domain and types of the TrainingMarket's attested messages, with signing and
+ * verification helpers. Must match TrainingMarket.sol (ROUND_UPDATE_TYPEHASH, ROUND_RESULT_TYPEHASH,
+ * EIP712("TrainingMarket", "1")); test/shared/eip712.test.ts checks them against the contract.
+ */
+import {
+  hashTypedData,
+  recoverTypedDataAddress,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type TypedDataDomain,
+} from "viem";
+
+export const EIP712_NAME = "TrainingMarket";
+export const EIP712_VERSION = "1";
+
+/** Fixed-point scale of `trainLoss` on chain: loss (nats/token) × 1e6 as uint64. */
+export const LOSS_SCALE = 1_000_000;
+
+export const roundUpdateTypes = {
+  RoundUpdate: [
+    { name: "jobId", type: "uint256" },
+    { name: "round", type: "uint32" },
+    { name: "updateHash", type: "bytes32" },
+    { name: "trainLoss", type: "uint64" },
+    { name: "worker", type: "address" },
+  ],
+} as const;
+
+export const roundResultTypes = {
+  RoundResult: [
+    { name: "jobId", type: "uint256" },
+    { name: "round", type: "uint32" },
+    { name: "modelHash", type: "bytes32" },
+    { name: "includedMask", type: "uint32" },
+    { name: "worker", type: "address" },
+  ],
+} as const;
+
+export interface RoundUpdateMessage {
+  jobId: bigint;
+  round: number;
+  updateHash: Hex;
+  trainLoss: bigint;
+  worker: Address;
+}
+
+export interface RoundResultMessage {
+  jobId: bigint;
+  round: number;
+  modelHash: Hex;
+  includedMask: number;
+  worker: Address;
+}
+
+/** The market's EIP-712 domain on a chain. */
+export function marketDomain(chainId: number | bigint, market: Address): TypedDataDomain {
+  return { name: EIP712_NAME, version: EIP712_VERSION, chainId: Number(chainId), verifyingContract: market };
+}
+
+/** Converts a float loss to the on-chain fixed-point value, rejecting NaN, negatives and overflow. */
+export function encodeLoss(loss: number): bigint {
+  if (!Number.isFinite(loss) || loss < 0) throw new Error(`train loss must be a finite non-negative number, got ${loss}`);
+  const scaled = BigInt(Math.round(loss * LOSS_SCALE));
+  if (scaled >= 1n << 64n) throw new Error(`train loss ${loss} overflows uint64 at scale ${LOSS_SCALE}`);
+  return scaled;
+}
+
+/** Converts the on-chain fixed-point loss back to a float. */
+export function decodeLoss(value: bigint): number {
+  return Number(value) / LOSS_SCALE;
+}
+
+export function roundUpdateDigest(domain: TypedDataDomain, message: RoundUpdateMessage): Hex {
+  return hashTypedData({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message });
+}
+
+export function roundResultDigest(domain: TypedDataDomain, message: RoundResultMessage): Hex {
+  return hashTypedData({ domain, types: roundResultTypes, primaryType: "RoundResult", message });
+}
+
+/** Signs a RoundUpdate with an attestation key. */
+export function signRoundUpdate(signer: LocalAccount, domain: TypedDataDomain, message: RoundUpdateMessage): Promise<Hex> {
+  return signer.signTypedData({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message });
+}
+
+/** Signs a RoundResult with an attestation key. */
+export function signRoundResult(signer: LocalAccount, domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex> {
+  return signer.signTypedData({ domain, types: roundResultTypes, primaryType: "RoundResult", message });
+}
+
+/** Recovers the signer of a RoundUpdate signature. */
+export function recoverRoundUpdateSigner(domain: TypedDataDomain, message: RoundUpdateMessage, signature: Hex): Promise<Address> {
+  return recoverTypedDataAddress({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message, signature });
+}
+
+/** Recovers the signer of a RoundResult signature. */
+export function recoverRoundResultSigner(domain: TypedDataDomain, message: RoundResultMessage, signature: Hex): Promise<Address> {
+  return recoverTypedDataAddress({ domain, types: roundResultTypes, primaryType: "RoundResult", message, signature });
+}

@@ -1,0 +1,60 @@
+/** TypeScript mirrors of the contracts' enums and structs (see contracts/interfaces/ITrainingMarket.sol). */
+import type { Address, Hex } from "viem";
+
+export const JobStatus = ["None", "Open", "Running", "Completed", "Cancelled", "Failed"] as const;
+export type JobStatusName = (typeof JobStatus)[number];
+
+export const RoundStatus = ["None", "Active", "Finalized", "Expired", "Aborted"] as const;
+export type RoundStatusName = (typeof RoundStatus)[number];
+
+export const ChallengeStatus = ["None", "Open", "Upheld", "Rejected", "Expired"] as const;
+export type ChallengeStatusName = (typeof ChallengeStatus)[number];
+
+export const PenaltyReason = ["Absent", "Dissent", "Excluded", "Fraud"] as const;
+export type PenaltyReasonName = (typeof PenaltyReason)[number];
+
+export const CreditKind = [
+  "Reward",
+  "Fee",
+  "Refund",
+  "SlashProceeds",
+  "ChallengeBondReturn",
+  "ChallengeBounty",
+  "ChallengeBondForfeit",
+] as const;
+export type CreditKindName = (typeof CreditKind)[number];
+
+/** createJob's argument (ITrainingMarket.JobParams). */
+export interface JobParams {
+  specHash: Hex;
+  initialModelHash: Hex;
+  arbiter: Address;
+  rewardPerRound: bigint;
+  workerBond: bigint;
+  challengeBond: bigint;
+  rounds: number;
+  maxWorkers: number;
+  minWorkers: number;
+  quorumBps: number;
+  penaltyBps: number;
+  joinWindow: number;
+  commitWindow: number;
+  voteWindow: number;
+  challengeWindow: number;
+}
+
+/** The contract's worker cap (TrainingMarket.MAX_WORKERS): masks are 32-bit. */
+export const MAX_WORKERS = 32;
+
+/** Bit of the worker that joined `index`-th. */
+export function workerBit(index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_WORKERS) throw new Error(`worker index out of range: ${index}`);
+  return (1 << index) >>> 0;
+}
+
+/** Indices set in a 32-bit mask. */
+export function maskIndices(mask: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < MAX_WORKERS; i++) if ((mask >>> i) & 1) out.push(i);
+  return out;
+}

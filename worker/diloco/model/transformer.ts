@@ -1,0 +1,125 @@
+/**
+ * The decoder-only transformer language model, written with jax-js array operations.
+ *
+ * Pre-LN blocks: h += Attn(LN1(h)); h += MLP(LN2(h)); logits = LN_f(h) W_head + b_head.
+ * Causal multi-head self-attention, GELU (tanh approximation) MLP, learned absolute positions,
+ * untied output head. Loss: mean next-token cross-entropy in nats.
+ *
+ * Parameters come in as a list of arrays in `ParamLayout` order (see layout.ts). The token
+ * embedding is a one-hot matmul rather than a gather: inside `jit`, jax-js 0.1.25 cannot
+ * differentiate `take` ("scatter input is not imm"), and for a 96-symbol vocabulary the matmul is cheap.
+ *
+ * jax-js uses reference-counted ownership: every function here consumes its array arguments;
+ * `.ref` is taken for every use but the last.
+ */
+import { numpy as np, nn } from "@jax-js/jax";
+import type { ModelConfig } from "../types.ts";
+
+type Arr = np.Array;
+
+export const LN_EPS = 1e-5;
+
+/** The model's tensors by role, in layout order. */
+interface LayerParams {
+  ln1g: Arr; ln1b: Arr; qkvW: Arr; qkvB: Arr; projW: Arr; projB: Arr;
+  ln2g: Arr; ln2b: Arr; fcW: Arr; fcB: Arr; mlpW: Arr; mlpB: Arr;
+}
+interface Params {
+  tokEmb: Arr; posEmb: Arr; layers: LayerParams[]; lnfG: Arr; lnfB: Arr; headW: Arr; headB: Arr;
+}
+
+/** Number of tensors in the layout of a config. */
+export function tensorCount(config: ModelConfig): number {
+  return 2 + 12 * config.nLayers + 4;
+}
+
+function unpack(config: ModelConfig, list: Arr[]): Params {
+  if (list.length !== tensorCount(config)) throw new Error(`expected ${tensorCount(config)} parameter tensors, got ${list.length}`);
+  let i = 0;
+  const next = (): Arr => list[i++];
+  const tokEmb = next();
+  const posEmb = next();
+  const layers: LayerParams[] = [];
+  for (let l = 0; l < config.nLayers; l++) {
+    layers.push({
+      ln1g: next(), ln1b: next(), qkvW: next(), qkvB: next(), projW: next(), projB: next(),
+      ln2g: next(), ln2b: next(), fcW: next(), fcB: next(), mlpW: next(), mlpB: next(),
+    });
+  }
+  return { tokEmb, posEmb, layers, lnfG: next(), lnfB: next(), headW: next(), headB: next() };
+}
+
+/** Layer norm over the last axis of x [N, d]. */
+function layerNorm(x: Arr, g: Arr, b: Arr): Arr {
+  const mu = x.ref.mean(-1, { keepdims: true });
+  const xc = x.sub(mu);
+  const variance = np.square(xc.ref).mean(-1, { keepdims: true });
+  return xc.mul(np.reciprocal(np.sqrt(variance.add(LN_EPS)))).mul(g).add(b);
+}
+
+/** x [N, in] W [in, out] + b [out]. */
+function linear(x: Arr, w: Arr, b: Arr): Arr {
+  return np.matmul(x, w).add(b);
+}
+
+/** One-hot rows of `ids` (int32, any shape) as `dtype`, shape [...ids.shape, n]. */
+export function oneHotRows(ids: Arr, n: number, dtype: np.DType): Arr {
+  const classes = np.arange(0, n, 1, { dtype: np.int32 });
+  return np.equal(np.expandDims(ids, -1), classes).astype(dtype);
+}
+
+function attention(config: ModelConfig, a: Arr, p: LayerParams, B: number, T: number): Arr {
+  const { dModel: d, nHeads: H } = config;
+  const dh = d / H;
+  const qkv = linear(a, p.qkvW, p.qkvB).reshape([B, T, 3, H, dh]);
+  const q = qkv.ref.slice([], [], 0);
+  const k = qkv.ref.slice([], [], 1);
+  const v = qkv.slice([], [], 2);
+  const scores = np.einsum("bthd,bshd->bhts", q, k).mul(1 / Math.sqrt(dh));
+  const causal = np.tri(T, T, 0, { dtype: np.bool });
+  const masked = np.where(causal, scores, -1e30);
+  const weights = nn.softmax(masked, -1);
+  const out = np.einsum("bhts,bshd->bthd", weights, v).reshape([B * T, d]);
+  return linear(out, p.projW, p.projB);
+}
+
+function mlp(m: Arr, p: LayerParams): Arr {
+  const hidden = nn.gelu(linear(m, p.fcW, p.fcB), { approximate: true });
+  return linear(hidden, p.mlpW, p.mlpB);
+}
+
+/**
+ * Logits [B·T, V] for token ids `x` (int32 [B, T], T ≤ contextLength).
+ * Consumes `params` and `x`.
+ */
+export function forwardLogits(config: ModelConfig, params: Arr[], x: Arr): Arr {
+  const [B, T] = x.shape;
+  if (T > config.contextLength) throw new Error(`sequence length ${T} exceeds contextLength ${config.contextLength}`);
+  const p = unpack(config, params);
+  const dtype = p.tokEmb.dtype;
+  const { dModel: d, vocabSize: V } = config;
+  const emb = np.matmul(oneHotRows(x.reshape([B * T]), V, dtype), p.tokEmb).reshape([B, T, d]);
+  const pos = T === config.contextLength ? p.posEmb : p.posEmb.slice([0, T]);
+  let h = emb.add(pos).reshape([B * T, d]);
+  for (const layer of p.layers) {
+    const a = layerNorm(h.ref, layer.ln1g, layer.ln1b);
+    h = h.add(attention(config, a, layer, B, T));
+    const m = layerNorm(h.ref, layer.ln2g, layer.ln2b);
+    h = h.add(mlp(m, layer));
+  }
+  return linear(layerNorm(h, p.lnfG, p.lnfB), p.headW, p.headB);
+}
+
+/** Mean cross-entropy (nats) of logits [N, V] against int32 targets [N]. Consumes both. */
+export function crossEntropy(logits: Arr, targets: Arr): Arr {
+  const V = logits.shape[logits.ndim - 1];
+  const lse = nn.logsumexp(logits.ref, -1);
+  const picked = logits.mul(oneHotRows(targets, V, logits.dtype)).sum(-1);
+  return lse.sub(picked).mean();
+}
+
+/** Mean next-token loss of the model on inputs x and targets y (both int32 [B, T]). Consumes all arguments. */
+export function lossFn(config: ModelConfig, params: Arr[], x: Arr, y: Arr): Arr {
+  const [B, T] = y.shape;
+  return crossEntropy(forwardLogits(config, params, x), y.reshape([B * T]));
+}

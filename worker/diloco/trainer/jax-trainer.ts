@@ -1,0 +1,215 @@
+/**
+ * In-process `Trainer` on jax-js (WebAssembly backend, one thread).
+ *
+ * Parameters live on the device as one array per layout tensor during a `train` call; they enter and
+ * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start at zero every call, so
+ * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs).
+ */
+import { init, defaultDevice, jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
+import type { InnerOptimizerConfig, ModelConfig, ParamLayout, TrainRequest, TrainResult, Trainer } from "../types.ts";
+import { validateModelConfig } from "../model/config.ts";
+import { buildLayout, checkParams } from "../model/layout.ts";
+import { initParams } from "../model/init.ts";
+import { lossFn } from "../model/transformer.ts";
+import { sampleBatch, evalOffsets, batchAt, type Batch } from "../data/batches.ts";
+import { validateInnerOpt } from "./options.ts";
+import { learningRateAt } from "./schedule.ts";
+import { stepScalars } from "./adamw.ts";
+import { makeLossEval, makeTrainStep, type LossEvalFn, type StepState, type TrainStepFn } from "./step.ts";
+
+type Arr = np.Array;
+
+let backendReady: Promise<void> | null = null;
+
+/** Starts jax-js's WebAssembly backend once per process (Node ≥ 22 is required). */
+export function initBackend(): Promise<void> {
+  if (!backendReady) {
+    const [major] = process.versions.node.split(".").map(Number);
+    if (major < 22) throw new Error(`the jax-js trainer needs Node ≥ 22 (running ${process.versions.node})`);
+    backendReady = init("wasm").then((devices) => {
+      if (!devices.includes("wasm")) throw new Error(`jax-js could not start its wasm backend (got ${devices.join(", ") || "none"})`);
+      defaultDevice("wasm");
+    });
+  }
+  return backendReady;
+}
+
+/** Copies the flat vector into one device array per layout tensor. */
+export function toDevice(layout: ParamLayout, flat: Float32Array): Arr[] {
+  checkParams(layout, flat);
+  return layout.tensors.map((t) => np.array(flat.slice(t.offset, t.offset + t.size)).reshape(t.shape));
+}
+
+/** Reads device tensors (consumed) back into one flat Float32Array. */
+export async function fromDevice(layout: ParamLayout, tensors: Arr[]): Promise<Float32Array> {
+  const out = new Float32Array(layout.size);
+  for (let i = 0; i < tensors.length; i++) {
+    const t = layout.tensors[i];
+    const data = await tensors[i].data();
+    if (data.length !== t.size) throw new Error(`tensor ${t.name}: got ${data.length} values, expected ${t.size}`);
+    out.set(data as Float32Array, t.offset);
+  }
+  return out;
+}
+
+function batchArrays(b: Batch): [Arr, Arr] {
+  const shape = [b.batchSize, b.contextLength];
+  return [np.array(b.x, { dtype: np.int32 }).reshape(shape), np.array(b.y, { dtype: np.int32 }).reshape(shape)];
+}
+
+function scalar(v: number): Arr {
+  return np.array(new Float32Array([v])).reshape([]);
+}
+
+export interface TrainStats {
+  /** Global gradient norm (before clipping) of each step. */
+  gradNorms: number[];
+  /** Learning rate of each step. */
+  learningRates: number[];
+}
+
+export class JaxTrainer implements Trainer {
+  readonly config: ModelConfig;
+  readonly opt: InnerOptimizerConfig;
+  readonly layout: ParamLayout;
+  #step: TrainStepFn | null = null;
+  #eval: LossEvalFn | null = null;
+  #grad: OwnedFunction<(p: Arr[], x: Arr, y: Arr) => [Arr, Arr[]]> | null = null;
+  #disposed = false;
+  /** Per-step statistics of the last `train` call. */
+  lastStats: TrainStats = { gradNorms: [], learningRates: [] };
+
+  /** Use `createTrainer` (it starts the backend first). */
+  constructor(config: ModelConfig, opt: InnerOptimizerConfig) {
+    this.config = Object.freeze({ ...validateModelConfig(config) });
+    this.opt = Object.freeze({ ...validateInnerOpt(opt) });
+    this.layout = buildLayout(this.config);
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw new Error("trainer was disposed");
+  }
+
+  async initParams(seed: number): Promise<Float32Array> {
+    return initParams(this.config, seed);
+  }
+
+  #checkRequest(req: TrainRequest): void {
+    checkParams(this.layout, req.params, "TrainRequest.params");
+    for (const f of ["steps", "batchSize"] as const) {
+      if (!Number.isInteger(req[f]) || req[f] < 1) throw new Error(`TrainRequest.${f} must be a positive integer, got ${String(req[f])}`);
+    }
+    for (const f of ["round", "workerIndex", "stepOffset"] as const) {
+      if (!Number.isSafeInteger(req[f]) || req[f] < 0) throw new Error(`TrainRequest.${f} must be a non-negative integer, got ${String(req[f])}`);
+    }
+    if (typeof req.seed !== "bigint" && !(Number.isSafeInteger(req.seed) && req.seed >= 0)) {
+      throw new Error(`TrainRequest.seed must be a non-negative integer or bigint, got ${String(req.seed)}`);
+    }
+    if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array)) {
+      throw new Error("TrainRequest.shard.tokens must be a Uint8Array or Uint16Array");
+    }
+    if (req.shard.tokens.length < this.config.contextLength + 1) {
+      throw new Error(`TrainRequest.shard has ${req.shard.tokens.length} tokens, needs at least contextLength + 1 = ${this.config.contextLength + 1}`);
+    }
+  }
+
+  async train(req: TrainRequest): Promise<TrainResult> {
+    this.#alive();
+    this.#checkRequest(req);
+    await initBackend();
+    const t0 = performance.now();
+    const { contextLength: T, vocabSize: V } = this.config;
+    this.#step ??= makeTrainStep(this.config, this.layout, this.opt);
+    let state: StepState = {
+      params: toDevice(this.layout, req.params),
+      m: this.layout.tensors.map((t) => np.zeros(t.shape)),
+      v: this.layout.tensors.map((t) => np.zeros(t.shape)),
+    };
+    const losses: number[] = [];
+    const stats: TrainStats = { gradNorms: [], learningRates: [] };
+    try {
+      for (let s = 0; s < req.steps; s++) {
+        const batch = sampleBatch(req.shard, { seed: req.seed, round: req.round, workerIndex: req.workerIndex, step: s }, req.batchSize, T);
+        checkTokenRange(batch, V);
+        const [x, y] = batchArrays(batch);
+        const lr = learningRateAt(this.opt, req.stepOffset + s);
+        const sc = stepScalars(this.opt, lr, s + 1);
+        const [next, out] = this.#step(state, x, y, scalar(sc.lr), scalar(sc.stepSize), scalar(sc.sqrtBc2));
+        state = next;
+        const [loss, gradNorm] = await out.data();
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${req.stepOffset + s}`);
+        losses.push(loss);
+        stats.gradNorms.push(gradNorm);
+        stats.learningRates.push(lr);
+      }
+      const params = await fromDevice(this.layout, state.params);
+      state.params = [];
+      this.lastStats = stats;
+      return { params, losses, tokensProcessed: req.steps * req.batchSize * T, seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      for (const a of [...state.params, ...state.m, ...state.v]) if (a.refCount > 0) a.dispose();
+    }
+  }
+
+  async evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts: { batches?: number; batchSize?: number } = {}): Promise<number> {
+    this.#alive();
+    checkParams(this.layout, params);
+    const batches = opts.batches ?? 8;
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batches) || batches < 1) throw new Error(`evaluate: batches must be a positive integer, got ${batches}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
+    await initBackend();
+    const T = this.config.contextLength;
+    const offsets = evalOffsets(tokens.length, batches * batchSize, T);
+    const full = Math.floor(offsets.length / batchSize);
+    if (full < 1) throw new Error(`evaluate: ${tokens.length} tokens give fewer than one batch of ${batchSize} windows`);
+    this.#eval ??= makeLossEval(this.config);
+    const device = toDevice(this.layout, params);
+    let sum = 0;
+    try {
+      for (let b = 0; b < full; b++) {
+        const batch = batchAt(tokens, offsets.slice(b * batchSize, (b + 1) * batchSize), T);
+        checkTokenRange(batch, this.config.vocabSize);
+        const [x, y] = batchArrays(batch);
+        const [loss] = await this.#eval(device.map((a) => a.ref), x, y).data();
+        sum += loss;
+      }
+    } finally {
+      for (const a of device) a.dispose();
+    }
+    return sum / full;
+  }
+
+  /**
+   * Loss and flat gradient of one batch, without an update (for gradient checks and debugging):
+   * the same jitted value-and-gradient computation as inside the train step.
+   */
+  async lossAndGradient(params: Float32Array, batch: Batch): Promise<{ loss: number; grad: Float32Array }> {
+    this.#alive();
+    checkParams(this.layout, params);
+    await initBackend();
+    checkTokenRange(batch, this.config.vocabSize);
+    const [x, y] = batchArrays(batch);
+    this.#grad ??= jit((p: Arr[], xs: Arr, ys: Arr): [Arr, Arr[]] => valueAndGrad((q: Arr[]) => lossFn(this.config, q, xs, ys))(p));
+    const [loss, grads] = this.#grad(toDevice(this.layout, params), x, y);
+    const [l] = await loss.data();
+    return { loss: l, grad: await fromDevice(this.layout, grads) };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#step?.dispose();
+    this.#eval?.dispose();
+    this.#grad?.dispose();
+    this.#step = null;
+    this.#eval = null;
+    this.#grad = null;
+  }
+}
+
+function checkTokenRange(b: Batch, vocabSize: number): void {
+  for (let i = 0; i < b.x.length; i++) {
+    if (b.x[i] >= vocabSize || b.y[i] >= vocabSize) throw new Error(`token id ${Math.max(b.x[i], b.y[i])} ≥ vocabSize ${vocabSize}`);
+  }
+}
