@@ -68,23 +68,47 @@ export function oneHotRows(ids: Arr, n: number, dtype: np.DType): Arr {
   return np.equal(np.expandDims(ids, -1), classes).astype(dtype);
 }
 
+/**
+ * Causal multi-head self-attention on a [B·T, d]. The fused qkv weight is sliced (cheap: [d, 3d])
+ * rather than its output (the backward pass of an activation slice costs a padded [B·T, 3d] sum);
+ * heads are moved next to the batch axis so both products are plain batched matmuls. Both choices
+ * were measured faster in jax-js 0.1.25 than the straightforward einsum form.
+ */
 function attention(config: ModelConfig, a: Arr, p: LayerParams, B: number, T: number): Arr {
   const { dModel: d, nHeads: H } = config;
   const dh = d / H;
-  const qkv = linear(a, p.qkvW, p.qkvB).reshape([B, T, 3, H, dh]);
-  const q = qkv.ref.slice([], [], 0);
-  const k = qkv.ref.slice([], [], 1);
-  const v = qkv.slice([], [], 2);
-  const scores = np.einsum("bthd,bshd->bhts", q, k).mul(1 / Math.sqrt(dh));
-  const causal = np.tri(T, T, 0, { dtype: np.bool });
-  const masked = np.where(causal, scores, -1e30);
-  const weights = nn.softmax(masked, -1);
-  const out = np.einsum("bhts,bshd->bthd", weights, v).reshape([B * T, d]);
+  const heads = (i: number, last: boolean): Arr => {
+    const w = (last ? p.qkvW : p.qkvW.ref).slice([], [i * d, (i + 1) * d]);
+    const b = (last ? p.qkvB : p.qkvB.ref).slice([i * d, (i + 1) * d]);
+    return linear(last ? a : a.ref, w, b).reshape([B, T, H, dh]).transpose([0, 2, 1, 3]).reshape([B * H, T, dh]);
+  };
+  const q = heads(0, false);
+  const k = heads(1, false);
+  const v = heads(2, true);
+  // Additive causal mask (0 on and below the diagonal, −1e30 above): unlike a `where` on a boolean
+  // mask it keeps the fused score kernel on jax-js's SIMD path (10× faster in a forward-only jit).
+  const mask = np.tri(T, T, 0).sub(1).mul(1e30);
+  const scores = np.matmul(q.mul(1 / Math.sqrt(dh)), k.transpose([0, 2, 1])).add(mask);
+  const weights = nn.softmax(scores, -1);
+  const out = np.matmul(weights, v).reshape([B, H, T, dh]).transpose([0, 2, 1, 3]).reshape([B * T, d]);
   return linear(out, p.projW, p.projB);
 }
 
+const GELU_C = Math.sqrt(2 / Math.PI);
+/** Beyond this, exp(u) is ~1e35 and gelu(x) is 0 to float32 precision; clamping keeps exp finite. */
+const GELU_EXP_CLAMP = 80;
+
+/**
+ * GELU, tanh approximation: 0.5·x·(1 + tanh(z)), z = √(2/π)(x + 0.044715x³), computed in the
+ * identical form x / (1 + exp(−2z)) — one exp instead of a tanh, ~30 % faster forward + backward in jax-js.
+ */
+export function geluTanh(x: Arr): Arr {
+  const u = x.ref.mul(x.ref).mul(0.044715).add(1).mul(x.ref).mul(-2 * GELU_C);
+  return x.div(np.exp(np.minimum(u, GELU_EXP_CLAMP)).add(1));
+}
+
 function mlp(m: Arr, p: LayerParams): Arr {
-  const hidden = nn.gelu(linear(m, p.fcW, p.fcB), { approximate: true });
+  const hidden = geluTanh(linear(m, p.fcW, p.fcB));
   return linear(hidden, p.mlpW, p.mlpB);
 }
 

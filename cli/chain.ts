@@ -1,0 +1,73 @@
+/**
+ * Starts Hardhat's JSON-RPC node as a child process and waits until it answers.
+ * Used by `npm start` (cli/start.ts) and by tests that need a real HTTP endpoint.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface RunningChain {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** JSON-RPC call helper (no dependency on viem so it can probe any endpoint). */
+export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+export async function waitForRpc(url: string, timeoutMs = 60_000): Promise<void> {
+  const start = Date.now();
+  let lastError: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      await rpc(url, "eth_chainId");
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`JSON-RPC at ${url} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+/** Starts `hardhat node` on `port` (127.0.0.1) and resolves once it serves requests. */
+export async function startHardhatNode(opts: { port: number; log?: (line: string) => void }): Promise<RunningChain> {
+  const cli = path.join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
+  const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  const onLine = (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.trim()) opts.log?.(line);
+  };
+  child.stdout?.on("data", onLine);
+  child.stderr?.on("data", onLine);
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code) => reject(new Error(`hardhat node exited early with code ${code}`))),
+  );
+  await Promise.race([waitForRpc(url), exited]);
+  return {
+    url,
+    port: opts.port,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,109 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DILOCOX_COMPRESSION, FP32_COMPRESSION, INT8_COMPRESSION } from "../../worker/diloco/compress/index.ts";
+import { initWorkerState, trainingStart } from "../../worker/diloco/round/index.ts";
+import {
+  LINK_1GBPS,
+  ringAllReduceBytesSent,
+  ringAllReduceSeconds,
+  runDilocoSim,
+  runSyncDataParallelSim,
+  simulateTimeline,
+  type WorkerRoundCost,
+} from "../../worker/diloco/sim/index.ts";
+import { createQuadraticTrainer, quadraticShards } from "./fixtures/quadratic-trainer.ts";
+
+const evalTokens = new Uint8Array(8);
+/** Outer momentum 0.5: the planted quadratic is solved almost exactly in a few rounds, where 0.9 overshoots. */
+const outer = { lr: 0.7, momentum: 0.5, nesterov: true };
+const base = {
+  outer,
+  shards: quadraticShards(3),
+  rounds: 8,
+  innerSteps: 5,
+  batchSize: 8,
+  seed: 3,
+  evalTokens,
+  evalEvery: 1,
+};
+
+test("DiLoCo fp32, int8 and DiLoCoX (low-rank 4-bit + EF) all train the quadratic; DiLoCoX sends far fewer bytes", async () => {
+  const trainer = createQuadraticTrainer({ lr: 0.2 });
+  const fp32 = await runDilocoSim({ ...base, trainer, compression: FP32_COMPRESSION, overlap: false });
+  const int8 = await runDilocoSim({ ...base, trainer, compression: INT8_COMPRESSION, overlap: false });
+  const x = await runDilocoSim({ ...base, trainer, compression: { ...DILOCOX_COMPRESSION, maxRank: 3, energy: 0.9 }, overlap: false });
+  const l0 = fp32.initialEvalLoss!;
+  for (const [name, r] of [["fp32", fp32], ["int8", int8], ["dilocox", x]] as const) {
+    assert.ok(r.finalEvalLoss! < 0.05 * l0, `${name}: ${r.finalEvalLoss} vs initial ${l0}`);
+    assert.equal(r.rounds.length, 8);
+    assert.equal(r.tokens, 3 * 8 * 5 * 8);
+  }
+  assert.ok(x.finalEvalLoss! < 3 * fp32.finalEvalLoss! + 0.05, `dilocox ${x.finalEvalLoss} vs fp32 ${fp32.finalEvalLoss}`);
+  assert.ok(x.bytesSentPerWorker < fp32.bytesSentPerWorker / 4);
+  assert.ok(int8.bytesSentPerWorker < fp32.bytesSentPerWorker / 2.5); // headers dominate on this tiny model
+  assert.ok(x.rounds.every((r) => r.meanRank >= 1 && r.meanRank <= 3));
+  // receive side of the blob-store model: K−1 other updates per round
+  assert.ok(Math.abs(fp32.bytesReceivedPerWorker - 2 * fp32.bytesSentPerWorker) < 1e-6);
+});
+
+test("one-step-delay overlap: round 1 starts from the worker's own local params, later rounds rebase on the newest global", () => {
+  const x0 = Float32Array.from([1, 1]);
+  const ws0 = initWorkerState();
+  assert.deepEqual(trainingStart(x0, ws0, true), x0);
+  const theta0 = Float32Array.from([0.5, 2]);
+  const ws1 = { residual: null, lastStart: x0, lastLocal: theta0 };
+  assert.deepEqual(trainingStart(x0, ws1, true), theta0, "x_0 is still the newest global model at round 1");
+  const x1 = Float32Array.from([0.75, 1.25]);
+  const theta1 = Float32Array.from([0.25, 2.5]);
+  const ws2 = { residual: null, lastStart: theta0, lastLocal: theta1 };
+  // θ¹ + (x¹ − s¹) = [0.25 + 0.25, 2.5 − 0.75]
+  assert.deepEqual(trainingStart(x1, ws2, true), Float32Array.from([0.5, 1.75]));
+  assert.deepEqual(trainingStart(x1, ws2, false), x1, "without overlap every round starts from the global model");
+});
+
+test("overlap mode trains too, and runs are reproducible (same per-round hashes)", async () => {
+  const trainer = createQuadraticTrainer({ lr: 0.2 });
+  const cfg = { ...base, trainer, compression: { ...DILOCOX_COMPRESSION, maxRank: 3, energy: 0.9 }, overlap: true };
+  const a = await runDilocoSim(cfg);
+  const b = await runDilocoSim(cfg);
+  assert.ok(a.finalEvalLoss! < 0.05 * a.initialEvalLoss!, `${a.finalEvalLoss} vs ${a.initialEvalLoss}`);
+  assert.equal(a.finalHash, b.finalHash);
+  assert.deepEqual(a.rounds.map((r) => r.updateHashes), b.rounds.map((r) => r.updateHashes));
+  const sync = await runDilocoSim({ ...cfg, overlap: false });
+  assert.notEqual(sync.finalHash, a.finalHash);
+});
+
+test("timeline: hand-computed wall clock with and without overlap", () => {
+  const link = { name: "8 Mbps", bandwidthBps: 8e6, latencySeconds: 0 };
+  const c: WorkerRoundCost = { trainSeconds: 10, compressSeconds: 0, uploadBytes: 1e6, aggregateSeconds: 0 };
+  const rounds = [[c, c], [c, c]];
+  // sync: train 10, upload 1 s, download the other 1 s → 12 per round
+  const s = simulateTimeline(rounds, link, false);
+  assert.equal(s.wallSeconds, 24);
+  assert.deepEqual(s.roundDone, [12, 24]);
+  assert.equal(s.utilization, 20 / 24);
+  // overlap: round 1 trains 10..20 while round 0 communicates; round 1's upload 20..21, download 21..22
+  const o = simulateTimeline(rounds, link, true);
+  assert.equal(o.wallSeconds, 22);
+  assert.equal(o.utilization, 20 / 22);
+  // communication longer than compute: overlap hides at most the compute
+  const slow = { ...c, uploadBytes: 2e7 }; // 20 s each way
+  const os = simulateTimeline([[slow, slow], [slow, slow], [slow, slow]], link, true);
+  const ss = simulateTimeline([[slow, slow], [slow, slow], [slow, slow]], link, false);
+  assert.ok(os.wallSeconds < ss.wallSeconds);
+  assert.equal(ss.wallSeconds, 3 * 50);
+});
+
+test("ring all-reduce cost model and the synchronous data-parallel baseline", async () => {
+  assert.ok(Math.abs(ringAllReduceSeconds(4e6, 4, LINK_1GBPS) - 6 * (0.02 + 0.008)) < 1e-12);
+  assert.equal(ringAllReduceBytesSent(4e6, 4), 6e6);
+  assert.equal(ringAllReduceSeconds(4e6, 1, LINK_1GBPS), 0);
+  const trainer = createQuadraticTrainer({ lr: 0.2 });
+  const r = await runSyncDataParallelSim({ trainer, shards: base.shards, steps: 40, batchSize: 8, seed: 3, evalTokens, links: [LINK_1GBPS] });
+  assert.ok(r.finalEvalLoss! < 0.05 * r.initialEvalLoss!);
+  assert.equal(r.tokens, 40 * 8 * 3);
+  assert.equal(r.bytesSentPerWorker, 40 * ringAllReduceBytesSent(trainer.layout.size * 4, 3));
+  const t = r.timelines[0];
+  assert.ok(t.utilization > 0 && t.utilization < 1);
+  assert.ok(Math.abs(t.wallSeconds - 40 * (r.stepComputeSecondsPerWorker + ringAllReduceSeconds(trainer.layout.size * 4, 3, LINK_1GBPS))) < 1e-9);
+});
