@@ -1,0 +1,138 @@
+/**
+ * Sends contract transactions for one account: simulates first (so a revert surfaces as a decoded
+ * custom error before spending gas), assigns nonces locally (one transaction in flight at a time per
+ * sender, refreshed from the chain on a nonce error), estimates gas, retries transient RPC faults
+ * with backoff, and waits for the receipt.
+ */
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type Hash,
+  type PublicClient,
+  type TransactionReceipt,
+  type Transport,
+  type WalletClient,
+} from "viem";
+
+/** A transaction (or its simulation) reverted with a decoded custom error. */
+export class ContractRevertError extends Error {
+  readonly errorName: string;
+  readonly errorArgs: readonly unknown[];
+  readonly functionName: string;
+  constructor(functionName: string, errorName: string, errorArgs: readonly unknown[], message: string) {
+    super(`${functionName} reverted with ${errorName}(${errorArgs.map(String).join(", ")}): ${message}`);
+    this.name = "ContractRevertError";
+    this.errorName = errorName;
+    this.errorArgs = errorArgs;
+    this.functionName = functionName;
+  }
+}
+
+/** Extracts the custom error of a viem contract error, if any. */
+export function revertInfo(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
+  if (!(err instanceof BaseError)) return undefined;
+  const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName) {
+    return { errorName: revert.data.errorName, args: revert.data.args ?? [] };
+  }
+  return undefined;
+}
+
+/** Whether an error is a transient transport problem worth retrying. */
+export function isTransient(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ""} ${(err as { details?: string })?.details ?? ""}`.toLowerCase();
+  if (revertInfo(err)) return false;
+  return /fetch failed|timed? ?out|econnre(set|fused)|socket hang up|429|too many requests|50[0-9]|bad gateway|service unavailable|network error|other side closed/.test(text);
+}
+
+function isNonceError(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ""}`.toLowerCase();
+  return /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced/.test(text);
+}
+
+export interface TxSenderOptions {
+  publicClient: PublicClient<Transport, Chain | undefined>;
+  walletClient: WalletClient<Transport, Chain | undefined, Account>;
+  retries?: number;
+  backoffMs?: number;
+  receiptTimeoutMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Called with the hash as soon as a transaction is broadcast (persist it to survive a crash). */
+  onBroadcast?: (hash: Hash, functionName: string) => void | Promise<void>;
+}
+
+export interface WriteRequest<abi extends Abi, fn extends ContractFunctionName<abi, "nonpayable" | "payable">> {
+  address: Address;
+  abi: abi;
+  functionName: fn;
+  args: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>;
+}
+
+export class TxSender {
+  readonly account: Account;
+  private readonly opts: Required<Omit<TxSenderOptions, "log" | "onBroadcast">> & Pick<TxSenderOptions, "log" | "onBroadcast">;
+  private nonce: number | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: TxSenderOptions) {
+    this.opts = { retries: 5, backoffMs: 250, receiptTimeoutMs: 120_000, ...opts };
+    this.account = opts.walletClient.account;
+  }
+
+  /** Simulates, sends and waits for the receipt; throws ContractRevertError on a revert. */
+  send<const abi extends Abi, fn extends ContractFunctionName<abi, "nonpayable" | "payable">>(req: WriteRequest<abi, fn>): Promise<TransactionReceipt> {
+    const run = this.queue.then(() => this.sendNow(req));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(req: WriteRequest<Abi, string>): Promise<TransactionReceipt> {
+    const { publicClient, walletClient } = this.opts;
+    let attempt = 0;
+    for (;;) {
+      try {
+        const { request } = await publicClient.simulateContract({
+          address: req.address,
+          abi: req.abi,
+          functionName: req.functionName,
+          args: req.args as readonly unknown[],
+          account: this.account,
+        });
+        if (this.nonce === undefined) {
+          this.nonce = await publicClient.getTransactionCount({ address: this.account.address, blockTag: "pending" });
+        }
+        const gas = await publicClient.estimateContractGas({
+          address: req.address,
+          abi: req.abi,
+          functionName: req.functionName,
+          args: req.args as readonly unknown[],
+          account: this.account,
+        });
+        const hash = await walletClient.writeContract({ ...(request as object), nonce: this.nonce, gas: (gas * 12n) / 10n } as never);
+        this.nonce += 1;
+        await this.opts.onBroadcast?.(hash, req.functionName);
+        const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: this.opts.receiptTimeoutMs });
+        if (receipt.status !== "success") throw new Error(`${req.functionName} transaction ${hash} reverted on chain`);
+        return receipt;
+      } catch (err) {
+        const info = revertInfo(err);
+        if (info) throw new ContractRevertError(req.functionName, info.errorName, info.args, (err as BaseError).shortMessage ?? "");
+        if (isNonceError(err)) {
+          this.nonce = undefined;
+        } else if (!isTransient(err) || attempt >= this.opts.retries) {
+          throw err;
+        }
+        attempt += 1;
+        const delay = this.opts.backoffMs * 2 ** Math.min(attempt, 6);
+        this.opts.log?.("transaction retry", { functionName: req.functionName, attempt, delay, error: (err as Error).message.split("\n")[0] });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
