@@ -27,7 +27,7 @@ export class HttpBlobStore implements BlobStore {
     const id = blobId(bytes);
     const res = await fetch(this.url(id), {
       method: "PUT",
-      body: bytes,
+      body: bytes as Uint8Array<ArrayBuffer>,
       headers: { "content-type": "application/octet-stream" },
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -6,7 +6,8 @@
  *   p     ← p · (1 − lr·wd)                                                     (decayed tensors only)
  *   m     ← β1·m + (1 − β1)·g;       v ← β2·v + (1 − β2)·g²
  *   p     ← p − (lr / bc1) · m / (√v / √bc2 + ε),   bc_i = 1 − β_i^t, t = 1, 2, … within one train call
- * The step-dependent scalars (lr, lr/bc1, √bc2) come in as float32 arrays so one compiled step serves every step.
+ * The step-dependent scalars (lr, lr/bc1, √bc2) come in as float32 arrays so one compiled step serves every step;
+ * they are computed with + − × ÷ √ only, so every JavaScript engine gets the same bits.
  */
 import { numpy as np } from "@jax-js/jax";
 import type { InnerOptimizerConfig } from "../types.ts";
@@ -25,8 +26,15 @@ export interface StepScalars {
 /** The scalars of local step t (1-based) at learning rate lr. */
 export function stepScalars(opt: InnerOptimizerConfig, lr: number, t: number): StepScalars {
   if (!Number.isInteger(t) || t < 1) throw new Error(`Adam step t must be an integer ≥ 1, got ${t}`);
-  const bc1 = 1 - Math.pow(opt.beta1, t);
-  const bc2 = 1 - Math.pow(opt.beta2, t);
+  // β^t by repeated multiplication (correctly rounded steps: the same bits in every engine, unlike Math.pow).
+  let p1 = 1;
+  let p2 = 1;
+  for (let i = 0; i < t; i++) {
+    p1 *= opt.beta1;
+    p2 *= opt.beta2;
+  }
+  const bc1 = 1 - p1;
+  const bc2 = 1 - p2;
   return { lr, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2) };
 }
 

@@ -1,7 +1,9 @@
 import type { InnerOptimizerConfig, ModelConfig } from "../types.ts";
-import { JaxTrainer, initBackend } from "./jax-trainer.ts";
+import { JaxTrainer } from "./jax-trainer.ts";
+import { initBackend, type FloatMode } from "./backend.ts";
 
-export { JaxTrainer, initBackend, toDevice, fromDevice, type TrainStats } from "./jax-trainer.ts";
+export { initBackend, backendFloatMode, type FloatMode } from "./backend.ts";
+export { JaxTrainer, toDevice, fromDevice, type TrainStats } from "./jax-trainer.ts";
 export { DEFAULT_INNER_OPT, validateInnerOpt } from "./options.ts";
 export { learningRateAt } from "./schedule.ts";
 export { adamwUpdate, stepScalars, CLIP_EPS, type StepScalars } from "./adamw.ts";
@@ -9,9 +11,14 @@ export { DEFAULT_MODEL, TINY_MODEL, validateModelConfig } from "../model/config.
 export { buildLayout, paramCount, tensorByName } from "../model/layout.ts";
 export { initParams } from "../model/init.ts";
 
+export interface CreateTrainerOptions {
+  /** Floating-point mode of the process's jax-js backend (default "strict": bit-identical on every CPU). */
+  floatMode?: FloatMode;
+}
+
 /** The in-process trainer (jax-js, WebAssembly). Validates both configs (Errors name the bad field). */
-export async function createTrainer(config: ModelConfig, opt: InnerOptimizerConfig): Promise<JaxTrainer> {
-  const trainer = new JaxTrainer(config, opt);
-  await initBackend();
+export async function createTrainer(config: ModelConfig, opt: InnerOptimizerConfig, options: CreateTrainerOptions = {}): Promise<JaxTrainer> {
+  const trainer = new JaxTrainer(config, opt, options.floatMode ?? "strict");
+  await initBackend(trainer.floatMode);
   return trainer;
 }

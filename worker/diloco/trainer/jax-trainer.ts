@@ -5,7 +5,8 @@
  * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start at zero every call, so
  * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs).
  */
-import { init, defaultDevice, jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
+import { jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
+import { initBackend, type FloatMode } from "./backend.ts";
 import type { InnerOptimizerConfig, ModelConfig, ParamLayout, TrainRequest, TrainResult, Trainer } from "../types.ts";
 import { validateModelConfig } from "../model/config.ts";
 import { buildLayout, checkParams } from "../model/layout.ts";
@@ -18,21 +19,6 @@ import { stepScalars } from "./adamw.ts";
 import { makeLossEval, makeTrainStep, type LossEvalFn, type StepState, type TrainStepFn } from "./step.ts";
 
 type Arr = np.Array;
-
-let backendReady: Promise<void> | null = null;
-
-/** Starts jax-js's WebAssembly backend once per process (Node ≥ 22 is required). */
-export function initBackend(): Promise<void> {
-  if (!backendReady) {
-    const [major] = process.versions.node.split(".").map(Number);
-    if (major < 22) throw new Error(`the jax-js trainer needs Node ≥ 22 (running ${process.versions.node})`);
-    backendReady = init("wasm").then((devices) => {
-      if (!devices.includes("wasm")) throw new Error(`jax-js could not start its wasm backend (got ${devices.join(", ") || "none"})`);
-      defaultDevice("wasm");
-    });
-  }
-  return backendReady;
-}
 
 /** Copies the flat vector into one device array per layout tensor. */
 export function toDevice(layout: ParamLayout, flat: Float32Array): Arr[] {
@@ -72,6 +58,8 @@ export class JaxTrainer implements Trainer {
   readonly config: ModelConfig;
   readonly opt: InnerOptimizerConfig;
   readonly layout: ParamLayout;
+  /** Floating-point mode of the backend (see backend.ts); part of what determines the output bits. */
+  readonly floatMode: FloatMode;
   #step: TrainStepFn | null = null;
   #eval: LossEvalFn | null = null;
   #grad: OwnedFunction<(p: Arr[], x: Arr, y: Arr) => [Arr, Arr[]]> | null = null;
@@ -80,7 +68,9 @@ export class JaxTrainer implements Trainer {
   lastStats: TrainStats = { gradNorms: [], learningRates: [] };
 
   /** Use `createTrainer` (it starts the backend first). */
-  constructor(config: ModelConfig, opt: InnerOptimizerConfig) {
+  constructor(config: ModelConfig, opt: InnerOptimizerConfig, floatMode: FloatMode = "strict") {
+    if (floatMode !== "strict" && floatMode !== "relaxed") throw new Error(`floatMode must be "strict" or "relaxed", got ${String(floatMode)}`);
+    this.floatMode = floatMode;
     this.config = Object.freeze({ ...validateModelConfig(config) });
     this.opt = Object.freeze({ ...validateInnerOpt(opt) });
     this.layout = buildLayout(this.config);
@@ -116,7 +106,7 @@ export class JaxTrainer implements Trainer {
   async train(req: TrainRequest): Promise<TrainResult> {
     this.#alive();
     this.#checkRequest(req);
-    await initBackend();
+    await initBackend(this.floatMode);
     const t0 = performance.now();
     const { contextLength: T, vocabSize: V } = this.config;
     this.#step ??= makeTrainStep(this.config, this.layout, this.opt);
@@ -158,7 +148,7 @@ export class JaxTrainer implements Trainer {
     const batchSize = opts.batchSize ?? 32;
     if (!Number.isInteger(batches) || batches < 1) throw new Error(`evaluate: batches must be a positive integer, got ${batches}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
-    await initBackend();
+    await initBackend(this.floatMode);
     const T = this.config.contextLength;
     const offsets = evalOffsets(tokens.length, batches * batchSize, T);
     const full = Math.floor(offsets.length / batchSize);
@@ -187,7 +177,7 @@ export class JaxTrainer implements Trainer {
   async lossAndGradient(params: Float32Array, batch: Batch): Promise<{ loss: number; grad: Float32Array }> {
     this.#alive();
     checkParams(this.layout, params);
-    await initBackend();
+    await initBackend(this.floatMode);
     checkTokenRange(batch, this.config.vocabSize);
     const [x, y] = batchArrays(batch);
     this.#grad ??= jit((p: Arr[], xs: Arr, ys: Arr): [Arr, Arr[]] => valueAndGrad((q: Arr[]) => lossFn(this.config, q, xs, ys))(p));

@@ -1,9 +1,15 @@
-import { init, numpy as np, profiler } from "@jax-js/jax";
+/**
+ * Kernel-level profile of one training step of the default model (jax-js tracing → performance
+ * measures, aggregated by kernel). For finding what to optimise next:
+ *   ./run exec node bench/trainer/profile.ts        (FULL=1 prints whole kernel expressions)
+ */
+import { numpy as np, profiler } from "@jax-js/jax";
+import { initBackend } from "../../worker/diloco/trainer/backend.ts";
 import { DEFAULT_MODEL, DEFAULT_INNER_OPT } from "../../worker/diloco/trainer/index.ts";
 import { buildLayout } from "../../worker/diloco/model/layout.ts";
 import { initParams } from "../../worker/diloco/model/init.ts";
 import { makeTrainStep } from "../../worker/diloco/trainer/step.ts";
-await init("wasm");
+await initBackend("strict");
 const cfg = DEFAULT_MODEL, layout = buildLayout(cfg), flat = initParams(cfg, 1);
 const P = () => layout.tensors.map((t) => np.array(flat.slice(t.offset, t.offset + t.size)).reshape(t.shape));
 const B = 32, T = 64;

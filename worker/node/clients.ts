@@ -1,0 +1,31 @@
+/** viem clients for a configured chain, with a chain-id check that fails fast on misconfiguration. */
+import { createPublicClient, createWalletClient, defineChain, http, webSocket, type Account, type Chain } from "viem";
+import type { WorkerConfig } from "./config.ts";
+
+export function chainFor(config: Pick<WorkerConfig, "chainId" | "rpcUrl">): Chain {
+  return defineChain({
+    id: config.chainId,
+    name: `chain-${config.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  });
+}
+
+export function transportFor(url: string) {
+  return url.startsWith("ws") ? webSocket(url, { retryCount: 5 }) : http(url, { retryCount: 5, retryDelay: 200, timeout: 30_000 });
+}
+
+export async function makeClients(config: Pick<WorkerConfig, "chainId" | "rpcUrl">, account?: Account) {
+  const chain = chainFor(config);
+  const transport = transportFor(config.rpcUrl);
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
+  let actual: number;
+  try {
+    actual = await publicClient.getChainId();
+  } catch (err) {
+    throw new Error(`cannot reach the JSON-RPC endpoint ${config.rpcUrl}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (actual !== config.chainId) throw new Error(`the endpoint ${config.rpcUrl} serves chain ${actual}, but --chain-id is ${config.chainId}`);
+  const walletClient = account ? createWalletClient({ chain, transport, account }) : undefined;
+  return { chain, publicClient, walletClient };
+}

@@ -1,0 +1,145 @@
+/**
+ * Worker configuration from (in increasing precedence) a JSON file, environment variables and
+ * command-line flags. Every value is validated with a message naming the flag and what to do.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { getAddress, isAddress, type Address } from "viem";
+import { loadAddresses, type MarketAddresses } from "../../shared/addresses.ts";
+
+export interface WorkerConfig {
+  rpcUrl: string;
+  chainId: number;
+  addresses: MarketAddresses;
+  /** Encrypted JSON keystore of the provider (staking, transaction-sending) key. */
+  keyFile: string;
+  /** Encrypted JSON keystore of the attestation key (created by `register` if missing). */
+  attestorKeyFile: string;
+  password: string;
+  blobUrl: string;
+  dataDir: string;
+  /** Accept only jobs paying at least this per round (base units). */
+  minReward: bigint;
+  /** Accept only jobs whose model has at most this many parameters. */
+  maxParams: number;
+  pollMs: number;
+  /** scrypt cost for keystores this process creates (tests lower it). */
+  scryptN?: number;
+}
+
+export const CONFIG_KEYS = {
+  "rpc-url": "RPC_URL",
+  "chain-id": "CHAIN_ID",
+  market: "MARKET_ADDRESS",
+  registry: "REGISTRY_ADDRESS",
+  token: "TOKEN_ADDRESS",
+  "key-file": "WORKER_KEY_FILE",
+  "attestor-key-file": "WORKER_ATTESTOR_KEY_FILE",
+  "password-file": "WORKER_PASSWORD_FILE",
+  "blob-url": "BLOB_URL",
+  "data-dir": "WORKER_DATA_DIR",
+  "min-reward": "WORKER_MIN_REWARD",
+  "max-params": "WORKER_MAX_PARAMS",
+  "poll-ms": "WORKER_POLL_MS",
+  "scrypt-n": "WORKER_SCRYPT_N",
+  config: "WORKER_CONFIG",
+} as const;
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Merges file < env < flags into raw strings. */
+export function rawConfig(flags: Partial<Record<ConfigKey, string>>, env: NodeJS.ProcessEnv = process.env): Partial<Record<ConfigKey, string>> {
+  const fileName = flags.config ?? env[CONFIG_KEYS.config];
+  let file: Record<string, unknown> = {};
+  if (fileName) {
+    try {
+      file = JSON.parse(readFileSync(fileName, "utf8")) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`--config ${fileName}: cannot read a JSON object (${(err as Error).message})`);
+    }
+    for (const k of Object.keys(file)) if (!(k in CONFIG_KEYS)) throw new ConfigError(`--config ${fileName}: unknown key "${k}" (known: ${Object.keys(CONFIG_KEYS).join(", ")})`);
+  }
+  const out: Partial<Record<ConfigKey, string>> = {};
+  for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+    const v = flags[key] ?? env[CONFIG_KEYS[key]] ?? (file[key] !== undefined ? String(file[key]) : undefined);
+    if (v !== undefined && v !== "") out[key] = v;
+  }
+  return out;
+}
+
+function need(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey): string {
+  const v = raw[key];
+  if (v === undefined) throw new ConfigError(`missing --${key} (or ${CONFIG_KEYS[key]} in the environment, or "${key}" in --config)`);
+  return v;
+}
+
+function intIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey, def: number, min: number, max: number): number {
+  const v = raw[key];
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${key} must be an integer between ${min} and ${max}, got ${v}`);
+  return n;
+}
+
+/** Builds a validated WorkerConfig. `needKeys` = false for commands that do not sign (e.g. status). */
+export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { needKeys?: boolean } = {}): WorkerConfig {
+  const rpcUrl = need(raw, "rpc-url");
+  try {
+    const u = new URL(rpcUrl);
+    if (!["http:", "https:", "ws:", "wss:"].includes(u.protocol)) throw new Error();
+  } catch {
+    throw new ConfigError(`--rpc-url must be an http(s) or ws(s) URL, got ${rpcUrl}`);
+  }
+  const chainId = intIn(raw, "chain-id", 31337, 1, 2 ** 53 - 1);
+  let addresses: MarketAddresses;
+  if (raw.market || raw.registry || raw.token) {
+    const pick = (k: "market" | "registry" | "token"): Address => {
+      const v = need(raw, k);
+      if (!isAddress(v)) throw new ConfigError(`--${k} is not an address: ${v}`);
+      return getAddress(v);
+    };
+    addresses = { market: pick("market"), registry: pick("registry"), token: pick("token") };
+  } else {
+    try {
+      addresses = loadAddresses(chainId);
+    } catch (err) {
+      throw new ConfigError(`${(err as Error).message}; or pass --market, --registry and --token`);
+    }
+  }
+  const dataDir = path.resolve(raw["data-dir"] ?? ".data/worker");
+  const needKeys = opts.needKeys ?? true;
+  let password = "";
+  if (needKeys) {
+    const pwFile = raw["password-file"];
+    password = pwFile ? readFileSync(pwFile, "utf8").trim() : (process.env.WORKER_PASSWORD ?? "");
+    if (!password) throw new ConfigError("no keystore password: set WORKER_PASSWORD or pass --password-file");
+  }
+  const minRewardRaw = raw["min-reward"] ?? "0";
+  if (!/^[0-9]+$/.test(minRewardRaw)) throw new ConfigError(`--min-reward must be a non-negative integer of base units, got ${minRewardRaw}`);
+  const blobUrl = raw["blob-url"] ?? "http://127.0.0.1:8700";
+  try {
+    new URL(blobUrl);
+  } catch {
+    throw new ConfigError(`--blob-url must be a URL, got ${blobUrl}`);
+  }
+  return {
+    rpcUrl,
+    chainId,
+    addresses,
+    keyFile: needKeys ? path.resolve(need(raw, "key-file")) : "",
+    attestorKeyFile: path.resolve(raw["attestor-key-file"] ?? path.join(dataDir, "attestor.keystore.json")),
+    password,
+    blobUrl,
+    dataDir,
+    minReward: BigInt(minRewardRaw),
+    maxParams: intIn(raw, "max-params", 50_000_000, 1, 2 ** 40),
+    pollMs: intIn(raw, "poll-ms", 1000, 10, 600_000),
+    scryptN: raw["scrypt-n"] !== undefined ? intIn(raw, "scrypt-n", 131072, 2, 2 ** 20) : undefined,
+  };
+}

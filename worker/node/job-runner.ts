@@ -1,0 +1,274 @@
+/**
+ * Runs one job's round protocol for one provider (DESIGN.md §3), as a loop over chain state:
+ *
+ *   train (from the global model fetched by hash) → compress → upload → sign → commitUpdate
+ *   → wait for the vote phase → fetch and verify every commitment → aggregate → outer step
+ *   → upload the new global state → sign → submitResult → wait for the round to close
+ *   (calling expireRound when it is stuck past its deadline) → next round → withdraw at the end.
+ *
+ * Crash safety: every step is persisted before the next (jobs/<id>/state.json plus binary files).
+ * The prepared update of a round is saved before it is uploaded and committed; the error-feedback
+ * residual it produced is adopted only once the chain shows the commitment, so a worker killed
+ * anywhere restarts, reads the chain, and continues with exactly the state an auditor would replay.
+ */
+import path from "node:path";
+import type { Address, Hex, TypedDataDomain } from "viem";
+import type { BlobStore } from "../../blobstore/types.ts";
+import { trainingMarketAbi } from "../../shared/abis.ts";
+import { encodeLoss } from "../../shared/eip712.ts";
+import type { Attestor } from "../attest/attestor.ts";
+import { ContractRevertError, type TxSender } from "../chain/tx-sender.ts";
+import { encodeState, decodeState } from "../diloco/format/state.ts";
+import { runWorkerRound } from "../diloco/round/index.ts";
+import type { GlobalState } from "../diloco/outer/index.ts";
+import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.ts";
+import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
+import { fetchGlobalState, loadJobContext, type JobContext } from "./job-context.ts";
+import type { Commitment, MarketReader } from "./market-reader.ts";
+
+export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
+
+/** Test seams for adversarial behaviour (garbage uploads, copycats, wrong votes, silence). */
+export interface RunnerHooks {
+  /** Returns the bytes to upload/commit instead of the honest update, or "skip" to stay silent. */
+  update?(info: { round: number; honest: Uint8Array; commitments: () => Promise<Commitment[]> }): Promise<Uint8Array | "skip">;
+  /** Returns the vote to submit instead of the honest one, or "skip". */
+  vote?(info: { round: number; honest: RoundAggregate }): Promise<{ modelHash: Hex; includedMask: number } | "skip">;
+}
+
+export interface JobRunnerDeps {
+  reader: MarketReader;
+  sender: TxSender;
+  attestor: Attestor;
+  blobs: BlobStore;
+  me: Address;
+  domain: TypedDataDomain;
+  dataDir: string;
+  log: Logger;
+  pollMs?: number;
+  hooks?: RunnerHooks;
+  /** Called after every round this worker completed (for progress displays). */
+  onRound?: (info: { jobId: bigint; round: number; trainLoss: number; modelHash?: Hex }) => void;
+  /** Stop signal: the loop exits at the next safe point. */
+  signal?: AbortSignal;
+}
+
+interface PersistedJob {
+  jobId: bigint;
+  /** The residual file reflects every round < this one that this worker committed. */
+  residualThrough: number;
+  pending?: { round: number; updateHash: Hex; trainLoss: number; adopted: boolean };
+  lastVotedRound?: number;
+}
+
+export type JobOutcome = "Completed" | "Cancelled" | "Failed" | "Removed" | "Stopped";
+const STATUS = ["None", "Open", "Running", "Completed", "Cancelled", "Failed"] as const;
+
+export class JobRunner {
+  private readonly d: JobRunnerDeps;
+  private readonly jobId: bigint;
+  private readonly dir: string;
+  private ctx: JobContext | undefined;
+  private state!: PersistedJob;
+
+  constructor(deps: JobRunnerDeps, jobId: bigint) {
+    this.d = deps;
+    this.jobId = jobId;
+    this.dir = path.join(deps.dataDir, "jobs", jobId.toString());
+  }
+
+  private get poll(): number {
+    return this.d.pollMs ?? 500;
+  }
+
+  private async save(): Promise<void> {
+    await writeJson(path.join(this.dir, "state.json"), this.state);
+  }
+
+  private async sleep(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.poll));
+  }
+
+  /** Runs until the job ends (or this worker is removed); returns how it ended. */
+  async run(): Promise<JobOutcome> {
+    const { reader, log } = this.d;
+    this.state = (await readJson<PersistedJob>(path.join(this.dir, "state.json"))) ?? { jobId: this.jobId, residualThrough: 0 };
+    for (;;) {
+      if (this.d.signal?.aborted) return "Stopped";
+      const job = await reader.jobState(this.jobId);
+      const status = STATUS[job.status];
+      if (status === "Open") {
+        await this.sleep();
+        continue;
+      }
+      if (status !== "Running") {
+        log("job ended", { jobId: this.jobId, status });
+        await this.adoptIfCommitted(job.currentRound);
+        return status as JobOutcome;
+      }
+      const slot = await reader.slot(this.jobId, this.d.me);
+      if (!slot.active) {
+        log("removed from job", { jobId: this.jobId });
+        return "Removed";
+      }
+      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs });
+      await this.playRound(job.currentRound, slot.index, job.modelHash);
+    }
+  }
+
+  /** Adopts the residual of a pending update once its commitment is on chain; drops it otherwise. */
+  private async adoptIfCommitted(currentRound: number): Promise<void> {
+    const p = this.state.pending;
+    if (!p || p.adopted) return;
+    const rd = await this.d.reader.round(this.jobId, p.round);
+    const slot = await this.d.reader.slot(this.jobId, this.d.me);
+    const committed = (rd.committedMask >>> slot.index) & 1;
+    if (committed) {
+      const next = await readBytes(path.join(this.dir, `residual-${p.round}.bin`));
+      if (next) await writeBytes(path.join(this.dir, "residual.bin"), next);
+      this.state.pending = { ...p, adopted: true };
+      this.state.residualThrough = p.round + 1;
+      await this.save();
+    } else if (p.round < currentRound) {
+      this.d.log("discarding an update that never reached the chain", { jobId: this.jobId, round: p.round });
+      this.state.pending = undefined;
+      await this.save();
+    }
+  }
+
+  private async loadResidual(ctx: JobContext): Promise<Float32Array | null> {
+    if (!ctx.spec.training.compression.errorFeedback) return null;
+    const bytes = await readBytes(path.join(this.dir, "residual.bin"));
+    if (!bytes) return null;
+    return decodeState(bytes, { expectedLayout: ctx.trainer.layout, expectedKind: "residual" }).values;
+  }
+
+  private async playRound(round: number, index: number, modelHash: Hex): Promise<void> {
+    const ctx = this.ctx!;
+    const { reader, log } = this.d;
+    const bit = 1 << index;
+    await this.adoptIfCommitted(round);
+    let rd = await reader.round(this.jobId, round);
+    let now = await reader.now();
+    let global: GlobalState | undefined;
+
+    // ---- commit
+    if (!(rd.committedMask & bit) && rd.voteDeadline === 0n && now <= rd.commitDeadline) {
+      global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
+      const bytes = await this.prepareUpdate(ctx, round, index, global);
+      if (bytes !== "skip") await this.commit(round, bytes);
+      rd = await reader.round(this.jobId, round);
+    }
+
+    // ---- wait for the vote phase
+    while (rd.voteDeadline === 0n && (now = await reader.now()) <= rd.commitDeadline) {
+      if (this.d.signal?.aborted) return;
+      await this.sleep();
+      if ((await reader.jobState(this.jobId)).currentRound !== round) return;
+      rd = await reader.round(this.jobId, round);
+    }
+
+    // ---- vote
+    const voteDeadline = rd.voteDeadline !== 0n ? rd.voteDeadline : rd.commitDeadline + BigInt(ctx.params.voteWindow);
+    if (rd.committedMask & bit && !(rd.votedMask & bit) && (await reader.now()) <= voteDeadline) {
+      global ??= await fetchGlobalState(ctx, this.d.blobs, modelHash);
+      const workers = await reader.workers(this.jobId);
+      const agg = await aggregateRound({ ctx, blobs: this.d.blobs, global, commitments: await reader.commitments(this.jobId, round), workers });
+      for (const e of agg.excluded) log("excluded an update", { jobId: this.jobId, round, worker: e.worker, reason: e.reason });
+      await this.d.blobs.put(agg.bytes);
+      let vote: { modelHash: Hex; includedMask: number } | "skip" = { modelHash: agg.modelHash, includedMask: agg.includedMask };
+      if (this.d.hooks?.vote) vote = await this.d.hooks.vote({ round, honest: agg });
+      if (vote !== "skip") await this.submitVote(round, vote.modelHash, vote.includedMask);
+      this.state.lastVotedRound = round;
+      await this.save();
+      this.d.onRound?.({ jobId: this.jobId, round, trainLoss: this.state.pending?.trainLoss ?? Number.NaN, modelHash: agg.modelHash });
+    }
+
+    // ---- wait for the round to close; push it forward when stuck past its deadline
+    for (;;) {
+      if (this.d.signal?.aborted) return;
+      const job = await reader.jobState(this.jobId);
+      if (job.status !== 2 || job.currentRound !== round) return;
+      rd = await reader.round(this.jobId, round);
+      const deadline = rd.voteDeadline !== 0n ? rd.voteDeadline : rd.commitDeadline + BigInt(ctx.params.voteWindow);
+      now = await reader.now();
+      const noCommits = rd.committedMask === 0 && now > rd.commitDeadline;
+      if (now > deadline || noCommits) {
+        try {
+          await this.d.sender.send({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "expireRound", args: [this.jobId] });
+          log("expired a stuck round", { jobId: this.jobId, round });
+        } catch (err) {
+          if (!(err instanceof ContractRevertError)) throw err;
+        }
+      }
+      await this.sleep();
+    }
+  }
+
+  /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
+  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState): Promise<Uint8Array | "skip"> {
+    const p = this.state.pending;
+    if (p && p.round === round) {
+      const saved = await readBytes(path.join(this.dir, `update-${round}.bin`));
+      if (saved) return saved;
+    }
+    const t = ctx.spec.training;
+    const residual = await this.loadResidual(ctx);
+    const out = await runWorkerRound({
+      trainer: ctx.trainer,
+      start: global.params,
+      state: { residual, lastStart: null, lastLocal: null },
+      compression: t.compression,
+      overlap: false,
+      seed: BigInt(t.seed),
+      round,
+      workerIndex: index,
+      steps: t.innerSteps,
+      batchSize: t.batchSize,
+      shard: ctx.data.shards[index],
+    });
+    const trainLoss = out.train.losses.reduce((a, b) => a + b, 0) / out.train.losses.length;
+    this.d.log("trained", { jobId: this.jobId, round, steps: t.innerSteps, trainLoss: Number(trainLoss.toFixed(4)), seconds: Number(out.train.seconds.toFixed(2)), updateBytes: out.bytes.length });
+    let bytes: Uint8Array = out.bytes;
+    if (this.d.hooks?.update) {
+      const alt = await this.d.hooks.update({ round, honest: out.bytes, commitments: () => this.d.reader.commitments(this.jobId, round) });
+      if (alt === "skip") return "skip";
+      bytes = alt;
+    }
+    if (out.nextState.residual) {
+      await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));
+    }
+    await writeBytes(path.join(this.dir, `update-${round}.bin`), bytes);
+    const { blobId } = await import("../diloco/hash.ts");
+    this.state.pending = { round, updateHash: blobId(bytes), trainLoss, adopted: false };
+    await this.save();
+    return bytes;
+  }
+
+  private async commit(round: number, bytes: Uint8Array): Promise<void> {
+    const p = this.state.pending!;
+    await this.d.blobs.put(bytes);
+    const trainLoss = encodeLoss(p.trainLoss);
+    const sig = await this.d.attestor.signRoundUpdate(this.d.domain, { jobId: this.jobId, round, updateHash: p.updateHash, trainLoss, worker: this.d.me });
+    try {
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "commitUpdate", args: [this.jobId, round, p.updateHash, trainLoss, sig] });
+      this.d.log("committed", { jobId: this.jobId, round, updateHash: p.updateHash });
+    } catch (err) {
+      if (!(err instanceof ContractRevertError) || !["AlreadyCommitted", "CommitPhaseClosed", "WrongRound", "JobNotRunning"].includes(err.errorName)) throw err;
+      this.d.log("commit not accepted", { jobId: this.jobId, round, reason: err.errorName });
+    }
+    await this.adoptIfCommitted(round);
+  }
+
+  private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
+    const sig = await this.d.attestor.signRoundResult(this.d.domain, { jobId: this.jobId, round, modelHash, includedMask, worker: this.d.me });
+    try {
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig] });
+      this.d.log("voted", { jobId: this.jobId, round, modelHash, includedMask });
+    } catch (err) {
+      // The round may have finalized on others' votes first: that is the normal fast path.
+      if (!(err instanceof ContractRevertError) || !["AlreadyVoted", "WrongRound", "JobNotRunning", "VoteWindowClosed", "NotActiveWorker"].includes(err.errorName)) throw err;
+      this.d.log("vote not needed", { jobId: this.jobId, round, reason: err.errorName });
+    }
+  }
+}

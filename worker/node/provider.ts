@@ -1,0 +1,174 @@
+/**
+ * A provider's node: keys, clients and the service loop that finds jobs it accepts, joins them,
+ * runs them to the end (JobRunner), withdraws its earnings and releases its bonds.
+ */
+import { existsSync } from "node:fs";
+import type { Address, Hex } from "viem";
+import { HttpBlobStore } from "../../blobstore/http-client.ts";
+import type { BlobStore } from "../../blobstore/types.ts";
+import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import { marketDomain } from "../../shared/eip712.ts";
+import { SoftwareAttestor } from "../attest/attestor.ts";
+import { ContractRevertError, TxSender } from "../chain/tx-sender.ts";
+import { createKeystore, loadKeystore } from "../keys/keystore.ts";
+import { decodeJobSpec } from "../spec/job-spec.ts";
+import { paramCount } from "../diloco/model/layout.ts";
+import { makeClients } from "./clients.ts";
+import type { WorkerConfig } from "./config.ts";
+import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
+import { MarketReader } from "./market-reader.ts";
+
+export interface Provider {
+  config: WorkerConfig;
+  address: Address;
+  attestor: SoftwareAttestor;
+  reader: MarketReader;
+  sender: TxSender;
+  blobs: BlobStore;
+  log: Logger;
+}
+
+export function jsonLogger(name: string): Logger {
+  return (msg, fields) => process.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), src: name, msg, ...fields }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+}
+
+export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean } = {}): Promise<Provider> {
+  const log = opts.log ?? jsonLogger("worker");
+  const account = await loadKeystore(config.keyFile, config.password);
+  let attestorAccount;
+  if (existsSync(config.attestorKeyFile)) attestorAccount = await loadKeystore(config.attestorKeyFile, config.password);
+  else if (opts.createAttestor) {
+    attestorAccount = await createKeystore(config.attestorKeyFile, config.password, { scryptN: config.scryptN });
+    log("created attestation key", { signer: attestorAccount.address, keystore: config.attestorKeyFile });
+  } else throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
+  const { publicClient, walletClient } = await makeClients(config, account);
+  const code = await publicClient.getCode({ address: config.addresses.market });
+  if (!code || code === "0x") throw new Error(`no contract at the market address ${config.addresses.market} on chain ${config.chainId}`);
+  const reader = new MarketReader(publicClient, config.addresses);
+  const sender = new TxSender({ publicClient, walletClient: walletClient!, log });
+  return { config, address: account.address, attestor: new SoftwareAttestor(attestorAccount), reader, sender, blobs: new HttpBlobStore(config.blobUrl), log };
+}
+
+/** Registers (or re-keys) the provider with `stake` base units; idempotent. */
+export async function registerProvider(p: Provider, stake: bigint, metadataURI: string): Promise<void> {
+  const { registry, token } = p.config.addresses;
+  const info = await p.reader.provider(p.address);
+  const { hash: reportHash } = p.attestor.report();
+  if (info.registeredAt !== 0n) {
+    if (info.attestationSigner.toLowerCase() !== p.attestor.signer.toLowerCase()) {
+      await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "rotateAttestationKey", args: [p.attestor.signer, reportHash] });
+      p.log("rotated attestation key", { signer: p.attestor.signer });
+    } else p.log("already registered", { provider: p.address, stake: info.stake });
+    return;
+  }
+  await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
+  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadataURI] });
+  p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
+}
+
+/** Why a job is not accepted, or undefined when it is. */
+export async function rejectReason(p: Provider, jobId: bigint): Promise<string | undefined> {
+  const params = await p.reader.jobParams(jobId);
+  if (params.rewardPerRound < p.config.minReward) return `reward ${params.rewardPerRound} below --min-reward ${p.config.minReward}`;
+  let spec;
+  try {
+    spec = decodeJobSpec(await p.blobs.get(params.specHash));
+  } catch (err) {
+    return `spec unavailable or invalid: ${(err as Error).message}`;
+  }
+  const size = paramCount(spec.model);
+  if (size > p.config.maxParams) return `model has ${size} parameters, above --max-params ${p.config.maxParams}`;
+  if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
+  const free = await p.reader.client.readContract({ address: p.config.addresses.registry, abi: providerRegistryAbi, functionName: "freeStakeOf", args: [p.address] });
+  if (free < params.workerBond) return `free stake ${free} is below the job's bond ${params.workerBond}`;
+  return undefined;
+}
+
+export async function withdrawEarnings(p: Provider): Promise<bigint> {
+  const balance = await p.reader.balanceOf(p.address);
+  if (balance === 0n) return 0n;
+  await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "withdraw", args: [] });
+  p.log("withdrew", { amount: balance });
+  return balance;
+}
+
+/** Releases bonds of ended jobs whose challenge window passed; returns the jobs still locked. */
+export async function releaseBonds(p: Provider, jobIds: bigint[]): Promise<bigint[]> {
+  const still: bigint[] = [];
+  for (const jobId of jobIds) {
+    try {
+      await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "releaseBond", args: [jobId, p.address] });
+      p.log("released bond", { jobId });
+    } catch (err) {
+      if (err instanceof ContractRevertError && err.errorName === "BondAlreadyReleased") continue;
+      if (err instanceof ContractRevertError) still.push(jobId);
+      else throw err;
+    }
+  }
+  return still;
+}
+
+export interface ServiceOptions {
+  /** Work only on this job (join it if needed). */
+  jobId?: bigint;
+  /** Stop after one job ended. */
+  once?: boolean;
+  signal?: AbortSignal;
+  hooks?: RunnerHooks;
+  onRound?: (info: { jobId: bigint; round: number; trainLoss: number; modelHash?: Hex }) => void;
+}
+
+/** The provider's main loop. */
+export async function runService(p: Provider, opts: ServiceOptions = {}): Promise<{ jobId: bigint; outcome: JobOutcome }[]> {
+  const results: { jobId: bigint; outcome: JobOutcome }[] = [];
+  const domain = marketDomain(p.config.chainId, p.config.addresses.market);
+  let lockedBonds: bigint[] = [];
+  const declined = new Set<bigint>();
+  while (!opts.signal?.aborted) {
+    const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.openJobIds();
+    let jobId: bigint | undefined;
+    for (const id of candidates) {
+      const slot = await p.reader.slot(id, p.address);
+      const state = await p.reader.jobState(id);
+      if (slot.joined && state.status <= 2 && slot.active) {
+        jobId = id; // resume a job we are in
+        break;
+      }
+      if (state.status !== 1 || slot.joined || declined.has(id)) continue;
+      const reason = await rejectReason(p, id);
+      if (reason) {
+        p.log("declined job", { jobId: id, reason });
+        declined.add(id);
+        continue;
+      }
+      try {
+        await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "joinJob", args: [id] });
+        p.log("joined job", { jobId: id });
+        jobId = id;
+        break;
+      } catch (err) {
+        if (!(err instanceof ContractRevertError)) throw err;
+        p.log("could not join", { jobId: id, reason: err.errorName });
+        declined.add(id);
+      }
+    }
+    if (jobId === undefined) {
+      if (opts.jobId !== undefined) {
+        const s = await p.reader.jobState(opts.jobId);
+        if (s.status > 2) return results;
+      }
+      lockedBonds = await releaseBonds(p, lockedBonds);
+      await new Promise((r) => setTimeout(r, p.config.pollMs));
+      continue;
+    }
+    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor: p.attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
+    const outcome = await runner.run();
+    results.push({ jobId, outcome });
+    if (outcome === "Stopped") break;
+    await withdrawEarnings(p);
+    lockedBonds.push(jobId);
+    lockedBonds = await releaseBonds(p, lockedBonds);
+    if (opts.once || opts.jobId !== undefined) break;
+  }
+  return results;
+}
