@@ -59,7 +59,8 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
     uint16 public challengeBountyBps;
     /// @notice After this long an undecided challenge can be expired (challenger refunded, no slash).
     uint64 public arbitrationPeriod;
-    /// @notice Last time the market was unpaused.
+    /// @notice Last time the market was paused / unpaused.
+    uint64 public lastPausedAt;
     uint64 public lastUnpausedAt;
 
     uint256 public jobCount;
@@ -139,9 +140,9 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
     function joinJob(uint256 jobId) external nonReentrant whenNotPaused {
         JobParams storage p = _params[jobId];
         JobState storage job = _job(jobId);
+        if (job.workerCount >= p.maxWorkers) revert JobFull(jobId);
         if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
         if (block.timestamp > job.createdAt + p.joinWindow) revert JoinWindowClosed(jobId);
-        if (job.workerCount >= p.maxWorkers) revert JobFull(jobId);
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (slot.joined) revert AlreadyJoined(jobId, msg.sender);
         if (!registry.isRegistered(msg.sender)) revert ProviderNotRegistered(msg.sender);
@@ -244,7 +245,8 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         _tally[key] = voters;
         emit ResultSubmitted(jobId, round, msg.sender, modelHash, includedMask);
 
-        if (voters.count() * 10_000 >= uint256(p.quorumBps) * committed.count()) {
+        uint32 active = job.activeMask;
+        if ((voters & active).count() * 10_000 >= uint256(p.quorumBps) * (committed & active).count()) {
             _finalize(jobId, round, modelHash, includedMask, voters);
         }
     }
@@ -276,7 +278,9 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (!noCommitAfterDeadline && block.timestamp <= voteDeadline) revert RoundNotExpired(jobId, round);
 
         uint32 absent = job.activeMask & ~rd.committedMask;
+        uint32 silent = job.activeMask & rd.committedMask & ~rd.votedMask;
         if (absent != 0) _penalizeMask(jobId, round, absent, PenaltyReason.Absent);
+        if (silent != 0) _penalizeMask(jobId, round, silent, PenaltyReason.NoVote);
         rd.status = RoundStatus.Expired;
         rd.closedAt = uint48(block.timestamp);
         emit RoundExpired(jobId, round, rd.committedMask, rd.votedMask);
@@ -299,7 +303,10 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (job.status != JobStatus.Running) revert JobAlreadyEnded(jobId);
         uint32 round = job.currentRound;
         Round storage rd = _rounds[jobId][round];
-        uint32 paidMask = rd.committedMask & job.activeMask;
+        JobParams storage p = _params[jobId];
+        uint256 voteDeadline = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
+        // The round in flight is paid to its committers, unless it is already stuck past its vote deadline.
+        uint32 paidMask = block.timestamp <= voteDeadline ? rd.committedMask & job.activeMask : 0;
         uint256 paid = _payRewards(jobId, round, paidMask);
         rd.status = RoundStatus.Aborted;
         uint256 refund = job.escrow;
@@ -316,7 +323,6 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
     function challenge(uint256 jobId, uint32 round, address worker)
         external
         nonReentrant
-        whenNotPaused
         returns (uint256 challengeId)
     {
         _job(jobId);
@@ -445,8 +451,10 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         emit ArbitrationPeriodUpdated(period);
     }
 
-    /// @notice Stops job creation, joins, the round protocol and new challenges.
+    /// @notice Stops job creation, joins and the round protocol (challenges stay open, so that
+    ///         challenge windows running during a pause remain usable).
     function pause() external onlyRole(PAUSER_ROLE) {
+        lastPausedAt = uint64(block.timestamp);
         _pause();
     }
 
@@ -664,7 +672,9 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         uint256 n = workers.length;
         bool absent = reason == PenaltyReason.Absent;
         uint256 penalty = (uint256(_params[jobId].workerBond) * _params[jobId].penaltyBps) / 10_000;
-        if (absent && _interruptedByPause(_rounds[jobId][round], _params[jobId])) penalty = 0;
+        if ((absent || reason == PenaltyReason.NoVote) && _interruptedByPause(_rounds[jobId][round], _params[jobId])) {
+            penalty = 0;
+        }
         for (uint256 i; i < n; ++i) {
             if (mask & (uint32(1) << uint32(i)) == 0) continue;
             address worker = workers[i];
@@ -743,9 +753,12 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (err != ECDSA.RecoverError.NoError || recovered != expected) revert InvalidSignature(recovered, expected);
     }
 
-    /// @dev True when the market was unpaused after the round started (its windows overlapped a pause).
+    /// @dev True when the last pause overlapped the round's commit and vote windows.
     function _interruptedByPause(Round storage rd, JobParams storage p) private view returns (bool) {
-        return lastUnpausedAt != 0 && lastUnpausedAt + p.commitWindow > rd.commitDeadline;
+        if (lastUnpausedAt == 0) return false;
+        uint256 start = uint256(rd.commitDeadline) - p.commitWindow;
+        uint256 end = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
+        return lastUnpausedAt > start && lastPausedAt <= end;
     }
 
     function _openChallenge(uint256 challengeId) private view returns (Challenge storage c) {

@@ -3680,6 +3680,19 @@ export const trainingMarketAbi = [
   },
   {
     "inputs": [],
+    "name": "lastPausedAt",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "lastUnpausedAt",
     "outputs": [
       {

@@ -10,7 +10,7 @@ export type RoundStatusName = (typeof RoundStatus)[number];
 export const ChallengeStatus = ["None", "Open", "Upheld", "Rejected", "Expired"] as const;
 export type ChallengeStatusName = (typeof ChallengeStatus)[number];
 
-export const PenaltyReason = ["Absent", "Dissent", "Excluded", "Fraud"] as const;
+export const PenaltyReason = ["Absent", "Dissent", "Excluded", "Fraud", "NoVote"] as const;
 export type PenaltyReasonName = (typeof PenaltyReason)[number];
 
 export const CreditKind = [

@@ -29,12 +29,14 @@ interface ITrainingMarket {
         Expired
     }
 
-    /// @notice Why a worker lost (part of) its bond or its place.
+    /// @notice Why a worker lost (part of) its bond or its place. NoVote: committed but did not vote
+    ///         in a round that expired without quorum.
     enum PenaltyReason {
         Absent,
         Dissent,
         Excluded,
-        Fraud
+        Fraud,
+        NoVote
     }
 
     /// @notice Why an account's pull-payment balance was credited.

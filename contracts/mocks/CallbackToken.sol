@@ -20,7 +20,9 @@ contract CallbackToken is ERC20 {
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
         if (from != address(0) && to.code.length > 0) {
-            ITokenReceiver(to).onTokenTransfer(from, value);
+            // Best effort, like ERC-777 hooks on contracts that implement them: receivers without the
+            // hook (the market, the registry) still accept tokens.
+            try ITokenReceiver(to).onTokenTransfer(from, value) {} catch {}
         }
     }
 }

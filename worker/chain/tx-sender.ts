@@ -7,6 +7,8 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
+  HttpRequestError,
+  TimeoutError,
   type Abi,
   type Account,
   type Address,
@@ -44,11 +46,16 @@ export function revertInfo(err: unknown): { errorName: string; args: readonly un
   return undefined;
 }
 
-/** Whether an error is a transient transport problem worth retrying. */
+/** Whether an error is a transient transport problem worth retrying (timeouts, 429, 5xx, resets). */
 export function isTransient(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ""} ${(err as { details?: string })?.details ?? ""}`.toLowerCase();
   if (revertInfo(err)) return false;
-  return /fetch failed|timed? ?out|econnre(set|fused)|socket hang up|429|too many requests|50[0-9]|bad gateway|service unavailable|network error|other side closed/.test(text);
+  if (err instanceof BaseError) {
+    const http = err.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null;
+    if (http?.status !== undefined && (http.status === 429 || http.status >= 500)) return true;
+    if (err.walk((e) => e instanceof TimeoutError)) return true;
+  }
+  const text = `${(err as Error)?.message ?? ""} ${(err as { details?: string })?.details ?? ""}`.toLowerCase();
+  return /fetch failed|econnre(set|fused)|socket hang up|other side closed|too many requests/.test(text);
 }
 
 function isNonceError(err: unknown): boolean {
@@ -92,6 +99,16 @@ export class TxSender {
     return run;
   }
 
+  /** After an undecoded failure (e.g. state changed between simulation and sending), simulate again to name the revert. */
+  private async resimulate(req: WriteRequest<Abi, string>): Promise<{ errorName: string; args: readonly unknown[] } | undefined> {
+    try {
+      await this.opts.publicClient.simulateContract({ address: req.address, abi: req.abi, functionName: req.functionName, args: req.args as readonly unknown[], account: this.account });
+      return undefined;
+    } catch (err) {
+      return revertInfo(err);
+    }
+  }
+
   private async sendNow(req: WriteRequest<Abi, string>): Promise<TransactionReceipt> {
     const { publicClient, walletClient } = this.opts;
     let attempt = 0;
@@ -121,7 +138,7 @@ export class TxSender {
         if (receipt.status !== "success") throw new Error(`${req.functionName} transaction ${hash} reverted on chain`);
         return receipt;
       } catch (err) {
-        const info = revertInfo(err);
+        const info = revertInfo(err) ?? (isTransient(err) || isNonceError(err) ? undefined : await this.resimulate(req));
         if (info) throw new ContractRevertError(req.functionName, info.errorName, info.args, (err as BaseError).shortMessage ?? "");
         if (isNonceError(err)) {
           this.nonce = undefined;
