@@ -42,8 +42,12 @@ export async function waitForRpc(url: string, timeoutMs = 60_000): Promise<void>
   throw new Error(`JSON-RPC at ${url} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-/** Starts `hardhat node` on `port` (127.0.0.1) and resolves once it serves requests. */
-export async function startHardhatNode(opts: { port: number; log?: (line: string) => void }): Promise<RunningChain> {
+/**
+ * Starts `hardhat node` on `port` (127.0.0.1) and resolves once it serves requests. Besides mining on
+ * every transaction, it mines an empty block every `intervalMs` (default 1000) so that chain time —
+ * which round deadlines are measured in — advances even when nobody sends transactions.
+ */
+export async function startHardhatNode(opts: { port: number; log?: (line: string) => void; intervalMs?: number }): Promise<RunningChain> {
   const cli = path.join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
   const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)], {
     cwd: root,
@@ -59,6 +63,7 @@ export async function startHardhatNode(opts: { port: number; log?: (line: string
     child.once("exit", (code) => reject(new Error(`hardhat node exited early with code ${code}`))),
   );
   await Promise.race([waitForRpc(url), exited]);
+  if ((opts.intervalMs ?? 1000) > 0) await rpc(url, "evm_setIntervalMining", [opts.intervalMs ?? 1000]);
   return {
     url,
     port: opts.port,

@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = resolveConfig(rawConfig(flags), { needKeys: true });
-  const p = await openProvider(config, { createAttestor: cmd === "register" });
+  const p = await openProvider(config, { createAttestor: cmd === "register", needAttestor: cmd === "register" || cmd === "run" });
   const controller = new AbortController();
   process.on("SIGINT", () => controller.abort());
   process.on("SIGTERM", () => controller.abort());
@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
     case "status": {
       const info = await p.reader.provider(p.address);
       const balance = await p.reader.balanceOf(p.address);
-      console.log(JSON.stringify({ provider: p.address, signer: info.attestationSigner, stake: formatUnits(info.stake, 18), bonded: formatUnits(info.bonded, 18), unbonding: formatUnits(info.unbonding, 18), earned: formatUnits(balance, 18) }));
+      console.log(JSON.stringify({ provider: p.address, registered: info.registeredAt !== 0n, signer: info.attestationSigner, stake: formatUnits(info.stake, 18), bonded: formatUnits(info.bonded, 18), unbonding: formatUnits(info.unbonding, 18), earned: formatUnits(balance, 18) }));
       return;
     }
     case "audit": {

@@ -48,7 +48,8 @@ export interface TestNetwork {
   /** Writes an encrypted keystore for a private key and returns its path. */
   keystore(privateKey: Hex, name: string): Promise<string>;
   workerArgs(name: string, keyFile: string): string[];
-  spawnWorker(name: string, args: string[], opts?: { env?: Record<string, string> }): WorkerProcess;
+  /** Spawns `worker/cli.ts` (or another script, e.g. the adversarial test worker) with `args`. */
+  spawnWorker(name: string, args: string[], opts?: { env?: Record<string, string>; script?: string }): WorkerProcess;
   /** Advances chain time by `seconds` and mines a block. */
   warp(seconds: number): Promise<void>;
   stop(): Promise<void>;
@@ -109,7 +110,7 @@ export async function startTestNetwork(opts: { port?: number } = {}): Promise<Te
       ];
     },
     spawnWorker(name, args, o = {}) {
-      const child = spawn(process.execPath, [path.join(root, "worker", "cli.ts"), ...args], {
+      const child = spawn(process.execPath, [o.script ?? path.join(root, "worker", "cli.ts"), ...args], {
         cwd: root,
         env: { ...process.env, WORKER_PASSWORD: PASSWORD, ...o.env },
         stdio: ["ignore", "pipe", "pipe"],

@@ -58,6 +58,12 @@ export function isTransient(err: unknown): boolean {
   return /fetch failed|econnre(set|fused)|socket hang up|other side closed|too many requests/.test(text);
 }
 
+/** The transaction ran out of gas (state changed between estimation and execution, e.g. a join that started the job). */
+function isOutOfGas(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ""} ${(err as { details?: string })?.details ?? ""}`.toLowerCase();
+  return /out of gas|reverted on chain/.test(text);
+}
+
 function isNonceError(err: unknown): boolean {
   const text = `${(err as Error)?.message ?? ""}`.toLowerCase();
   return /nonce too low|nonce too high|invalid nonce|nonce has already been used|replacement transaction underpriced/.test(text);
@@ -140,8 +146,10 @@ export class TxSender {
       } catch (err) {
         const info = revertInfo(err) ?? (isTransient(err) || isNonceError(err) ? undefined : await this.resimulate(req));
         if (info) throw new ContractRevertError(req.functionName, info.errorName, info.args, (err as BaseError).shortMessage ?? "");
-        if (isNonceError(err)) {
+        if (isNonceError(err) || isOutOfGas(err)) {
+          // re-read the nonce (a failed transaction may or may not have consumed it) and re-estimate
           this.nonce = undefined;
+          if (attempt >= this.opts.retries) throw err;
         } else if (!isTransient(err) || attempt >= this.opts.retries) {
           throw err;
         }

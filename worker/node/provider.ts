@@ -21,7 +21,8 @@ import { MarketReader } from "./market-reader.ts";
 export interface Provider {
   config: WorkerConfig;
   address: Address;
-  attestor: SoftwareAttestor;
+  /** Absent for accounts that only audit, withdraw or read (no attestation keystore). */
+  attestor: SoftwareAttestor | undefined;
   reader: MarketReader;
   sender: TxSender;
   blobs: BlobStore;
@@ -32,7 +33,7 @@ export function jsonLogger(name: string): Logger {
   return (msg, fields) => process.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), src: name, msg, ...fields }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 }
 
-export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean } = {}): Promise<Provider> {
+export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean; needAttestor?: boolean } = {}): Promise<Provider> {
   const log = opts.log ?? jsonLogger("worker");
   const account = await loadKeystore(config.keyFile, config.password);
   let attestorAccount;
@@ -40,19 +41,21 @@ export async function openProvider(config: WorkerConfig, opts: { log?: Logger; c
   else if (opts.createAttestor) {
     attestorAccount = await createKeystore(config.attestorKeyFile, config.password, { scryptN: config.scryptN });
     log("created attestation key", { signer: attestorAccount.address, keystore: config.attestorKeyFile });
-  } else throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
+  } else if (opts.needAttestor ?? true) throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
   const { publicClient, walletClient } = await makeClients(config, account);
   const code = await publicClient.getCode({ address: config.addresses.market });
   if (!code || code === "0x") throw new Error(`no contract at the market address ${config.addresses.market} on chain ${config.chainId}`);
   const reader = new MarketReader(publicClient, config.addresses);
   const sender = new TxSender({ publicClient, walletClient: walletClient!, log });
-  return { config, address: account.address, attestor: new SoftwareAttestor(attestorAccount), reader, sender, blobs: new HttpBlobStore(config.blobUrl), log };
+  const attestor = attestorAccount ? new SoftwareAttestor(attestorAccount) : undefined;
+  return { config, address: account.address, attestor, reader, sender, blobs: new HttpBlobStore(config.blobUrl), log };
 }
 
 /** Registers (or re-keys) the provider with `stake` base units; idempotent. */
 export async function registerProvider(p: Provider, stake: bigint, metadataURI: string): Promise<void> {
   const { registry, token } = p.config.addresses;
   const info = await p.reader.provider(p.address);
+  if (!p.attestor) throw new Error("registering needs an attestation key");
   const { hash: reportHash } = p.attestor.report();
   if (info.registeredAt !== 0n) {
     if (info.attestationSigner.toLowerCase() !== p.attestor.signer.toLowerCase()) {
@@ -121,6 +124,8 @@ export interface ServiceOptions {
 /** The provider's main loop. */
 export async function runService(p: Provider, opts: ServiceOptions = {}): Promise<{ jobId: bigint; outcome: JobOutcome }[]> {
   const results: { jobId: bigint; outcome: JobOutcome }[] = [];
+  const attestor = p.attestor;
+  if (!attestor) throw new Error(`attestation keystore ${p.config.attestorKeyFile} not found: run \`worker register\` first`);
   const domain = marketDomain(p.config.chainId, p.config.addresses.market);
   let lockedBonds: bigint[] = [];
   const declined = new Set<bigint>();
@@ -161,7 +166,7 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
       await new Promise((r) => setTimeout(r, p.config.pollMs));
       continue;
     }
-    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor: p.attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
+    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
     const outcome = await runner.run();
     results.push({ jobId, outcome });
     if (outcome === "Stopped") break;

@@ -45,16 +45,20 @@ export const FP32_COMPRESSION: CompressionConfig = { ...BASE };
 /** DiLoCo with int8 pseudo-gradients (per-block scales), no error feedback. */
 export const INT8_COMPRESSION: CompressionConfig = { ...BASE, method: "quant", bits: 8, vectorBits: 8 };
 
-/** DiLoCoX: adaptive low-rank + 4-bit factors + 4-bit vectors, with error feedback. */
+/**
+ * DiLoCoX: adaptive low-rank (smallest rank in 8..32 capturing ≥ 90 % of the energy) + 4-bit factors
+ * + 4-bit vectors, with error feedback. The floor of 8 matters: the output head's pseudo-gradient has
+ * 92 % of its energy in one direction, yet dropping the rest costs 5 % eval loss after one round.
+ */
 export const DILOCOX_COMPRESSION: CompressionConfig = {
   ...BASE,
   method: "lowrank",
   bits: 4,
   vectorBits: 4,
   blockSize: 64,
-  energy: 0.5,
-  minRank: 1,
-  maxRank: 8,
+  energy: 0.9,
+  minRank: 8,
+  maxRank: 32,
   errorFeedback: true,
 };
 

@@ -5,14 +5,19 @@
  *   - `residual`: error-feedback buffer e_i (null when error feedback is off);
  *   - overlap mode only: `lastStart` s_i and `lastLocal` θ_i of the previous round, to rebase.
  *
- * Start point of round r:
- *   - synchronous schedule: s_i^r = x_r (the global params after r outer steps);
- *   - one-step-delay overlap: round r trains while round r−1 is being aggregated, so the newest
- *     global model known is x_{r−1}:  s_i^0 = x_0,  s_i^r = θ_i^{r−1} + (x_{r−1} − s_i^{r−1})
- *     i.e. the worker continues from its own local params and swaps its stale base s_i^{r−1} for
- *     the newest global model; round r−2's aggregate (x_{r−1} − x_{r−2}) is thereby applied one
- *     round late. For r = 1 this is exactly θ_i^0. The worker's own not-yet-aggregated progress
- *     (θ − s) is kept, never double counted (x_{r−1} already contains the average of round r−2).
+ * Start point of round r (`trainingStart`):
+ *   - synchronous schedule ("off"): s_i^r = x_r (the global params after r outer steps);
+ *   - one-step-delay overlap: round r trains while round r−1 is being exchanged and aggregated, so the
+ *     newest global state a worker has is (x_{r−1}, b_{r−1}); x_r arrives one round late. Two rules:
+ *       "eager" (default): s_i^r = outer(x_{r−1}, b_{r−1}, Δ_i^{r−1}) — the worker applies the outer
+ *         step locally with its own last pseudo-gradient standing in for the not-yet-known average,
+ *         i.e. it continues from its local progress and, when the real aggregate arrives one round
+ *         later, the prediction is replaced by it (Kale et al. 2025, "eager updates");
+ *       "local": s_i^r = θ_i^{r−1} + (x_{r−1} − s_i^{r−1}) — its local params rebased on the newest
+ *         global model (for r = 1 exactly θ_i^0), i.e. the aggregate of round r−2 folded in one round
+ *         late. Measured to diverge with outer momentum 0.9 (the global model, extrapolated by the
+ *         momentum, runs away from where the workers compute their pseudo-gradients); kept for study.
+ *     In both, s_i^0 = x_0 and the worker's own progress is never counted twice.
  * Pseudo-gradient: Δ_i^r = s_i^r − θ_i^r (= global − local in the synchronous schedule).
  */
 import type { Hex } from "viem";
@@ -33,12 +38,28 @@ export function initWorkerState(): WorkerState {
   return { residual: null, lastStart: null, lastLocal: null };
 }
 
-/** Where worker training starts (see module comment). `newestGlobal` is x_r (sync) or x_{r−1} (overlap). */
-export function trainingStart(newestGlobal: Float32Array, ws: WorkerState, overlap: boolean): Float32Array {
-  if (!overlap || ws.lastLocal === null || ws.lastStart === null) return newestGlobal.slice();
-  const out = new Float32Array(newestGlobal.length);
-  for (let i = 0; i < out.length; i++) out[i] = ws.lastLocal[i] + Math.fround(newestGlobal[i] - ws.lastStart[i]);
-  return out;
+/**
+ * Schedules: "off" = synchronous (train from x_r); "eager" and "local" = one-step-delay overlap with
+ * two ways of starting round r before x_r is known (see the module comment).
+ */
+export type OverlapMode = "off" | "eager" | "local";
+
+/**
+ * Where worker training starts in round r. `newest` is the newest global state the worker has:
+ * x_r for "off", x_{r−1} (with its momentum) under overlap.
+ */
+export function trainingStart(newest: GlobalState, ws: WorkerState, mode: OverlapMode, outer: OuterConfig): Float32Array {
+  if (mode === "off" || ws.lastLocal === null || ws.lastStart === null) return newest.params.slice();
+  const n = newest.params.length;
+  if (mode === "local") {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = ws.lastLocal[i] + Math.fround(newest.params[i] - ws.lastStart[i]);
+    return out;
+  }
+  // eager: predict x_r with the worker's own last pseudo-gradient standing in for the average
+  const own = new Float32Array(n);
+  for (let i = 0; i < n; i++) own[i] = ws.lastStart[i] - ws.lastLocal[i];
+  return outerStep(newest, own, outer).params;
 }
 
 export interface WorkerRoundInput {
@@ -46,6 +67,7 @@ export interface WorkerRoundInput {
   start: Float32Array;
   state: WorkerState;
   compression: CompressionConfig;
+  /** Keep the previous start point / local params for the next round's start (overlap modes). */
   overlap: boolean;
   seed: bigint | number;
   round: number;
@@ -57,6 +79,9 @@ export interface WorkerRoundInput {
 
 export interface WorkerRoundOutput {
   train: TrainResult;
+  /** CPU seconds (user + system) of this process during `train`: on a loaded machine, closer to the
+   *  work done than wall-clock for a single-threaded trainer (an out-of-process trainer reports ~0). */
+  trainCpuSeconds: number;
   compressed: CompressResult;
   /** Canonical encoding of the compressed update and its blob id (what gets uploaded and committed). */
   bytes: Uint8Array;
@@ -67,6 +92,7 @@ export interface WorkerRoundOutput {
 }
 
 export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRoundOutput> {
+  const cpu0 = process.cpuUsage();
   const train = await inp.trainer.train({
     params: inp.start,
     steps: inp.steps,
@@ -77,6 +103,8 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
   });
+  const cpu = process.cpuUsage(cpu0);
+  const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const t0 = performance.now();
   const delta = pseudoGradient(inp.start, train.params);
   const compressed = compressUpdate(delta, inp.state.residual, inp.trainer.layout, inp.compression, {
@@ -92,7 +120,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     lastStart: inp.overlap ? inp.start : null,
     lastLocal: inp.overlap ? train.params : null,
   };
-  return { train, compressed, bytes, hash, compressSeconds, nextState };
+  return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, nextState };
 }
 
 /** Verify, decode, average (canonical order) and apply the outer step: x_{r+1} from x_r. */

@@ -8,7 +8,7 @@ import type { Hex } from "viem";
 import type { CompressionConfig } from "../compress/config.ts";
 import { blobId } from "../hash.ts";
 import { encodeGlobalState, initGlobalState, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
-import { finalizeRound, initWorkerState, runWorkerRound, trainingStart, type WorkerState } from "../round/index.ts";
+import { finalizeRound, initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
 import type { DataShard, Trainer } from "../types.ts";
 import type { Link } from "./network.ts";
 import { simulateTimeline, type TimelineResult, type WorkerRoundCost } from "./timeline.ts";
@@ -26,6 +26,8 @@ export interface DilocoSimConfig {
   outer?: OuterConfig;
   /** One-step-delay overlap (DiLoCoX). */
   overlap: boolean;
+  /** Start rule under overlap (default "eager"; see round/index.ts). */
+  overlapStart?: "eager" | "local";
   /** Initial parameters (default: trainer.initParams(seed)). */
   initParams?: Float32Array;
   evalTokens?: Uint8Array | Uint16Array;
@@ -34,6 +36,12 @@ export interface DilocoSimConfig {
   evalBatches?: number;
   evalBatchSize?: number;
   links?: Link[];
+  /**
+   * Compute time charged per round: "wall" = the trainer's measured seconds; "min-wall-cpu" =
+   * min(wall, process CPU seconds), which discounts time lost to other processes on a shared machine
+   * (never larger than wall, so utilisation is not flattered). Default "wall".
+   */
+  computeClock?: "wall" | "min-wall-cpu";
   /** Worker addresses (default: deterministic fake addresses 0x…01, 0x…02, …). */
   addresses?: string[];
   onRound?: (r: RoundRecord) => void;
@@ -48,6 +56,7 @@ export interface RoundRecord {
   /** Update sizes in bytes, per worker. */
   updateBytes: number[];
   updateHashes: Hex[];
+  /** Charged compute seconds per worker (see computeClock). */
   trainSeconds: number[];
   compressSeconds: number[];
   aggregateSeconds: number;
@@ -87,8 +96,9 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   if (addresses.length !== k) throw new RangeError(`${addresses.length} addresses for ${k} workers`);
   const init = cfg.initParams ?? (await trainer.initParams(cfg.seed));
   let global = initGlobalState(init);
-  /** x_{r−1} for overlap mode: the newest global model a worker knows at the start of round r. */
-  let previousGlobal = global.params;
+  /** x_{r−1} for overlap mode: the newest global state a worker has at the start of round r. */
+  let previousGlobal = global;
+  const mode: OverlapMode = cfg.overlap ? (cfg.overlapStart ?? "eager") : "off";
   const workers: WorkerState[] = Array.from({ length: k }, initWorkerState);
   const evaluate = async (p: Float32Array) =>
     cfg.evalTokens ? trainer.evaluate(p, cfg.evalTokens, { batches: cfg.evalBatches, batchSize: cfg.evalBatchSize }) : undefined;
@@ -99,10 +109,10 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   let received = 0;
   let tokens = 0;
   for (let r = 0; r < cfg.rounds; r++) {
-    const newestKnown = cfg.overlap ? previousGlobal : global.params;
+    const newestKnown = cfg.overlap ? previousGlobal : global;
     const outs = [];
     for (let i = 0; i < k; i++) {
-      const start = trainingStart(newestKnown, workers[i], cfg.overlap);
+      const start = trainingStart(newestKnown, workers[i], mode, outer);
       const out = await runWorkerRound({
         trainer,
         start,
@@ -120,11 +130,14 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
       tokens += out.train.tokensProcessed;
       outs.push(out);
     }
+    const charged = outs.map((o) =>
+      cfg.computeClock === "min-wall-cpu" ? Math.min(o.train.seconds, o.trainCpuSeconds) : o.train.seconds,
+    );
     const t0 = performance.now();
     const blobs = outs.map((o, i) => ({ worker: addresses[i], bytes: o.bytes, committedHash: o.hash }));
     const next = finalizeRound(global, blobs, layout, outer, { expectedBlockSize: cfg.compression.blockSize });
     const aggregateSeconds = (performance.now() - t0) / 1000;
-    previousGlobal = global.params;
+    previousGlobal = global;
     global = next;
     const globalHash = blobId(encodeGlobalState(global, layout));
     const sizes = outs.map((o) => o.bytes.length);
@@ -133,7 +146,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     received += ((k - 1) * totalBytes) / k;
     costs.push(
       outs.map((o, i) => ({
-        trainSeconds: o.train.seconds,
+        trainSeconds: charged[i],
         compressSeconds: o.compressSeconds,
         uploadBytes: sizes[i],
         aggregateSeconds,
@@ -148,7 +161,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
       evalLoss: evalNow ? await evaluate(global.params) : undefined,
       updateBytes: sizes,
       updateHashes: outs.map((o) => o.hash),
-      trainSeconds: outs.map((o) => o.train.seconds),
+      trainSeconds: charged,
       compressSeconds: outs.map((o) => o.compressSeconds),
       aggregateSeconds,
       meanRank: lowRank.length ? mean(lowRank.map((s) => s.rank)) : 0,

@@ -24,6 +24,8 @@ export interface SyncSimConfig {
   evalBatches?: number;
   evalBatchSize?: number;
   links?: Link[];
+  /** As in DilocoSimConfig: "wall" (default) or "min-wall-cpu". */
+  computeClock?: "wall" | "min-wall-cpu";
 }
 
 export interface SyncSimResult {
@@ -57,6 +59,7 @@ export async function runSyncDataParallelSim(cfg: SyncSimConfig): Promise<SyncSi
   const evaluate = async (p: Float32Array) =>
     cfg.evalTokens ? trainer.evaluate(p, cfg.evalTokens, { batches: cfg.evalBatches, batchSize: cfg.evalBatchSize }) : undefined;
   const initialEvalLoss = await evaluate(init);
+  const cpu0 = process.cpuUsage();
   const res = await trainer.train({
     params: init,
     steps: cfg.steps,
@@ -67,9 +70,11 @@ export async function runSyncDataParallelSim(cfg: SyncSimConfig): Promise<SyncSi
     workerIndex: 0,
     stepOffset: 0,
   });
+  const cpu = process.cpuUsage(cpu0);
+  const charged = cfg.computeClock === "min-wall-cpu" ? Math.min(res.seconds, (cpu.user + cpu.system) / 1e6) : res.seconds;
   const finalEvalLoss = await evaluate(res.params);
   const gradBytes = trainer.layout.size * 4;
-  const stepCompute = res.seconds / cfg.steps / k;
+  const stepCompute = charged / cfg.steps / k;
   const timelines = (cfg.links ?? []).map((l) =>
     simulateSyncTimeline(stepCompute, cfg.steps, ringAllReduceSeconds(gradBytes, k, l), l),
   );

@@ -1,14 +1,18 @@
 /**
  * Wall-clock of a DiLoCo run from measured per-round compute and update sizes, for one link.
- * Per worker i and round r (foreground = the worker's compute; links are full duplex):
- *   trainEnd  = start_i^r + train_i^r + compress_i^r                    (then commit)
- *   upEnd     = max(trainEnd, upFree_i) + upload(U_i^r)
+ * Per worker i and round r (links are full duplex; the trainer runs on the accelerator, compression,
+ * decoding and aggregation on the host CPU):
+ *   trainEnd  = start_i^r + train_i^r
+ *   commit    = trainEnd + compress_i^r                                  (Δ → compress → encode → hash)
+ *   upEnd     = max(commit, upFree_i) + upload(U_i^r)
  *   allUp^r   = max_j upEnd_j
  *   downEnd   = max(allUp^r, downFree_i) + download(Σ_{j≠i} U_j^r)
- * synchronous: start_i^{r+1} = downEnd_i^r + aggregate_i^r
- * overlap:     start_i^{r+1} = max(trainEnd_i^r, downEnd_i^{r−1}) + aggregate_i^{r−1}
- *              (round r+1 needs x_r, the aggregate of round r−1; aggregation runs on the worker's CPU)
- * The run ends when every worker has the final model (all aggregates applied).
+ *   aggDone   = downEnd + aggregate_i^r                                  (verify, decode, average, outer step)
+ * synchronous: start_i^{r+1} = aggDone_i^r — everything is on the critical path;
+ * overlap:     start_i^{r+1} = max(trainEnd_i^r, aggDone_i^{r−1}) — round r+1 needs Δ_i^r and x_r
+ *              (the aggregate of round r−1); compression, exchange and aggregation of round r run on
+ *              the host while the accelerator trains round r+1.
+ * The run ends when every worker has applied the last aggregate.
  * Compute utilisation = Σ training seconds / (K × wall-clock).
  */
 import { transferSeconds, type Link } from "./network.ts";
@@ -36,16 +40,16 @@ export function simulateTimeline(rounds: WorkerRoundCost[][], link: Link, overla
   const start = new Array<number>(k).fill(0);
   const upFree = new Array<number>(k).fill(0);
   const downFree = new Array<number>(k).fill(0);
-  let prevDownEnd: number[] | null = null;
-  let prevAgg: number[] | null = null;
+  let prevAggDone: number[] | null = null;
   let trainTotal = 0;
   const roundDone: number[] = [];
   let lastAggDone: number[] = new Array<number>(k).fill(0);
   for (const costs of rounds) {
     if (costs.length !== k) throw new RangeError("every round needs one cost entry per worker");
-    const trainEnd = costs.map((c, i) => start[i] + c.trainSeconds + c.compressSeconds);
+    const trainEnd = costs.map((c, i) => start[i] + c.trainSeconds);
     costs.forEach((c) => (trainTotal += c.trainSeconds));
-    const upEnd = costs.map((c, i) => Math.max(trainEnd[i], upFree[i]) + transferSeconds(c.uploadBytes, link));
+    const commit = costs.map((c, i) => trainEnd[i] + c.compressSeconds);
+    const upEnd = costs.map((c, i) => Math.max(commit[i], upFree[i]) + transferSeconds(c.uploadBytes, link));
     upEnd.forEach((t, i) => (upFree[i] = t));
     const allUp = Math.max(...upEnd);
     const totalBytes = costs.reduce((s, c) => s + c.uploadBytes, 0);
@@ -58,14 +62,11 @@ export function simulateTimeline(rounds: WorkerRoundCost[][], link: Link, overla
     roundDone.push(Math.max(...aggDone));
     lastAggDone = aggDone;
     for (let i = 0; i < k; i++) {
-      if (!overlap) start[i] = aggDone[i];
-      else start[i] = prevDownEnd === null ? trainEnd[i] : Math.max(trainEnd[i], prevDownEnd[i]) + prevAgg![i];
+      start[i] = !overlap ? aggDone[i] : prevAggDone === null ? trainEnd[i] : Math.max(trainEnd[i], prevAggDone[i]);
     }
-    prevDownEnd = downEnd;
-    prevAgg = costs.map((c) => c.aggregateSeconds);
+    prevAggDone = aggDone;
   }
-  // Every worker finishes when it has applied the last aggregate (and, overlapped, the one before).
-  const wallSeconds = Math.max(...lastAggDone, ...start);
+  const wallSeconds = Math.max(...lastAggDone);
   return { link: link.name, wallSeconds, trainSeconds: trainTotal, utilization: trainTotal / (k * wallSeconds), roundDone };
 }
 

@@ -1,0 +1,242 @@
+/**
+ * `npm run bench:indexer` — the indexer and API benchmark.
+ *
+ * 1. A child process serves a Hardhat chain with ≥ 50,000 market events (bench/indexer/chain.ts).
+ * 2. Backfill: an empty database (SQLite; PostgreSQL when reachable), the indexer started in this
+ *    process, timed until it has the head → events/s.
+ * 3. Live latency: the indexer and API in one process (`indexer --api`) following the chain over
+ *    WebSocket; a transaction is mined, then the API is polled until the new row is queryable.
+ * 4. API load: the API alone in a child process (`npm run api`), autocannon with 50 connections for
+ *    a paged list query and a nested job-detail query (with the per-block response cache, and
+ *    without it), p50/p99 latency and requests/s.
+ * Writes bench/results/indexer.json and the "## Indexer and API (bench/indexer)" section of BENCHMARKS.md.
+ *
+ *   EVENTS=50000 DURATION=10 npm run bench:indexer
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { openDb } from "../../indexer/db/index.ts";
+import { createLogger } from "../../indexer/log.ts";
+import { Metrics } from "../../indexer/metrics.ts";
+import { Indexer } from "../../indexer/sync.ts";
+import { freePort, postgresAvailable, waitUntil } from "../../test/indexer/helpers.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const duration = Number(process.env.DURATION ?? 10);
+const log = createLogger({ svc: "bench" }, "warn");
+const say = (m: string) => process.stderr.write(`[bench:indexer] ${m}\n`);
+
+function child(args: string[], env: Record<string, string>): { proc: ChildProcess; firstLine: Promise<string>; out: () => string } {
+  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let resolveLine!: (s: string) => void;
+  const firstLine = new Promise<string>((r) => (resolveLine = r));
+  let buf = "";
+  proc.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const i = buf.indexOf("\n");
+    if (i >= 0) resolveLine(buf.slice(0, i));
+  });
+  proc.stderr!.on("data", (d: Buffer) => {
+    out += d.toString();
+    if (process.env.BENCH_VERBOSE) process.stderr.write(d);
+  });
+  return { proc, firstLine, out: () => out };
+}
+
+// ---------------------------------------------------------------- 1. chain
+say(`generating ≥ ${process.env.EVENTS ?? 50_000} events on a Hardhat chain (child process)...`);
+const chainProc = child([path.join(root, "bench/indexer/chain.ts")], {});
+const chain = JSON.parse(await chainProc.firstLine) as { url: string; wsUrl: string; registry: string; market: string; events: number; head: string; jobs: number; providers: string[]; genSeconds: number };
+say(`chain ready: ${chain.events} events in ${chain.jobs} jobs, head ${chain.head}, generated in ${chain.genSeconds.toFixed(0)} s`);
+
+const cfg = { rpcUrl: chain.url, wsUrl: false as const, registry: chain.registry as `0x${string}`, market: chain.market as `0x${string}`, finalityDepth: 12, pollIntervalMs: 1000 };
+const tmp = mkdtempSync(path.join(os.tmpdir(), "bench-indexer-"));
+const pgBase = process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const pg = await postgresAvailable();
+if (!pg) say("PostgreSQL is not reachable: PostgreSQL figures are null");
+const dbs: { kind: "sqlite" | "postgresql"; url: string }[] = [{ kind: "sqlite", url: `file:${path.join(tmp, "bench.db")}` }];
+if (pg) dbs.push({ kind: "postgresql", url: `${pgBase}?schema=bench_${process.pid}` });
+
+// ---------------------------------------------------------------- 2. backfill
+const backfill: Record<string, number | null> = { sqlite: null, postgresql: null };
+for (const d of dbs) {
+  const db = await openDb(d.url);
+  const metrics = new Metrics();
+  const ix = new Indexer(db, cfg, { log, metrics });
+  const t0 = performance.now();
+  await ix.start();
+  await ix.waitFor(BigInt(chain.head), 600_000);
+  const s = (performance.now() - t0) / 1000;
+  await ix.stop();
+  const indexed = metrics.eventsIndexed.get();
+  backfill[d.kind] = Math.round(indexed / s);
+  say(`backfill ${d.kind}: ${indexed} events in ${s.toFixed(2)} s = ${backfill[d.kind]} events/s (${metrics.flushes.get()} transactions)`);
+  await db.close();
+}
+
+// ---------------------------------------------------------------- 3. live latency (SQLite, indexer + API in one process, WebSocket)
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  return r.json();
+}
+async function rpc(method: string, params: unknown[]): Promise<any> {
+  const r = await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const j = (await r.json()) as { result?: unknown; error?: { message: string } };
+  if (j.error) throw new Error(j.error.message);
+  return j.result;
+}
+const { encodeFunctionData } = await import("viem");
+const { providerRegistryAbi } = await import("../../shared/abis.ts");
+const apiPort = await freePort();
+const live = child([path.join(root, "indexer/main.ts"), "--api"], {
+  RPC_URL: chain.url,
+  WS_URL: chain.wsUrl,
+  DATABASE_URL: dbs[0].url,
+  REGISTRY_ADDRESS: chain.registry,
+  MARKET_ADDRESS: chain.market,
+  INDEXER_PORT: "0",
+  API_PORT: String(apiPort),
+  FINALITY_DEPTH: "12",
+  LOG_LEVEL: "warn",
+});
+const apiUrl = `http://127.0.0.1:${apiPort}/graphql`;
+await waitUntil(async () => (await fetch(apiUrl.replace("/graphql", "/health")).catch(() => undefined))?.status === 200, 60_000, "api up");
+const latencies: number[] = [];
+const who = chain.providers[3];
+for (let i = 0; i < 30; i++) {
+  const uri = `ipfs://live-${i}-${Date.now()}`;
+  const data = encodeFunctionData({ abi: providerRegistryAbi, functionName: "updateMetadata", args: [uri] });
+  const hash = await rpc("eth_sendTransaction", [{ from: who, to: chain.registry, data, gas: "0x30000" }]);
+  await rpc("eth_getTransactionReceipt", [hash]); // automine: the block is mined when this returns
+  const t0 = performance.now();
+  for (;;) {
+    const r = await gql(apiUrl, `{ provider(address: "${who}") { metadataURI } }`);
+    if (r.data?.provider?.metadataURI === uri) break;
+    if (performance.now() - t0 > 10_000) throw new Error("live row never showed up");
+    await new Promise((res) => setTimeout(res, 1));
+  }
+  latencies.push(performance.now() - t0);
+  await new Promise((r) => setTimeout(r, 50));
+}
+live.proc.kill("SIGTERM");
+await new Promise((r) => live.proc.once("exit", r));
+latencies.sort((a, b) => a - b);
+const liveLatencyMs = Number(latencies[Math.floor(latencies.length / 2)].toFixed(1));
+const liveP95 = Number(latencies[Math.floor(latencies.length * 0.95)].toFixed(1));
+say(`live latency (mined block → row queryable through the API, WebSocket newHeads): median ${liveLatencyMs} ms, p95 ${liveP95} ms`);
+
+// ---------------------------------------------------------------- 4. API under load
+interface Load {
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+async function load(url: string, bodies: string[]): Promise<Load> {
+  let i = 0;
+  const res = await autocannon({
+    url,
+    connections: 50,
+    duration,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  });
+  return { p50: res.latency.p50, p99: res.latency.p99, rps: Math.round(res.requests.average), errors: res.errors + res.non2xx };
+}
+const listQuery = (after: string | null) =>
+  JSON.stringify({
+    query: `query($after: String) { jobs(first: 20, after: $after, where: { status: Completed }, orderBy: createdAt, orderDirection: desc) { items { id status poster rewardPerRound createdAt roundsFinalized } pageInfo { hasNextPage endCursor } totalCount } }`,
+    variables: { after },
+  });
+const detailQuery = (id: number) =>
+  JSON.stringify({
+    query: `query($id: BigInt!) { job(id: $id) { id status poster escrow totalPaid workers { worker index earned provider { address stake } } roundList(first: 10) { round status resultModelHash meanTrainLoss commitments { worker trainLoss updateHash } votes { worker agreed } } lossCurve { round meanTrainLoss workers { worker trainLoss } } } }`,
+    variables: { id: String(id) },
+  });
+const api: Record<string, Record<string, Load>> = {};
+for (const d of dbs) {
+  for (const cache of [true, false]) {
+    const port = await freePort();
+    const proc = child([path.join(root, "api/main.ts")], { DATABASE_URL: d.url, API_PORT: String(port), LOG_LEVEL: "warn", API_CACHE: cache ? "1" : "0" });
+    const url = `http://127.0.0.1:${port}/graphql`;
+    await waitUntil(async () => (await fetch(url.replace("/graphql", "/health")).catch(() => undefined))?.status === 200, 60_000, "api up");
+    // cursors of the first pages, so the list load walks real pages
+    const cursors: (string | null)[] = [null];
+    for (let p = 0; p < 9; p++) {
+      const body = JSON.parse(listQuery(cursors[cursors.length - 1])) as { query: string; variables: Record<string, unknown> };
+      const r = await gql(url, body.query, body.variables);
+      if (!r.data?.jobs?.pageInfo?.hasNextPage) break;
+      cursors.push(r.data.jobs.pageInfo.endCursor);
+    }
+    const list = await load(url, cursors.map(listQuery));
+    const detail = await load(url, Array.from({ length: Math.min(chain.jobs, 50) }, (_, k) => detailQuery(k + 1)));
+    api[`${d.kind}${cache ? "" : "_nocache"}`] = { list, detail };
+    say(`api ${d.kind} ${cache ? "cached" : "no cache"}: list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s (errors ${detail.errors})`);
+    proc.proc.kill("SIGTERM");
+    await new Promise((r) => proc.proc.once("exit", r));
+  }
+}
+
+// ---------------------------------------------------------------- results
+chainProc.proc.kill("SIGTERM");
+if (pg) {
+  const db = await openDb(dbs[1].url, { migrate: false });
+  await db.prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS "bench_${process.pid}" CASCADE`);
+  await db.close();
+}
+rmSync(tmp, { recursive: true, force: true });
+
+const results = {
+  backfillEventsPerSecSqlite: backfill.sqlite,
+  backfillEventsPerSecPostgres: backfill.postgresql,
+  liveLatencyMs,
+  p99ListMs: api.sqlite.list.p99,
+  p99DetailMs: api.sqlite.detail.p99,
+};
+mkdirSync(path.join(root, "bench/results"), { recursive: true });
+writeFileSync(path.join(root, "bench/results/indexer.json"), JSON.stringify(results, null, 2) + "\n");
+
+const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+const row = (k: string, l: Load) => `| ${k} | ${l.p50} | ${l.p99} | ${l.rps} | ${l.errors} |`;
+const section = `## Indexer and API (bench/indexer)
+
+Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.
+Date: ${new Date().toISOString().slice(0, 10)}. Command: \`EVENTS=${process.env.EVENTS ?? 50000} DURATION=${duration} npm run bench:indexer\` (\`node bench/indexer/run.ts\`).
+
+Chain: Hardhat (EDR) served by Hardhat's JSON-RPC server in a child process; ${chain.events} market events from ${chain.jobs} jobs × 16 workers × 10 rounds (generated in ${chain.genSeconds.toFixed(0)} s, head block ${chain.head}).
+
+| measurement | SQLite | PostgreSQL 15 | goal |
+| --- | --- | --- | --- |
+| backfill from an empty database (events/s) | ${backfill.sqlite} | ${backfill.postgresql ?? "n/a"} | ≥ 10,000 (SQLite) |
+| live latency, mined block → row queryable via GraphQL (median of 30, ms) | ${liveLatencyMs} (p95 ${liveP95}) | – | |
+
+GraphQL under 50 concurrent connections (autocannon, ${duration} s per run; the API alone in its own process). "list": \`jobs(first: 20, after, where: {status: Completed}, orderBy: createdAt, orderDirection: desc)\` walking the first pages with \`totalCount\`; "detail": one job with workers + providers, 10 rounds with commitments and votes, and its loss curve (50 different jobs). "cached" is the default server (results shared between identical queries until the next indexed block); "no cache" executes every request.
+
+| database / query | p50 (ms) | p99 (ms) | requests/s | errors |
+| --- | --- | --- | --- | --- |
+${Object.entries(api)
+  .flatMap(([k, v]) => [row(`${k.replace("_nocache", " no cache")} list`, v.list), row(`${k.replace("_nocache", " no cache")} detail`, v.detail)])
+  .join("\n")}
+
+Goal p99 ≤ 20 ms for the paged list at 50 clients: ${api.sqlite.list.p99 <= 20 ? "met" : "NOT met"} (SQLite, cached: ${api.sqlite.list.p99} ms${api.sqlite_nocache ? `; without the cache ${api.sqlite_nocache.list.p99} ms` : ""}).
+Results file: \`bench/results/indexer.json\`. Note that the load generator and the API share the machine's cores.
+`;
+const benchFile = path.join(root, "BENCHMARKS.md");
+let md = existsSync(benchFile) ? readFileSync(benchFile, "utf8") : "# Benchmarks\n";
+const start = md.indexOf("## Indexer and API (bench/indexer)");
+if (start >= 0) {
+  const rest = md.slice(start + 3);
+  const next = rest.search(/\n## /);
+  md = md.slice(0, start) + section + (next >= 0 ? rest.slice(next + 1) : "");
+} else {
+  md = md.trimEnd() + "\n\n" + section;
+}
+writeFileSync(benchFile, md);
+say(`wrote bench/results/indexer.json and BENCHMARKS.md: ${JSON.stringify(results)}`);
+process.exit(0);

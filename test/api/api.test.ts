@@ -1,0 +1,245 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { getAddress } from "viem";
+import { startApi, type Api } from "../../api/server.ts";
+import type { Db } from "../../indexer/db/index.ts";
+import type { Indexer } from "../../indexer/sync.ts";
+import { createJob, jobParams } from "../helpers/market.ts";
+import { quietLog, startChain, startIndexer, synced, testDatabases, type Chain } from "../indexer/helpers.ts";
+import { honestJob, L, runScenario, type Scenario } from "../indexer/scenario.ts";
+
+const chain: Chain = await startChain();
+const sc: Scenario = await runScenario(chain.ctx);
+// more jobs for paging: open jobs by two posters
+for (let i = 0; i < 6; i++) await createJob(chain.ctx, (i % 2 ? chain.ctx.others[0] : chain.ctx.others[7]) as never, jobParams({ rounds: 1 + i, maxWorkers: 2, minWorkers: 1 }));
+const dbs = await testDatabases("api");
+after(() => chain.close());
+
+interface Gql {
+  data?: Record<string, any>;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function gql(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
+  const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as Gql;
+}
+
+function code(r: Gql): string | undefined {
+  return r.errors?.[0]?.extensions?.code;
+}
+
+for (const tdb of dbs) {
+  describe(`GraphQL API (${tdb.kind})`, () => {
+    let db: Db;
+    let ix: Indexer;
+    let api: Api;
+    let counted: Api;
+    let queries = 0;
+    before(async () => {
+      db = await tdb.open({ onQuery: () => queries++ });
+      ix = await startIndexer(db, chain);
+      await synced(ix, chain);
+      // no polling watchers (they would add queries to the count): the in-process indexer pushes changes
+      api = await startApi({ db, port: 0, log: quietLog, indexer: ix, pollMs: 3_600_000 });
+      counted = await startApi({ db, port: 0, log: quietLog, cache: false, pollMs: 3_600_000 });
+    });
+    after(async () => {
+      await api.close();
+      await counted.close();
+      await ix.stop();
+      await db.close();
+      await tdb.drop();
+    });
+
+    it("job(id): detail with workers, rounds, commitments, votes, loss curve and challenges", async () => {
+      const r = await gql(api, `query($id: BigInt!) { job(id: $id) {
+        id status poster token rewardPerRound escrow totalPaid rounds roundsFinalized createdAt
+        workers { worker index active earned slashed provider { address stake } }
+        roundList { round status resultModelHash meanTrainLoss commitments { worker trainLoss trainLossRaw } votes { worker agreed } }
+        lossCurve { round meanTrainLoss evalLoss workers { worker trainLoss } }
+        challenges { id status worker }
+      } }`, { id: "1" });
+      assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+      const j = r.data!.job;
+      assert.equal(j.id, "1");
+      assert.equal(j.status, "Completed");
+      assert.equal(j.poster, getAddress(sc.poster.account.address));
+      assert.equal(j.token, getAddress(await L(chain.ctx).market.read.token()));
+      assert.equal(j.rewardPerRound, (10n * 10n ** 18n).toString());
+      assert.equal(j.escrow, "0");
+      assert.equal(j.workers.length, 3);
+      assert.equal(j.workers[0].provider.address, j.workers[0].worker);
+      assert.equal(j.roundList.length, 2);
+      assert.equal(j.roundList[0].status, "Finalized");
+      assert.equal(j.roundList[0].commitments.length, 3);
+      assert.ok(j.roundList[0].votes.every((v: { agreed: boolean }) => v.agreed === true));
+      // loss curve: worker i, round r trained to 3 - 0.25 r + 0.01 i
+      assert.deepEqual(j.lossCurve.map((p: { round: number }) => p.round), [0, 1]);
+      assert.deepEqual(j.lossCurve[1].workers.map((w: { trainLoss: number }) => w.trainLoss), [2.75, 2.76, 2.77]);
+      assert.ok(Math.abs(j.lossCurve[0].meanTrainLoss - 3.01) < 1e-9);
+      assert.equal(j.lossCurve[0].evalLoss, null);
+      assert.equal(j.roundList[1].commitments[0].trainLossRaw, "2750000");
+      assert.deepEqual(j.challenges.map((c: { status: string }) => c.status), ["Upheld", "Rejected"]);
+      const missing = await gql(api, `{ job(id: "999") { id } }`);
+      assert.equal(missing.data!.job, null);
+    });
+
+    it("jobs: forward and backward cursor pages cover every job once, with totalCount", async () => {
+      const all = await gql(api, `{ jobs(first: 100) { items { id } totalCount } }`);
+      const ids = all.data!.jobs.items.map((j: { id: string }) => j.id);
+      assert.equal(all.data!.jobs.totalCount, ids.length);
+      assert.equal(ids.length, 10);
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const p: Gql = await gql(api, `query($a: String) { jobs(first: 3, after: $a) { items { id } pageInfo { hasNextPage endCursor } totalCount } }`, { a: after });
+        seen.push(...p.data!.jobs.items.map((j: { id: string }) => j.id));
+        if (!p.data!.jobs.pageInfo.hasNextPage) break;
+        after = p.data!.jobs.pageInfo.endCursor;
+      }
+      assert.deepEqual(seen, ids);
+      const back: string[] = [];
+      let before: string | null = null;
+      for (;;) {
+        const p: Gql = await gql(api, `query($b: String) { jobs(last: 4, before: $b) { items { id } pageInfo { hasPreviousPage startCursor } } }`, { b: before });
+        back.unshift(...p.data!.jobs.items.map((j: { id: string }) => j.id));
+        if (!p.data!.jobs.pageInfo.hasPreviousPage) break;
+        before = p.data!.jobs.pageInfo.startCursor;
+      }
+      assert.deepEqual(back, ids);
+      const desc = await gql(api, `{ jobs(first: 4, orderBy: createdAt, orderDirection: desc) { items { id createdAt } } }`);
+      const created = desc.data!.jobs.items.map((j: { createdAt: string }) => BigInt(j.createdAt));
+      assert.deepEqual([...created].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)), created);
+      const next = await gql(api, `query($a: String) { jobs(first: 100, after: $a, orderBy: createdAt, orderDirection: desc) { items { id } } }`, {
+        a: (await gql(api, `{ jobs(first: 4, orderBy: createdAt, orderDirection: desc) { pageInfo { endCursor } } }`)).data!.jobs.pageInfo.endCursor,
+      });
+      assert.equal(next.data!.jobs.items.length, 6);
+    });
+
+    it("jobs: filters with _in, _not, _gt/_lt/_gte/_lte on status, poster, worker, token and creation time", async () => {
+      const poster = sc.poster.account.address.toLowerCase();
+      const q = async (where: string) => (await gql(api, `{ jobs(first: 100, where: ${where}) { items { id status poster } totalCount } }`)).data!.jobs;
+      assert.deepEqual((await q(`{ status: Completed }`)).items.map((j: { id: string }) => j.id), ["1"]);
+      assert.deepEqual((await q(`{ status_in: [Cancelled, Failed] }`)).items.map((j: { id: string }) => j.id), ["2", "3", "4"]);
+      assert.equal((await q(`{ status_not: Open }`)).totalCount, 4);
+      assert.equal((await q(`{ poster: "${poster}" }`)).totalCount, 7);
+      assert.equal((await q(`{ poster_not: "${poster}" }`)).totalCount, 3);
+      const p3 = sc.providers[3].address;
+      assert.deepEqual((await q(`{ worker: "${p3}" }`)).items.map((j: { id: string }) => j.id), ["2", "4"]);
+      assert.equal((await q(`{ worker_in: ["${p3}", "${sc.providers[2].address}"] }`)).totalCount, 3);
+      const token = await L(chain.ctx).market.read.token();
+      assert.equal((await q(`{ token: "${token}" }`)).totalCount, 10);
+      assert.equal((await q(`{ token_not: "${token}" }`)).totalCount, 0);
+      assert.equal((await q(`{ id_gt: "2", id_lte: "5" }`)).totalCount, 3);
+      assert.equal((await q(`{ id_in: ["1", "3"] }`)).totalCount, 2);
+      const created = (await gql(api, `{ job(id: "5") { createdAt } }`)).data!.job.createdAt;
+      const after = await q(`{ createdAt_gte: "${created}" }`);
+      assert.ok(after.items.every((j: { id: string }) => Number(j.id) >= 5));
+      assert.equal((await q(`{ createdAt_lt: "${created}" }`)).totalCount + after.totalCount, 10);
+      assert.equal((await q(`{ createdAt_gt: "${created}", status: Open }`)).items.every((j: { status: string }) => j.status === "Open"), true);
+    });
+
+    it("providers, payouts, slashes, challenges, accounts; addresses checksummed on output", async () => {
+      const p1 = sc.providers[1].address;
+      const pr = await gql(api, `{ provider(address: "${p1.toLowerCase()}") { address stake bonded slashedTotal jobsJoined jobs { job { id } } account { balance } } }`);
+      assert.equal(pr.data!.provider.address, getAddress(p1));
+      const onchain = await L(chain.ctx).registry.read.providerOf([p1]);
+      assert.equal(pr.data!.provider.stake, onchain.stake.toString());
+      assert.deepEqual(pr.data!.provider.jobs.map((j: { job: { id: string } }) => j.job.id), ["2", "1"]);
+      assert.equal(pr.data!.provider.account.balance, (await L(chain.ctx).market.read.balanceOf([p1])).toString());
+      const list = await gql(api, `{ providers(first: 2, orderBy: registeredAt, orderDirection: desc) { items { address } totalCount pageInfo { hasNextPage } } }`);
+      assert.equal(list.data!.providers.totalCount, 4);
+      assert.equal(list.data!.providers.items[0].address, getAddress(sc.providers[3].address));
+      const busy = await gql(api, `{ providers(where: { activeJobs_gte: 1 }) { totalCount } }`);
+      assert.equal(busy.data!.providers.totalCount, 0);
+      const slashes = await gql(api, `{ slashes(provider: "${p1}") { items { reason amount jobId } totalCount } }`);
+      assert.deepEqual(slashes.data!.slashes.items.map((s: { reason: string }) => s.reason), ["Fraud"]);
+      const pay = await gql(api, `{ payouts(account: "${sc.providers[0].address}", orderDirection: asc) { items { kind amount jobId } totalCount } }`);
+      const kinds = pay.data!.payouts.items.map((p: { kind: string }) => p.kind);
+      assert.deepEqual(kinds.slice(0, 3), ["Reward", "Reward", "Withdrawal"]);
+      const rewards = await gql(api, `{ payouts(account: "${sc.providers[0].address}", kind_in: [Reward]) { totalCount } }`);
+      assert.equal(rewards.data!.payouts.totalCount, kinds.filter((k: string) => k === "Reward").length);
+      const ch = await gql(api, `{ challenges(where: { status_not: Upheld }) { items { id status job { id } } } }`);
+      assert.deepEqual(ch.data!.challenges.items.map((c: { id: string }) => c.id), ["2"]);
+      const byChallenger = await gql(api, `{ challenges(where: { challenger: "${sc.poster.account.address}" }) { totalCount } }`);
+      assert.equal(byChallenger.data!.challenges.totalCount, 2);
+    });
+
+    it("networkStats and _meta", async () => {
+      const r = await gql(api, `{ networkStats { jobsTotal jobsByStatus { status count } tokensEscrowed tokensPaid rewardsPaid feesPaid tokensSlashed registeredProviders activeProviders eventsIndexed } _meta { chainId block blockHash syncedAt } }`);
+      const s = r.data!.networkStats;
+      assert.equal(s.jobsTotal, 10);
+      assert.deepEqual(Object.fromEntries(s.jobsByStatus.map((x: { status: string; count: number }) => [x.status, x.count])), { Open: 6, Running: 0, Completed: 1, Cancelled: 1, Failed: 2 });
+      const open = await db.prisma.job.findMany({ where: { status: "Open" } });
+      assert.equal(s.tokensEscrowed, open.reduce((a, j) => a + BigInt(j.escrow), 0n).toString());
+      assert.equal(BigInt(s.tokensPaid), BigInt(s.rewardsPaid) + BigInt(s.feesPaid));
+      assert.ok(BigInt(s.tokensSlashed) > 0n);
+      assert.equal(s.registeredProviders, 4);
+      assert.equal(s.activeProviders, 0);
+      assert.ok(Number(s.eventsIndexed) > 50);
+      const meta = r.data!._meta;
+      assert.equal(meta.chainId, 31337);
+      assert.equal(BigInt(meta.block), await chain.blockNumber());
+      assert.match(meta.blockHash, /^0x[0-9a-f]{64}$/);
+      assert.ok(!Number.isNaN(Date.parse(meta.syncedAt)));
+    });
+
+    it("bad input is answered with coded GraphQL errors; depth, alias and cost limits", async () => {
+      assert.equal(code(await gql(api, `{ jobs { items { nope } } }`)), "GRAPHQL_VALIDATION_FAILED");
+      assert.equal(code(await gql(api, `{ provider(address: "0x1234") { address } }`)), "INVALID_ADDRESS");
+      assert.equal(code(await gql(api, `query($a: Address!) { provider(address: $a) { address } }`, { a: "not-an-address" })), "INVALID_ADDRESS");
+      assert.equal(code(await gql(api, `{ job(id: "-1") { id } }`)), "INVALID_BIGINT");
+      assert.equal(code(await gql(api, `{ jobs(first: 101) { totalCount } }`)), "PAGE_SIZE_EXCEEDED");
+      assert.equal(code(await gql(api, `{ jobs(first: 1, last: 1) { totalCount } }`)), "BAD_USER_INPUT");
+      assert.equal(code(await gql(api, `{ jobs(after: "garbage") { totalCount } }`)), "INVALID_CURSOR");
+      const deep = `{ jobs { items { workers { job { workers { job { workers { job { workers { job { id } } } } } } } } } } }`;
+      assert.equal(code(await gql(api, deep)), "QUERY_TOO_DEEP");
+      const aliases = `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: _meta { block }`).join(" ")} }`;
+      assert.equal(code(await gql(api, aliases)), "TOO_MANY_ALIASES");
+      const costly = `{ jobs(first: 100) { items { roundList(first: 100) { commitments { worker } votes { worker } } } } }`;
+      assert.equal(code(await gql(api, costly)), "QUERY_TOO_COMPLEX");
+    });
+
+    it("nested lists are batched: the number of SQL queries does not grow with the number of jobs", async () => {
+      const q = (n: number) => `{ jobs(first: ${n}) { items { id workers { worker provider { address stake } job { id } } roundList { round commitments { worker } votes { agreed } job { id } } lossCurve { round workers { trainLoss } } challenges { id job { id } } } } }`;
+      const run = async (n: number) => {
+        const before = queries;
+        const r = await gql(counted, q(n));
+        assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+        assert.equal(r.data!.jobs.items.length, n);
+        return queries - before;
+      };
+      const two = await run(2);
+      const ten = await run(10);
+      assert.ok(ten > 0, "queries were counted");
+      assert.equal(ten, two, `queries for 10 jobs (${ten}) equal queries for 2 jobs (${two})`);
+      assert.ok(ten <= 12, `a handful of queries, got ${ten}`);
+    });
+
+    it("identical queries between two blocks are answered from the per-block cache; GraphiQL is served", async () => {
+      const hits = api.cache.hits;
+      await gql(api, `{ jobs(first: 7) { totalCount } }`);
+      await gql(api, `{ jobs(first: 7) { totalCount } }`);
+      assert.ok(api.cache.hits > hits);
+      const page = await fetch(api.url, { headers: { accept: "text/html" } });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /graphiql/i);
+    });
+
+    it("a new job shows up after it is mined (cache invalidated by the new block)", async () => {
+      const snapshot = await chain.request<string>("evm_snapshot");
+      after(() => chain.request("evm_revert", [snapshot])); // the next database variant sees the same chain
+      const before = (await gql(api, `{ jobs { totalCount } }`)).data!.jobs.totalCount;
+      const id = await honestJob(chain.ctx, sc.poster, sc.providers.slice(0, 2), 1);
+      await synced(ix, chain);
+      let total = before;
+      for (let i = 0; i < 40 && total === before; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        total = (await gql(api, `{ jobs { totalCount } }`)).data!.jobs.totalCount;
+      }
+      assert.equal(total, before + 1);
+      assert.equal((await gql(api, `{ job(id: "${id}") { status } }`)).data!.job.status, "Completed");
+    });
+  });
+}

@@ -1,0 +1,115 @@
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getAddress, parseEther, parseEventLogs, type Address } from "viem";
+import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type WorkerProcess } from "../helpers/network.ts";
+import { makeSpec } from "../../worker/spec/presets.ts";
+import { createJobFromSpec, jobStatus } from "../../cli/poster/actions.ts";
+import { decideChallenge } from "../../cli/poster/arbiter.ts";
+import { trainingMarketAbi } from "../../shared/abis.ts";
+import { PenaltyReason } from "../../shared/types.ts";
+
+const ADVERSARY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "adversarial-worker.ts");
+const REWARD = parseEther("10");
+
+/** Every WorkerPenalized event of a job, as [worker, reason, round]. */
+async function penalties(net: TestNetwork, jobId: bigint): Promise<[Address, string, number][]> {
+  const logs = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "WorkerPenalized", args: { jobId }, fromBlock: 0n });
+  return logs.map((l) => [getAddress(l.args.worker!), PenaltyReason[l.args.reason!], Number(l.args.round)]);
+}
+
+async function rewardsOf(net: TestNetwork, jobId: bigint, who: Address): Promise<bigint> {
+  const logs = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId, account: who }, fromBlock: 0n });
+  return logs.filter((l) => l.args.kind === 0).reduce((a, l) => a + l.args.amount!, 0n);
+}
+
+describe("misbehaving workers are penalised or caught while honest ones are paid in full", { timeout: 900_000 }, () => {
+  let net: TestNetwork;
+  const poster = hardhatAccount(1);
+  before(async () => {
+    net = await startTestNetwork();
+    await net.mint(poster.address, "100000");
+    for (let i = 2; i <= 12; i++) {
+      await net.mint(hardhatAccount(i).address, "1000");
+      const key = await net.keystore(hardhatKey(i), `w${i}`);
+      const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
+      assert.equal(await reg.exited, 0, reg.lines.join("\n"));
+    }
+  });
+  after(async () => net?.stop());
+
+  function launch(jobId: bigint, roles: Record<number, string | undefined>): Map<number, WorkerProcess> {
+    const procs = new Map<number, WorkerProcess>();
+    for (const [i, role] of Object.entries(roles)) {
+      const args = ["run", "--job", jobId.toString(), ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)];
+      procs.set(Number(i), role
+        ? net.spawnWorker(`w${i}-${role}`, args.slice(1), { script: ADVERSARY, env: { ADVERSARY: role } })
+        : net.spawnWorker(`w${i}`, args));
+    }
+    return procs;
+  }
+
+  it("garbage uploads are excluded and penalised, wrong votes are penalised as dissent", async () => {
+    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 5, commitWindow: 120, voteWindow: 60 });
+    const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
+    // join order fixes the worker indices: honest 2, 3, 4; garbage 5; wrong-vote 6
+    const procs = launch(jobId, { 2: undefined, 3: undefined, 4: undefined, 5: "garbage", 6: "wrong-vote" });
+    const codes = await Promise.all([...procs.values()].map((p) => p.exited));
+    assert.deepEqual(codes, [0, 0, 0, 0, 0], [...procs.values()].map((p) => p.lines.slice(-6).join("\n")).join("\n---\n"));
+    assert.equal((await jobStatus(net.reader, jobId)).status, "Completed");
+
+    for (const i of [2, 3, 4]) assert.equal(await rewardsOf(net, jobId, hardhatAccount(i).address), 2n * REWARD, `honest worker ${i} paid in full`);
+    const garbage = hardhatAccount(5).address;
+    const wrong = hardhatAccount(6).address;
+    assert.equal(await rewardsOf(net, jobId, garbage), 0n);
+    const pens = await penalties(net, jobId);
+    assert.deepEqual(pens.filter(([w]) => w === garbage).map(([, r]) => r), ["Excluded", "Excluded"], "garbage excluded and penalised each round");
+    // the wrong voter dissents whenever its vote lands before the quorum; it is never paid for a round it dissented in
+    const dissents = pens.filter(([w, r]) => w === wrong && r === "Dissent").length;
+    assert.equal(await rewardsOf(net, jobId, wrong), BigInt(2 - dissents) * REWARD);
+    assert.ok(pens.every(([w]) => ![2, 3, 4].map((i) => hardhatAccount(i).address).includes(w)), "honest workers are never penalised");
+    // honest workers excluded the garbage with a reason in their logs
+    assert.ok(procs.get(2)!.lines.some((l) => l.includes("excluded an update") && l.includes(garbage)));
+  });
+
+  it("a silent worker is penalised and removed; copied and perturbed updates are caught by replay audits and slashed", async () => {
+    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 6, commitWindow: 25, voteWindow: 60 });
+    const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
+    const procs = launch(jobId, { 7: undefined, 8: undefined, 9: undefined, 10: "copy", 11: "perturb", 12: "silent" });
+    const codes = await Promise.all([...procs.values()].map((p) => p.exited));
+    assert.deepEqual(codes, [0, 0, 0, 0, 0, 0], [...procs.values()].map((p) => p.lines.slice(-6).join("\n")).join("\n---\n"));
+    assert.equal((await jobStatus(net.reader, jobId)).status, "Completed");
+    for (const i of [7, 8, 9]) assert.equal(await rewardsOf(net, jobId, hardhatAccount(i).address), 2n * REWARD, `honest worker ${i} paid in full`);
+
+    const silent = hardhatAccount(12).address;
+    const pens = await penalties(net, jobId);
+    assert.deepEqual(pens.filter(([w]) => w === silent).map(([, r, round]) => [r, round]), [["Absent", 0]]);
+    assert.equal((await net.reader.slot(jobId, silent)).active, false);
+
+    // audits: honest workers reproduce, forgers do not; the audit raises a challenge; the arbiter upholds it
+    const auditor = hardhatAccount(13);
+    await net.mint(auditor.address, "1000");
+    const auditorKey = await net.keystore(hardhatKey(13), "auditor");
+    const honestAudit = net.spawnWorker("audit-honest", ["audit", "--job", jobId.toString(), "--round", "1", "--worker", hardhatAccount(7).address, ...net.workerArgs("auditor", auditorKey)]);
+    assert.equal(await honestAudit.exited, 0, honestAudit.lines.join("\n"));
+    assert.ok(honestAudit.lines.some((l) => l.includes('"match":true')));
+    for (const i of [10, 11]) {
+      const forger = hardhatAccount(i).address;
+      const stakeBefore = (await net.reader.provider(forger)).stake;
+      const bond = (await net.reader.slot(jobId, forger)).bond;
+      const audit = net.spawnWorker(`audit-${i}`, ["audit", "--challenge", "--job", jobId.toString(), "--round", "0", "--worker", forger, ...net.workerArgs("auditor", auditorKey)]);
+      assert.equal(await audit.exited, 0, audit.lines.join("\n"));
+      const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"challengeId"'))!);
+      assert.equal(result.match, false);
+      const decision = await decideChallenge({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs }, BigInt(result.challengeId));
+      assert.equal(decision.upheld, true);
+      assert.equal((await net.reader.provider(forger)).stake, stakeBefore - bond, "the forger's remaining bond was slashed");
+      assert.equal((await net.reader.slot(jobId, forger)).bond, 0n);
+    }
+    const fraud = (await penalties(net, jobId)).filter(([, r]) => r === "Fraud").map(([w]) => w);
+    assert.deepEqual(fraud.sort(), [hardhatAccount(10).address, hardhatAccount(11).address].sort());
+    // the auditor got its bonds back plus bounties
+    assert.ok((await net.reader.balanceOf(auditor.address)) > 2n * parseEther("20"));
+  });
+});
