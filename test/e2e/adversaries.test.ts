@@ -100,7 +100,7 @@ describe("misbehaving workers are penalised or caught while honest ones are paid
       const bond = (await net.reader.slot(jobId, forger)).bond;
       const audit = net.spawnWorker(`audit-${i}`, ["audit", "--challenge", "--job", jobId.toString(), "--round", "0", "--worker", forger, ...net.workerArgs("auditor", auditorKey)]);
       assert.equal(await audit.exited, 0, audit.lines.join("\n"));
-      const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"challengeId"'))!);
+      const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"match"') && l.includes('"challengeId"'))!);
       assert.equal(result.match, false);
       const decision = await decideChallenge({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs }, BigInt(result.challengeId));
       assert.equal(decision.upheld, true);
