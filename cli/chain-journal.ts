@@ -7,7 +7,7 @@
  * rounds come back identical, and chain time resumes where it stopped, so no deadline passes while
  * the network is down. Blocks are re-created, so block hashes may differ: the indexer re-indexes.
  */
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { rpc } from "./chain.ts";
 
 interface JournalTx {
@@ -40,7 +40,10 @@ export class ChainJournal {
   /** Last block number written to the journal. */
   private last = -1;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private busy: Promise<void> = Promise.resolve();
+  /** After a replay, block numbers restart: the journal gets a fresh file for the new numbering. */
+  private replayed = false;
 
   constructor(file: string, rpcUrl: string) {
     this.file = file;
@@ -72,34 +75,52 @@ export class ChainJournal {
   /** Re-executes the journal on a fresh node; returns the number of transactions replayed. */
   async replay(log: (msg: string) => void = () => {}): Promise<number> {
     const { blocks, height } = this.read();
-    if (height < 0) return 0;
+    if (height < 0 || blocks.length === 0) return 0;
     await rpc(this.rpcUrl, "evm_setIntervalMining", [0]);
-    let current = Number(BigInt(await rpc<string>(this.rpcUrl, "eth_blockNumber")));
+    const latest = await rpc<RpcBlock>(this.rpcUrl, "eth_getBlockByNumber", ["latest", false]);
+    const shift = Math.max(0, Number(BigInt(latest.timestamp)) + 1 - blocks[0].timestamp);
+    let previous = Number(BigInt(latest.timestamp));
     let count = 0;
+    // The rewritten journal records the new timeline (shifted timestamps, new block numbers), so
+    // that a later replay sees one consistent history.
+    let rewritten = "";
     for (const b of blocks) {
-      if (b.number <= current) continue;
-      const gap = b.number - current - 1;
-      if (gap > 0) await rpc(this.rpcUrl, "hardhat_mine", [`0x${gap.toString(16)}`, "0x1"]);
-      await rpc(this.rpcUrl, "evm_setNextBlockTimestamp", [`0x${b.timestamp.toString(16)}`]);
       for (const tx of b.txs) {
+        const ts = Math.max(b.timestamp + shift, previous + 1);
+        await rpc(this.rpcUrl, "evm_setNextBlockTimestamp", [`0x${ts.toString(16)}`]);
         await rpc(this.rpcUrl, "hardhat_impersonateAccount", [tx.from]);
         const req: Record<string, string | undefined> = { from: tx.from, to: tx.to ?? undefined, data: tx.input, value: tx.value, gas: tx.gas, nonce: tx.nonce };
         if (tx.maxFeePerGas) Object.assign(req, { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas });
         else if (tx.gasPrice) req.gasPrice = tx.gasPrice;
-        await rpc(this.rpcUrl, "eth_sendTransaction", [req]);
+        try {
+          await rpc(this.rpcUrl, "eth_sendTransaction", [req]);
+        } catch (err) {
+          // Transactions that reverted originally revert again; they were mined then and are mined now.
+          if (!/VM Exception|reverted/i.test((err as Error).message)) throw err;
+        }
+        const n = Number(BigInt(await rpc<string>(this.rpcUrl, "eth_blockNumber")));
+        rewritten += `${JSON.stringify({ number: n, timestamp: ts, txs: [tx] })}\n`;
+        previous = ts;
         count += 1;
+        if (count % 200 === 0) log(`replayed ${count} transactions`);
       }
-      current = Number(BigInt(await rpc<string>(this.rpcUrl, "eth_blockNumber")));
-      if (count % 200 === 0 && count > 0) log(`replayed ${count} transactions (block ${current}/${height})`);
     }
-    if (height > current) await rpc(this.rpcUrl, "hardhat_mine", [`0x${(height - current).toString(16)}`, "0x1"]);
-    this.last = Math.max(height, current);
+    // Continue from where the old chain stopped (shifted): no time passes while the network is down.
+    const end = previous + 1;
+    await rpc(this.rpcUrl, "evm_setNextBlockTimestamp", [`0x${end.toString(16)}`]);
+    await rpc(this.rpcUrl, "evm_mine", []);
+    this.last = Number(BigInt(await rpc<string>(this.rpcUrl, "eth_blockNumber")));
+    rewritten += `${JSON.stringify({ height: this.last })}\n`;
+    writeFileSync(`${this.file}.tmp`, rewritten);
+    renameSync(`${this.file}.tmp`, this.file);
+    this.replayed = true;
     return count;
   }
 
   /** Starts recording new blocks every `intervalMs`. */
   start(intervalMs = 500): void {
-    if (this.last < 0) this.last = this.read().height;
+    if (!this.replayed && this.last < 0) this.last = this.read().height;
+    this.started = true;
     this.timer = setInterval(() => void this.flush().catch(() => {}), intervalMs);
   }
 
@@ -125,8 +146,9 @@ export class ChainJournal {
     return this.busy;
   }
 
+  /** Stops recording after a last flush (nothing is written if recording never started, e.g. a failed replay). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flush().catch(() => {});
+    if (this.started) await this.flush().catch(() => {});
   }
 }

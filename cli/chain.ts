@@ -27,7 +27,7 @@ export async function rpc<T = unknown>(url: string, method: string, params: unkn
   return body.result as T;
 }
 
-export async function waitForRpc(url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForRpc(url: string, timeoutMs = 240_000): Promise<void> {
   const start = Date.now();
   let lastError: unknown;
   while (Date.now() - start < timeoutMs) {
