@@ -1,6 +1,7 @@
 /**
  * `npm run api` — the GraphQL API alone, over the database an indexer fills (same DATABASE_URL).
- * GraphiQL: open http://127.0.0.1:4000/graphql in a browser. API_PORT (default 4000), API_HOST.
+ * GraphiQL: open http://127.0.0.1:4000/graphql in a browser; the live dashboard is http://127.0.0.1:4000/.
+ * API_PORT (default 4000), API_HOST.
  */
 import { openDb } from "../indexer/db/index.ts";
 import { createLogger } from "../indexer/log.ts";

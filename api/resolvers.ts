@@ -6,17 +6,21 @@ import { LOSS_SCALE } from "../shared/eip712.ts";
 import { JobStatus } from "../shared/types.ts";
 import { roundKey, type Loaders } from "./loaders.ts";
 import { paginate, userError, type PageArgs } from "./pagination.ts";
-import { AddressScalar, BigIntScalar, Bytes32Scalar } from "./scalars.ts";
+import { AddressScalar, BigIntScalar, Bytes32Scalar, BytesScalar } from "./scalars.ts";
+import { reportEvalLoss } from "./eval-report.ts";
 
 export interface ApiContext {
   db: Db;
   loaders: Loaders;
+  /** Called after a mutation wrote to the database (drops the per-block response cache). */
+  onWrite?: () => void;
 }
 
 export type Topics = {
   job: [Job];
   roundFinalized: [Round];
   commitment: [Commitment];
+  evalLoss: [Round];
 };
 
 type Args = Record<string, unknown>;
@@ -60,6 +64,7 @@ export function createResolvers(pubsub: PubSub<Topics>) {
     BigInt: BigIntScalar,
     Address: AddressScalar,
     Bytes32: Bytes32Scalar,
+    Bytes: BytesScalar,
     Query: {
       job: (_: unknown, a: Args, c: ApiContext) => c.loaders.job.load(a.id as bigint),
       jobs: (_: unknown, a: Args, c: ApiContext) =>
@@ -159,6 +164,7 @@ export function createResolvers(pubsub: PubSub<Topics>) {
           status: r.status,
           meanTrainLoss: mean(r.trainLossSum, r.commitCount),
           evalLoss: r.evalLoss,
+          evalLossSource: r.evalLossSource,
           workers: (byRound.get(r.round) ?? []).map((cm) => ({ worker: cm.worker, trainLoss: cm.loss })),
         }));
       },
@@ -192,6 +198,21 @@ export function createResolvers(pubsub: PubSub<Topics>) {
     Challenge: {
       job: (ch: { jobId: bigint }, _a: Args, c: ApiContext) => c.loaders.job.load(ch.jobId),
     },
+    Mutation: {
+      reportEvalLoss: async (_: unknown, a: Args, c: ApiContext) => {
+        const { round, changed } = await reportEvalLoss(c.db, {
+          jobId: a.jobId as bigint,
+          round: a.round as number,
+          evalLoss: a.evalLoss as number,
+          signature: a.signature as `0x${string}`,
+        });
+        if (changed) {
+          c.onWrite?.();
+          pubsub.publish("evalLoss", round);
+        }
+        return round;
+      },
+    },
     Subscription: {
       jobChanged: {
         subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("job"), filter((j: Job) => a.id == null || j.id === a.id)),
@@ -204,6 +225,10 @@ export function createResolvers(pubsub: PubSub<Topics>) {
       newCommitment: {
         subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("commitment"), filter((cm: Commitment) => a.jobId == null || cm.jobId === a.jobId)),
         resolve: (cm: Commitment) => cm,
+      },
+      evalLossReported: {
+        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("evalLoss"), filter((r: Round) => a.jobId == null || r.jobId === a.jobId)),
+        resolve: (r: Round) => r,
       },
     },
   };

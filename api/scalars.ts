@@ -1,4 +1,4 @@
-/** Custom scalars: BigInt (decimal strings), Address (checksummed), Bytes32. Bad input → GraphQL error with a code. */
+/** Custom scalars: BigInt (decimal strings), Address (checksummed), Bytes32, Bytes. Bad input → GraphQL error with a code. */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { getAddress, isAddress } from "viem";
 
@@ -51,5 +51,21 @@ export const Bytes32Scalar = new GraphQLScalarType({
   parseLiteral: (node: ValueNode) => {
     if (node.kind === Kind.STRING) return parseBytes32(node.value);
     throw bad("Bytes32 expects a string", "INVALID_BYTES32");
+  },
+});
+
+function parseBytes(v: unknown): string {
+  if (typeof v === "string" && /^0x(?:[0-9a-fA-F]{2}){0,1024}$/.test(v)) return v.toLowerCase();
+  throw bad(`not 0x-prefixed hex bytes (even length, at most 1 KiB): ${JSON.stringify(typeof v === "string" && v.length > 80 ? `${v.slice(0, 80)}…` : v)}`, "INVALID_BYTES");
+}
+
+export const BytesScalar = new GraphQLScalarType({
+  name: "Bytes",
+  description: "Bytes of any length (at most 1 KiB), 0x-prefixed hex.",
+  serialize: (v) => String(v),
+  parseValue: parseBytes,
+  parseLiteral: (node: ValueNode) => {
+    if (node.kind === Kind.STRING) return parseBytes(node.value);
+    throw bad("Bytes expects a string", "INVALID_BYTES");
   },
 });

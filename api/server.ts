@@ -4,6 +4,8 @@
  * coded errors, and a per-block response cache (the data only changes when the indexer commits a
  * block, so identical queries between two blocks share one execution).
  *
+ * The same server serves the live dashboard (GET / and /dashboard, api/dashboard.ts).
+ *
  * Changes reach subscribers and invalidate the cache through a watcher on the sync checkpoint
  * (polled every `pollMs`, or pushed at once when the indexer runs in the same process); it reads
  * the rows written since the last checkpoint it saw (their `updatedBlock`/`block` columns).
@@ -17,6 +19,7 @@ import { createLogger } from "../indexer/log.ts";
 import type { Indexer } from "../indexer/sync.ts";
 import { DEFAULT_LIMITS, limitRules, type Limits } from "./limits.ts";
 import { createLoaders } from "./loaders.ts";
+import { serveDashboard } from "./dashboard.ts";
 import { createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
 import { typeDefs } from "./typeDefs.ts";
 
@@ -34,6 +37,24 @@ const codedValidation: Plugin = {
       ),
     );
   },
+};
+
+/**
+ * Adds BAD_USER_INPUT to request errors that have none: variables that do not coerce to their type
+ * (a string for a Float, a missing non-null variable…) fail before any resolver runs, without a path.
+ */
+const codedVariables: Plugin = {
+  onExecute: () => ({
+    onExecuteDone: ({ result, setResult }) => {
+      if (!result || Symbol.asyncIterator in result || !result.errors?.length || result.data !== undefined) return;
+      setResult({
+        ...result,
+        errors: result.errors.map((e) =>
+          e.extensions?.code || e.path ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, originalError: e.originalError, extensions: { ...e.extensions, code: "BAD_USER_INPUT" } }),
+        ),
+      });
+    },
+  }),
 };
 
 function limitsPlugin(limits: Limits): Plugin {
@@ -89,7 +110,10 @@ export interface ApiOptions {
 }
 
 export interface Api {
+  /** The GraphQL endpoint (GraphiQL for browsers). */
   url: string;
+  /** The live dashboard. */
+  dashboardUrl: string;
   port: number;
   server: http.Server;
   cache: ResponseCache;
@@ -104,12 +128,12 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const yoga = createYoga<{}, ApiContext>({
     schema: buildSchema(pubsub),
-    context: () => ({ db, loaders: createLoaders(db) }),
+    context: () => ({ db, loaders: createLoaders(db), onWrite: () => cache.clear() }),
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Training market API", defaultQuery: "{ _meta { chainId block } networkStats { jobsTotal tokensEscrowed } jobs(first: 5) { items { id status poster } totalCount } }" },
     landingPage: false,
     logging: false,
-    plugins: [limitsPlugin(limits), codedValidation],
+    plugins: [limitsPlugin(limits), codedValidation, codedVariables],
   });
 
   // ---- change watcher: subscriptions and cache invalidation
@@ -156,6 +180,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     clearCache();
   };
   const server = http.createServer(async (req, res) => {
+    if (serveDashboard(req, res)) return;
     const accept = req.headers.accept ?? "";
     if (!useCache || req.method !== "POST" || !req.url?.startsWith("/graphql") || accept.includes("text/event-stream")) {
       return yoga(req, res);
@@ -181,7 +206,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     if (response.status === 200 && gen === generation && /json/.test(headers["content-type"] ?? "")) {
       try {
         const parsed = JSON.parse(out.toString()) as { errors?: unknown; data?: unknown };
-        const isQuery = !/^\s*(mutation|subscription)\b/.test((JSON.parse(body) as { query?: string }).query ?? "");
+        const isQuery = !/\b(mutation|subscription)\b/.test((JSON.parse(body) as { query?: string }).query ?? "");
         if (!parsed.errors && parsed.data && isQuery) cache.set(body, out);
       } catch (err) {
         if (process.env.API_DEBUG) console.error("cache store failed", err);
@@ -195,9 +220,10 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
   });
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host ?? process.env.API_HOST ?? "127.0.0.1"}:${port}/graphql`;
-  log.info("graphql api listening", { url, graphiql: url });
+  log.info("graphql api listening", { url, graphiql: url, dashboard: url.replace(/\/graphql$/, "/") });
   return {
     url,
+    dashboardUrl: url.replace(/\/graphql$/, "/"),
     port,
     server,
     cache,

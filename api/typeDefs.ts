@@ -16,6 +16,8 @@ scalar BigInt
 scalar Address
 """A 32-byte hash, 0x-prefixed lower-case hex."""
 scalar Bytes32
+"""Bytes of any length (at most 1 KiB), 0x-prefixed hex."""
+scalar Bytes
 
 enum JobStatus { Open Running Completed Cancelled Failed }
 enum RoundStatus { Active Finalized Expired Aborted }
@@ -54,6 +56,16 @@ type Query {
   _meta: Meta
 }
 
+type Mutation {
+  """
+  Reports the off-chain evaluation loss of a finalized round's global model (evalLossSource "poster").
+  Only the job's poster: signature is an EIP-191 personal_sign over the canonical message of
+  shared/eval-report.ts (chain id, market, job, round, the round's resultModelHash, evalLoss).
+  Set once per round: the same value again is a no-op, another one is refused (EVAL_LOSS_ALREADY_REPORTED).
+  """
+  reportEvalLoss(jobId: BigInt!, round: Int!, evalLoss: Float!, signature: Bytes!): Round!
+}
+
 type Subscription {
   """A job row changed (any job, or the one with this id)."""
   jobChanged(id: BigInt): Job!
@@ -61,6 +73,8 @@ type Subscription {
   roundFinalized(jobId: BigInt): Round!
   """A worker committed an update (in any job, or in this one)."""
   newCommitment(jobId: BigInt): Commitment!
+  """An evaluation loss was reported for a round (in any job, or in this one)."""
+  evalLossReported(jobId: BigInt): Round!
 }
 
 input JobFilter {
@@ -194,7 +208,10 @@ type Round {
   commitCount: Int!
   voteCount: Int!
   meanTrainLoss: Float
+  """Off-chain evaluation loss of the round's result model, when reported."""
   evalLoss: Float
+  """Who reported evalLoss ("poster")."""
+  evalLossSource: String
   startedAt: BigInt!
   closedAt: BigInt
   commitments: [Commitment!]!
@@ -231,6 +248,7 @@ type LossPoint {
   status: RoundStatus!
   meanTrainLoss: Float
   evalLoss: Float
+  evalLossSource: String
   workers: [WorkerLoss!]!
 }
 

@@ -10,12 +10,9 @@ import type { Address, Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { BlobStore } from "../blobstore/types.ts";
 import { trainingMarketAbi } from "../shared/abis.ts";
-import { createTrainer } from "../worker/diloco/trainer/index.ts";
-import { loadCorpus, makeShards } from "../worker/diloco/data/index.ts";
-import { decodeGlobalState } from "../worker/diloco/outer/index.ts";
-import type { Trainer } from "../worker/diloco/types.ts";
 import type { JobSpec } from "../worker/spec/job-spec.ts";
 import type { MarketReader } from "../worker/node/market-reader.ts";
+import { evaluateModel, reportEvalLoss } from "./poster/eval-report.ts";
 
 export interface EvalTrackerOptions {
   spec: JobSpec;
@@ -26,14 +23,12 @@ export interface EvalTrackerOptions {
   market: Address;
   dataDir: string;
   log: (msg: string) => void;
-  /** Batches of 32 windows evaluated per model (default 8). */
+  /** Batches evaluated per model (default: cli/poster/eval-report.ts's). */
   batches?: number;
 }
 
 export class EvalTracker {
   private readonly o: EvalTrackerOptions;
-  private trainer: Trainer | undefined;
-  private evalTokens: Uint8Array | undefined;
   private readonly file: string;
   private results: Record<string, { modelHash: Hex; evalLoss: number; reported?: boolean }>;
 
@@ -59,7 +54,7 @@ export class EvalTracker {
         writeFileSync(this.file, JSON.stringify(this.results, null, 2));
       }
       if (!this.results[round].reported) {
-        this.results[round].reported = await this.report(jobId, round, this.results[round].evalLoss);
+        this.results[round].reported = await this.report(jobId, round, this.results[round].evalLoss, this.results[round].modelHash);
         writeFileSync(this.file, JSON.stringify(this.results, null, 2));
       }
     }
@@ -68,21 +63,13 @@ export class EvalTracker {
   }
 
   private async evaluate(modelHash: Hex): Promise<number> {
-    const { spec } = this.o;
-    this.trainer ??= await createTrainer(spec.model, spec.training.innerOptimizer);
-    this.evalTokens ??= makeShards(loadCorpus(), { workers: spec.market.maxWorkers, chunkSize: spec.data.chunkSize, evalEvery: spec.data.evalEvery }).eval;
-    const state = decodeGlobalState(await this.o.blobs.get(modelHash), { expectedLayout: this.trainer.layout });
-    return this.trainer.evaluate(state.params, this.evalTokens, { batches: this.o.batches ?? 8, batchSize: 32 });
+    return evaluateModel(this.o.spec, await this.o.blobs.get(modelHash), this.o.batches ? { batches: this.o.batches } : {});
   }
 
-  /** Reports through the API's poster-signed mutation when available; false when it could not. */
-  private async report(jobId: bigint, round: number, evalLoss: number): Promise<boolean> {
-    const modPath = path.join(path.dirname(new URL(import.meta.url).pathname), "poster", "eval-report.ts");
-    if (!existsSync(modPath)) return false;
+  /** Reports through the API's poster-signed mutation; false when it could not (retried next time). */
+  private async report(jobId: bigint, round: number, evalLoss: number, modelHash: Hex): Promise<boolean> {
     try {
-      const mod = (await import(modPath)) as { reportEvalLoss?: (apiUrl: string, account: PrivateKeyAccount, r: { chainId: number; market: Address; jobId: bigint; round: number; evalLoss: number }) => Promise<unknown> };
-      if (!mod.reportEvalLoss) return false;
-      await mod.reportEvalLoss(this.o.apiUrl, this.o.poster, { chainId: this.o.chainId, market: this.o.market, jobId, round, evalLoss });
+      await reportEvalLoss(this.o.apiUrl, this.o.poster, { chainId: this.o.chainId, market: this.o.market, jobId, round, evalLoss, modelHash });
       return true;
     } catch (err) {
       this.o.log(`eval loss of round ${round} not reported yet: ${(err as Error).message.split("\n")[0]}`);

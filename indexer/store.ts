@@ -9,7 +9,8 @@
  * row in a block records the row's before-image; `flush` writes those to `reorg_journal`, and
  * `rollback` replays them backwards to undo every write of orphaned blocks.
  *
- * The cache mirrors the database exactly (the indexer is the only writer): it is preloaded when
+ * The cache mirrors the database exactly (the indexer is the only writer, but for the columns a
+ * table lists as `external`, which its upserts leave alone): it is preloaded when
  * small enough, so a miss then means "no such row" without a query; past `maxCachedRows` a table is
  * dropped from memory after a flush and misses read the database. Any failed flush must be followed
  * by `reset()` (the engine restarts from the checkpoint).
@@ -24,13 +25,19 @@ export interface TableDef {
   pk: string;
   /** Kept in memory (mutable entities) or written once (append-only rows). */
   cached: boolean;
+  /**
+   * Columns the API writes (off-chain reports, e.g. a round's eval loss): inserted with the row, but
+   * never overwritten by the indexer's upserts, whose in-memory copy does not see them. A reorg
+   * rollback still restores them with the rest of the before-image.
+   */
+  external?: readonly string[];
 }
 
 export const TABLES = {
   provider: { model: "provider", pk: "address", cached: true },
   job: { model: "job", pk: "id", cached: true },
   job_worker: { model: "jobWorker", pk: "id", cached: true },
-  round: { model: "round", pk: "id", cached: true },
+  round: { model: "round", pk: "id", cached: true, external: ["evalLoss", "evalLossSource"] },
   account: { model: "account", pk: "address", cached: true },
   challenge: { model: "challenge", pk: "id", cached: true },
   network: { model: "network", pk: "id", cached: true },
@@ -274,14 +281,15 @@ export class Store {
   }
 
   async #write(tx: Tx, t: TableName, rows: Row[], upsert: boolean): Promise<void> {
-    await this.#insert(tx, t, this.columns(t), rows, upsert ? TABLES[t].pk : undefined);
+    const def: TableDef = TABLES[t];
+    await this.#insert(tx, t, this.columns(t), rows, upsert ? def.pk : undefined, def.external);
   }
 
-  async #insert(tx: Tx, t: string, cols: string[], rows: Row[], conflictKey: string | undefined): Promise<void> {
+  async #insert(tx: Tx, t: string, cols: string[], rows: Row[], conflictKey: string | undefined, keep: readonly string[] = []): Promise<void> {
     const table = this.db.table(t);
     const colList = cols.map((c) => `"${c}"`).join(", ");
     const update = conflictKey
-      ? ` ON CONFLICT ("${conflictKey}") DO UPDATE SET ${cols.filter((c) => c !== conflictKey).map((c) => `"${c}" = excluded."${c}"`).join(", ")}`
+      ? ` ON CONFLICT ("${conflictKey}") DO UPDATE SET ${cols.filter((c) => c !== conflictKey && !keep.includes(c)).map((c) => `"${c}" = excluded."${c}"`).join(", ")}`
       : "";
     const perStmt = Math.max(1, Math.floor((this.db.provider === "sqlite" ? 30_000 : 60_000) / cols.length));
     const pg = this.db.provider === "postgresql";
