@@ -61,6 +61,40 @@ interface PersistedJob {
   lastVotedRound?: number;
 }
 
+/**
+ * Splits a round's wall-clock into phases (train, compress, upload, chainTx, waitCommits, aggregate,
+ * waitClose, …) for the "round timing" log line that bench/e2e reads. `lap(name)` charges the time
+ * since the previous lap to `name`; `add(name, s)` charges measured seconds and removes them from
+ * the next lap, so the phases always sum to the wall-clock.
+ */
+export class PhaseTimer {
+  private t0 = 0;
+  private last = 0;
+  private carried = 0;
+  readonly phases: Record<string, number> = {};
+  started = false;
+  begin(): void {
+    this.t0 = this.last = performance.now();
+    this.started = true;
+  }
+  add(name: string, seconds: number): void {
+    this.phases[name] = (this.phases[name] ?? 0) + seconds;
+    this.carried += seconds;
+  }
+  lap(name: string): void {
+    if (!this.started) return;
+    const now = performance.now();
+    const s = Math.max(0, (now - this.last) / 1000 - this.carried);
+    this.phases[name] = (this.phases[name] ?? 0) + s;
+    this.carried = 0;
+    this.last = now;
+  }
+  summary(): Record<string, number> {
+    const total = (performance.now() - this.t0) / 1000;
+    return { totalSeconds: Number(total.toFixed(3)), ...Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [`${k}Seconds`, Number(v.toFixed(3))])) };
+  }
+}
+
 export type JobOutcome = "Completed" | "Cancelled" | "Failed" | "Removed" | "Stopped";
 const STATUS = ["None", "Open", "Running", "Completed", "Cancelled", "Failed"] as const;
 
@@ -147,6 +181,7 @@ export class JobRunner {
     const ctx = this.ctx!;
     const { reader, log } = this.d;
     const bit = 1 << index;
+    const t = new PhaseTimer();
     await this.adoptIfCommitted(round);
     let rd = await reader.round(this.jobId, round);
     let now = await reader.now();
@@ -154,9 +189,11 @@ export class JobRunner {
 
     // ---- commit
     if (!(rd.committedMask & bit) && rd.voteDeadline === 0n && now <= rd.commitDeadline) {
+      t.begin();
       global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
-      const bytes = await this.prepareUpdate(ctx, round, index, global);
-      if (bytes !== "skip") await this.commit(round, bytes);
+      t.lap("fetchModel");
+      const bytes = await this.prepareUpdate(ctx, round, index, global, t);
+      if (bytes !== "skip") await this.commit(round, bytes, t);
       rd = await reader.round(this.jobId, round);
     }
 
@@ -167,6 +204,7 @@ export class JobRunner {
       if ((await reader.jobState(this.jobId)).currentRound !== round) return;
       rd = await reader.round(this.jobId, round);
     }
+    t.lap("waitCommits");
 
     // ---- vote
     const voteDeadline = rd.voteDeadline !== 0n ? rd.voteDeadline : rd.commitDeadline + BigInt(ctx.params.voteWindow);
@@ -175,10 +213,13 @@ export class JobRunner {
       const workers = await reader.workers(this.jobId);
       const agg = await aggregateRound({ ctx, blobs: this.d.blobs, global, commitments: await reader.commitments(this.jobId, round), workers });
       for (const e of agg.excluded) log("excluded an update", { jobId: this.jobId, round, worker: e.worker, reason: e.reason });
+      t.lap("aggregate");
       await this.d.blobs.put(agg.bytes);
+      t.lap("upload");
       let vote: { modelHash: Hex; includedMask: number } | "skip" = { modelHash: agg.modelHash, includedMask: agg.includedMask };
       if (this.d.hooks?.vote) vote = await this.d.hooks.vote({ round, honest: agg });
       if (vote !== "skip") await this.submitVote(round, vote.modelHash, vote.includedMask);
+      t.lap("chainTx");
       this.state.lastVotedRound = round;
       await this.save();
       this.d.onRound?.({ jobId: this.jobId, round, trainLoss: this.state.pending?.trainLoss ?? Number.NaN, modelHash: agg.modelHash });
@@ -188,7 +229,11 @@ export class JobRunner {
     for (;;) {
       if (this.d.signal?.aborted) return;
       const job = await reader.jobState(this.jobId);
-      if (job.status !== 2 || job.currentRound !== round) return;
+      if (job.status !== 2 || job.currentRound !== round) {
+        t.lap("waitClose");
+        if (t.started) log("round timing", { jobId: this.jobId, round, ...t.summary() });
+        return;
+      }
       rd = await reader.round(this.jobId, round);
       const deadline = rd.voteDeadline !== 0n ? rd.voteDeadline : rd.commitDeadline + BigInt(ctx.params.voteWindow);
       now = await reader.now();
@@ -206,7 +251,7 @@ export class JobRunner {
   }
 
   /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
-  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState): Promise<Uint8Array | "skip"> {
+  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
     const p = this.state.pending;
     if (p && p.round === round) {
       const saved = await readBytes(path.join(this.dir, `update-${round}.bin`));
@@ -227,6 +272,9 @@ export class JobRunner {
       batchSize: t.batchSize,
       shard: ctx.data.shards[index],
     });
+    timer.add("train", out.train.seconds);
+    timer.add("compress", out.compressSeconds);
+    timer.lap("other");
     const trainLoss = out.train.losses.reduce((a, b) => a + b, 0) / out.train.losses.length;
     this.d.log("trained", { jobId: this.jobId, round, steps: t.innerSteps, trainLoss: Number(trainLoss.toFixed(4)), seconds: Number(out.train.seconds.toFixed(2)), updateBytes: out.bytes.length });
     let bytes: Uint8Array = out.bytes;
@@ -245,14 +293,17 @@ export class JobRunner {
     return bytes;
   }
 
-  private async commit(round: number, bytes: Uint8Array): Promise<void> {
+  private async commit(round: number, bytes: Uint8Array, t: PhaseTimer): Promise<void> {
     const p = this.state.pending!;
+    t.lap("other");
     await this.d.blobs.put(bytes);
+    t.lap("upload");
     const trainLoss = encodeLoss(p.trainLoss);
     const sig = await this.d.attestor.signRoundUpdate(this.d.domain, { jobId: this.jobId, round, updateHash: p.updateHash, trainLoss, worker: this.d.me });
     try {
       await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "commitUpdate", args: [this.jobId, round, p.updateHash, trainLoss, sig] });
       this.d.log("committed", { jobId: this.jobId, round, updateHash: p.updateHash });
+      t.lap("chainTx");
     } catch (err) {
       if (!(err instanceof ContractRevertError) || !["AlreadyCommitted", "CommitPhaseClosed", "WrongRound", "JobNotRunning"].includes(err.errorName)) throw err;
       this.d.log("commit not accepted", { jobId: this.jobId, round, reason: err.errorName });
