@@ -7,8 +7,7 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
-import { runWorkerRound } from "../diloco/round/index.ts";
-import { fetchGlobalState, loadJobContext } from "./job-context.ts";
+import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -34,7 +33,6 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   if (round > job.currentRound) throw new Error(`round ${round} has not started (job ${jobId} is at round ${job.currentRound})`);
   const ctx = await loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: job.workerCount, blobs });
   const starts = await reader.roundStartHashes(jobId);
-  const t = ctx.spec.training;
   let residual: Float32Array | null = null;
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
@@ -48,19 +46,7 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     const startHash = starts.get(r);
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const out = await runWorkerRound({
-      trainer: ctx.trainer,
-      start: global.params,
-      state: { residual, lastStart: null, lastLocal: null },
-      compression: t.compression,
-      overlap: false,
-      seed: BigInt(t.seed),
-      round: r,
-      workerIndex: slot.index,
-      steps: t.innerSteps,
-      batchSize: t.batchSize,
-      shard: ctx.data.shards[slot.index],
-    });
+    const out = await trainRound(ctx, { global, residual, round: r, workerIndex: slot.index });
     residual = out.nextState.residual;
     if (out.hash !== commit.updateHash.toLowerCase() && firstMismatchRound === undefined) firstMismatchRound = r;
     if (r === round) {

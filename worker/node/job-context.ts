@@ -7,6 +7,7 @@ import type { BlobStore } from "../../blobstore/types.ts";
 import { createTrainer } from "../diloco/trainer/index.ts";
 import { loadCorpus, makeShards, CORPUS_PACKAGE, type ShardedCorpus } from "../diloco/data/index.ts";
 import { decodeGlobalState, type GlobalState } from "../diloco/outer/index.ts";
+import { runWorkerRound, type WorkerRoundOutput } from "../diloco/round/index.ts";
 import { decodeJobSpec, assertSpecMatchesChain, type JobSpec } from "../spec/job-spec.ts";
 import type { Trainer } from "../diloco/types.ts";
 import type { JobParams } from "../../shared/types.ts";
@@ -37,4 +38,26 @@ export async function loadJobContext(opts: { jobId: bigint; params: JobParams; w
 export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: Hex): Promise<GlobalState> {
   const bytes = await blobs.get(hash);
   return decodeGlobalState(bytes, { expectedLayout: ctx.trainer.layout });
+}
+
+/**
+ * One worker's round exactly as the job spec prescribes it (synchronous schedule): train H steps
+ * from the global model, compress Δ + e. The worker and the replay audit both call this, so an
+ * honest worker's commitment is reproducible by construction.
+ */
+export function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; round: number; workerIndex: number }): Promise<WorkerRoundOutput> {
+  const t = ctx.spec.training;
+  return runWorkerRound({
+    trainer: ctx.trainer,
+    start: opts.global.params,
+    state: { residual: opts.residual, lastStart: null, lastLocal: null },
+    compression: t.compression,
+    overlap: false,
+    seed: BigInt(t.seed),
+    round: opts.round,
+    workerIndex: opts.workerIndex,
+    steps: t.innerSteps,
+    batchSize: t.batchSize,
+    shard: ctx.data.shards[opts.workerIndex],
+  });
 }

@@ -19,11 +19,10 @@ import { encodeLoss } from "../../shared/eip712.ts";
 import type { Attestor } from "../attest/attestor.ts";
 import { ContractRevertError, type TxSender } from "../chain/tx-sender.ts";
 import { encodeState, decodeState } from "../diloco/format/state.ts";
-import { runWorkerRound } from "../diloco/round/index.ts";
 import type { GlobalState } from "../diloco/outer/index.ts";
 import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.ts";
 import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
-import { fetchGlobalState, loadJobContext, type JobContext } from "./job-context.ts";
+import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Commitment, MarketReader } from "./market-reader.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
@@ -259,19 +258,7 @@ export class JobRunner {
     }
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
-    const out = await runWorkerRound({
-      trainer: ctx.trainer,
-      start: global.params,
-      state: { residual, lastStart: null, lastLocal: null },
-      compression: t.compression,
-      overlap: false,
-      seed: BigInt(t.seed),
-      round,
-      workerIndex: index,
-      steps: t.innerSteps,
-      batchSize: t.batchSize,
-      shard: ctx.data.shards[index],
-    });
+    const out = await trainRound(ctx, { global, residual, round, workerIndex: index });
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
