@@ -210,8 +210,10 @@ for (const tdb of dbs) {
         assert.equal(r.data!.jobs.items.length, n);
         return queries - before;
       };
-      const two = await run(2);
-      const ten = await run(10);
+      // minimum of three runs each: a background query (e.g. the change watcher after a block) must not
+      // be mistaken for a per-job query; an N+1 pattern would add queries on every run
+      const two = Math.min(await run(2), await run(2), await run(2));
+      const ten = Math.min(await run(10), await run(10), await run(10));
       assert.ok(ten > 0, "queries were counted");
       assert.equal(ten, two, `queries for 10 jobs (${ten}) equal queries for 2 jobs (${two})`);
       assert.ok(ten <= 12, `a handful of queries, got ${ten}`);
