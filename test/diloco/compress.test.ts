@@ -57,7 +57,7 @@ test("low-rank + k-bit round trip: rank found exactly and relative error ≤ 3·
     const m = lowRankMatrix(48, 40, scales, 100 + trueRank);
     const layout = layoutOf([{ name: "m", shape: [48, 40], kind: "matrix" }]);
     for (const bits of [2, 3, 4, 5, 6, 8]) {
-      const cfg: CompressionConfig = { ...DILOCOX_COMPRESSION, bits, maxRank: 8, energy: 0.9999 };
+      const cfg: CompressionConfig = { ...DILOCOX_COMPRESSION, bits, minRank: 1, maxRank: 8, energy: 0.9999 };
       const res = compressUpdate(m, null, layout, cfg, ctx);
       const t = res.update.tensors[0];
       assert.equal(t.mode, "lowrank");
@@ -87,7 +87,7 @@ test("adaptive rank: smallest rank reaching the energy threshold, clamped to [mi
   // rank never exceeds min(rows, cols) even with a big cap
   const tall = lowRankMatrix(40, 5, [1, 1, 1, 1, 1], 8);
   const tl = layoutOf([{ name: "t", shape: [40, 5], kind: "matrix" }]);
-  const st = compressUpdate(tall, null, tl, { ...DILOCOX_COMPRESSION, maxRank: 64, energy: 1 }, ctx);
+  const st = compressUpdate(tall, null, tl, { ...DILOCOX_COMPRESSION, minRank: 1, maxRank: 64, energy: 1 }, ctx);
   const ct = st.update.tensors[0];
   assert.ok(ct.mode === "quant" || (ct.mode === "lowrank" && ct.rank <= 5));
 });
@@ -117,7 +117,7 @@ test("error feedback: new residual is exactly (Δ + e) − decompress(C), up to 
   ]);
   const delta = randomVector(layout.size, 21);
   const e = randomVector(layout.size, 22, 0.1);
-  const res = compressUpdate(delta, e, layout, { ...DILOCOX_COMPRESSION, maxRank: 2 }, ctx);
+  const res = compressUpdate(delta, e, layout, { ...DILOCOX_COMPRESSION, minRank: 1, maxRank: 2 }, ctx);
   assert.ok(res.residual);
   for (let i = 0; i < layout.size; i++) {
     const v = Math.fround(delta[i] + e[i]);
@@ -165,7 +165,7 @@ test("error feedback makes compressed gradient descent converge on a quadratic; 
 test("compression is deterministic and keyed by (seed, round, worker, tensor)", () => {
   const layout = layoutOf([{ name: "w", shape: [64, 48], kind: "matrix" }]);
   const d = Float32Array.from(randomVector(layout.size, 31));
-  const enc = (c: typeof ctx) => encodeUpdate(compressUpdate(d, null, layout, { ...DILOCOX_COMPRESSION, maxRank: 4, powerIters: 0 }, c).update);
+  const enc = (c: typeof ctx) => encodeUpdate(compressUpdate(d, null, layout, { ...DILOCOX_COMPRESSION, minRank: 1, maxRank: 4, powerIters: 0 }, c).update);
   assert.deepEqual(enc(ctx), enc({ ...ctx }));
   assert.notDeepEqual(enc(ctx), enc({ ...ctx, round: ctx.round + 1 }));
   assert.notDeepEqual(enc(ctx), enc({ ...ctx, worker: ctx.worker + 1 }));

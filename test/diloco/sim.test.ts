@@ -31,7 +31,7 @@ test("DiLoCo fp32, int8 and DiLoCoX (low-rank 4-bit + EF) all train the quadrati
   const trainer = createQuadraticTrainer({ lr: 0.2 });
   const fp32 = await runDilocoSim({ ...base, trainer, compression: FP32_COMPRESSION, overlap: false });
   const int8 = await runDilocoSim({ ...base, trainer, compression: INT8_COMPRESSION, overlap: false });
-  const x = await runDilocoSim({ ...base, trainer, compression: { ...DILOCOX_COMPRESSION, maxRank: 3, energy: 0.9 }, overlap: false });
+  const x = await runDilocoSim({ ...base, trainer, compression: { ...DILOCOX_COMPRESSION, minRank: 1, maxRank: 3, energy: 0.9 }, overlap: false });
   const l0 = fp32.initialEvalLoss!;
   for (const [name, r] of [["fp32", fp32], ["int8", int8], ["dilocox", x]] as const) {
     assert.ok(r.finalEvalLoss! < 0.05 * l0, `${name}: ${r.finalEvalLoss} vs initial ${l0}`);
@@ -46,24 +46,31 @@ test("DiLoCo fp32, int8 and DiLoCoX (low-rank 4-bit + EF) all train the quadrati
   assert.ok(Math.abs(fp32.bytesReceivedPerWorker - 2 * fp32.bytesSentPerWorker) < 1e-6);
 });
 
-test("one-step-delay overlap: round 1 starts from the worker's own local params, later rounds rebase on the newest global", () => {
-  const x0 = Float32Array.from([1, 1]);
+test("one-step-delay start points: eager applies the outer step with the worker's own Δ; local rebases its params", () => {
+  const x0 = { step: 0, params: Float32Array.from([1, 1]), momentum: new Float32Array(2) };
+  const o = { lr: 0.5, momentum: 0.5, nesterov: true };
   const ws0 = initWorkerState();
-  assert.deepEqual(trainingStart(x0, ws0, true), x0);
-  const theta0 = Float32Array.from([0.5, 2]);
-  const ws1 = { residual: null, lastStart: x0, lastLocal: theta0 };
-  assert.deepEqual(trainingStart(x0, ws1, true), theta0, "x_0 is still the newest global model at round 1");
-  const x1 = Float32Array.from([0.75, 1.25]);
+  assert.deepEqual(trainingStart(x0, ws0, "eager", o), x0.params, "round 0 starts from x_0");
+  assert.deepEqual(trainingStart(x0, ws0, "local", o), x0.params);
+  const theta0 = Float32Array.from([0.5, 2]); // Δ⁰ = [0.5, −1]
+  const ws1 = { residual: null, lastStart: x0.params, lastLocal: theta0 };
+  // local: x_0 is still the newest global model at round 1, so it starts exactly from θ⁰
+  assert.deepEqual(trainingStart(x0, ws1, "local", o), theta0);
+  // eager: outer(x_0, b = 0, Δ⁰): b = Δ⁰, u = 1.5·Δ⁰, x = x_0 − 0.75·Δ⁰ = [0.625, 1.75]
+  assert.deepEqual(trainingStart(x0, ws1, "eager", o), Float32Array.from([0.625, 1.75]));
+  const x1 = { step: 1, params: Float32Array.from([0.75, 1.25]), momentum: Float32Array.from([0.5, -1]) };
   const theta1 = Float32Array.from([0.25, 2.5]);
   const ws2 = { residual: null, lastStart: theta0, lastLocal: theta1 };
-  // θ¹ + (x¹ − s¹) = [0.25 + 0.25, 2.5 − 0.75]
-  assert.deepEqual(trainingStart(x1, ws2, true), Float32Array.from([0.5, 1.75]));
-  assert.deepEqual(trainingStart(x1, ws2, false), x1, "without overlap every round starts from the global model");
+  // local: θ¹ + (x¹ − s¹) = [0.25 + 0.25, 2.5 − 0.75]
+  assert.deepEqual(trainingStart(x1, ws2, "local", o), Float32Array.from([0.5, 1.75]));
+  // eager: Δ¹ = s¹ − θ¹ = [0.25, −0.5]; b = [0.5, −1]; u = Δ¹ + 0.5·b = [0.5, −1]; x = x¹ − 0.5·u = [0.5, 1.75]
+  assert.deepEqual(trainingStart(x1, ws2, "eager", o), Float32Array.from([0.5, 1.75]));
+  assert.deepEqual(trainingStart(x1, ws2, "off", o), x1.params, "without overlap every round starts from the global model");
 });
 
 test("overlap mode trains too, and runs are reproducible (same per-round hashes)", async () => {
   const trainer = createQuadraticTrainer({ lr: 0.2 });
-  const cfg = { ...base, trainer, compression: { ...DILOCOX_COMPRESSION, maxRank: 3, energy: 0.9 }, overlap: true };
+  const cfg = { ...base, trainer, compression: { ...DILOCOX_COMPRESSION, minRank: 1, maxRank: 3, energy: 0.9 }, overlap: true };
   const a = await runDilocoSim(cfg);
   const b = await runDilocoSim(cfg);
   assert.ok(a.finalEvalLoss! < 0.05 * a.initialEvalLoss!, `${a.finalEvalLoss} vs ${a.initialEvalLoss}`);
@@ -71,6 +78,9 @@ test("overlap mode trains too, and runs are reproducible (same per-round hashes)
   assert.deepEqual(a.rounds.map((r) => r.updateHashes), b.rounds.map((r) => r.updateHashes));
   const sync = await runDilocoSim({ ...cfg, overlap: false });
   assert.notEqual(sync.finalHash, a.finalHash);
+  const local = await runDilocoSim({ ...cfg, overlapStart: "local" });
+  assert.ok(local.finalEvalLoss! < 0.05 * local.initialEvalLoss!, `local rule: ${local.finalEvalLoss}`);
+  assert.notEqual(local.finalHash, a.finalHash);
 });
 
 test("timeline: hand-computed wall clock with and without overlap", () => {
@@ -92,6 +102,13 @@ test("timeline: hand-computed wall clock with and without overlap", () => {
   const ss = simulateTimeline([[slow, slow], [slow, slow], [slow, slow]], link, false);
   assert.ok(os.wallSeconds < ss.wallSeconds);
   assert.equal(ss.wallSeconds, 3 * 50);
+  // host work (compress 2 s, aggregate 3 s) is on the critical path without overlap, hidden with it
+  const h: WorkerRoundCost = { trainSeconds: 10, compressSeconds: 2, uploadBytes: 1e6, aggregateSeconds: 3 };
+  const hs = simulateTimeline([[h, h], [h, h]], link, false);
+  assert.deepEqual(hs.roundDone, [17, 34]); // 10 train + 2 compress + 1 up + 1 down + 3 aggregate
+  const ho = simulateTimeline([[h, h], [h, h], [h, h]], link, true);
+  assert.deepEqual(ho.roundDone, [17, 27, 37]); // round r+1 trains from t = 10·(r+1) while r is exchanged
+  assert.equal(ho.utilization, 30 / 37);
 });
 
 test("ring all-reduce cost model and the synchronous data-parallel baseline", async () => {
