@@ -251,6 +251,25 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         }
     }
 
+    /// @notice Finalizes the current round with the outcome (modelHash, includedMask) when the votes
+    ///         already cast for it reach the quorum over the workers still active; anyone may call it.
+    ///         Needed when a quorum becomes reachable without a further vote (an upheld challenge
+    ///         removed a worker that had not voted yet).
+    function finalizeRound(uint256 jobId, bytes32 modelHash, uint32 includedMask) external nonReentrant whenNotPaused {
+        JobState storage job = _job(jobId);
+        if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
+        uint32 round = job.currentRound;
+        Round storage rd = _rounds[jobId][round];
+        if (rd.voteDeadline == 0 && block.timestamp <= rd.commitDeadline) revert CommitPhaseOpen(jobId, round);
+        uint32 voters = _tally[keccak256(abi.encode(jobId, round, modelHash, includedMask))];
+        uint32 active = job.activeMask;
+        uint256 committed = (rd.committedMask & active).count();
+        if (committed == 0 || (voters & active).count() * 10_000 < uint256(_params[jobId].quorumBps) * committed) {
+            revert NoQuorum(jobId, round);
+        }
+        _finalize(jobId, round, modelHash, includedMask, voters);
+    }
+
     /// @notice Moves a stuck job forward; anyone may call it.
     ///         - Open job past its join window: starts it (enough workers) or fails it with a full refund.
     ///         - Running job whose round's commit phase ended with no commitment, or whose vote window

@@ -1706,6 +1706,22 @@ export const trainingMarketAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "uint32",
+        "name": "round",
+        "type": "uint32"
+      }
+    ],
+    "name": "NoQuorum",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -3420,6 +3436,29 @@ export const trainingMarketAbi = [
       }
     ],
     "name": "expireRound",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "modelHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "includedMask",
+        "type": "uint32"
+      }
+    ],
+    "name": "finalizeRound",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -167,6 +167,7 @@ interface ITrainingMarket {
     error InvalidIncludedMask(uint32 includedMask, uint32 committedMask);
     error InvalidSignature(address recovered, address expected);
     error RoundNotExpired(uint256 jobId, uint32 round);
+    error NoQuorum(uint256 jobId, uint32 round);
     error ChallengeWindowClosed(uint256 jobId, uint32 round);
     error ChallengeAlreadyOpen(uint256 jobId, uint32 round, address worker);
     error ChallengeNotFound(uint256 challengeId);

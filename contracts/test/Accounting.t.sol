@@ -113,8 +113,8 @@ contract AccountingTest is MarketFixture {
     }
 
     /// @notice A full job with random economic parameters and random worker behaviour (absent,
-    ///         excluded, dissenting, quorum failures, poster cancelling mid-round, a challenge
-    ///         upheld / rejected / expired after the end). Every credited amount is checked against
+    ///         excluded, dissenting, silent, quorum failures, poster cancelling mid-round or after a
+    ///         stuck round, a challenge upheld / rejected / expired after the end). Every credited amount is checked against
     ///         an independent model, bonds are released, everyone withdraws, and the market ends
     ///         with a zero balance: Σ credited + refund == escrow + slashes + challenge bonds.
     function testFuzz_fullJobConservesTokens(
@@ -219,16 +219,20 @@ contract AccountingTest is MarketFixture {
         if (committed != s.active) _warpTo(s, uint256(commitDeadline) + 1);
 
         // ---- vote phase: option A = (good hash, committed minus excluded), option B = dissent
+        //      some committed workers stay silent (never vote)
         uint32 included = committed;
         uint32 dissent;
+        uint32 silent;
         for (uint256 i; i < s.n; ++i) {
             uint32 b = uint32(1) << uint32(i);
             if (committed & b == 0) continue;
             if (_rand(s, "excluded", r, i) % 6 == 0) included &= ~b;
             if (_rand(s, "dissent", r, i) % 5 == 0) dissent |= b;
+            else if (_rand(s, "silent", r, i) % 8 == 0) silent |= b;
         }
         if (included == 0) included = committed;
-        (bool finalized, bool winnerB, uint32 votesA, uint32 votesB) = _vote(s, r, committed, included, dissent);
+        (bool finalized, bool winnerB, uint32 votesA, uint32 votesB) =
+            _vote(s, r, committed, included, dissent, silent);
 
         if (finalized) {
             uint32 inc = winnerB ? committed : included;
@@ -242,14 +246,26 @@ contract AccountingTest is MarketFixture {
             ITrainingMarket.Round memory rd = market.roundOf(s.jobId, r);
             uint256 voteDeadline = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
             _warpTo(s, voteDeadline + 1);
+            if (_rand(s, "late-cancel", r, 0) % 6 == 0) {
+                // cancelling a round stuck past its vote deadline pays nobody for it
+                vm.prank(POSTER);
+                market.cancelJob(s.jobId);
+                _end(s, ITrainingMarket.JobStatus.Cancelled);
+                return;
+            }
             market.expireRound(s.jobId);
-            _penalize(s, s.active & ~committed, true);
+            // absentees are penalised and removed; committed workers that never voted are
+            // penalised (NoVote) and stay
+            uint32 absent = s.active & ~committed;
+            _penalize(s, absent, true);
+            _penalize(s, s.active & committed & ~(votesA | votesB), false);
             _advance(s, r, false);
         }
     }
 
-    /// @dev Dissenters vote first (for B), then the others (for A), until one option has quorum.
-    function _vote(Sim memory s, uint32 r, uint32 committed, uint32 included, uint32 dissent)
+    /// @dev Dissenters vote first (for B), then the others (for A) except the silent ones, until
+    ///      one option has quorum (of the committed workers, all active here).
+    function _vote(Sim memory s, uint32 r, uint32 committed, uint32 included, uint32 dissent, uint32 silent)
         private
         returns (bool finalized, bool winnerB, uint32 votesA, uint32 votesB)
     {
@@ -259,7 +275,7 @@ contract AccountingTest is MarketFixture {
         for (uint256 pass; pass < 2 && !finalized; ++pass) {
             for (uint256 i; i < s.n; ++i) {
                 uint32 b = uint32(1) << uint32(i);
-                if (committed & b == 0) continue;
+                if (committed & b == 0 || silent & b != 0) continue;
                 bool isDissent = dissent & b != 0;
                 if ((pass == 0) != isDissent) continue;
                 if (isDissent) {
@@ -306,7 +322,7 @@ contract AccountingTest is MarketFixture {
         }
     }
 
-    function _advance(Sim memory s, uint32 r, bool finalized) private {
+    function _advance(Sim memory s, uint32 r, bool finalized) private view {
         if (r + 1 == s.rounds) {
             _end(s, finalized ? ITrainingMarket.JobStatus.Completed : ITrainingMarket.JobStatus.Failed);
         } else if (popcount(s.active) < s.minWorkers) {

@@ -34,7 +34,7 @@ contract MarketInvariantTest is TestBase {
         registry = handler.registry();
         market = handler.market();
 
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = MarketHandler.createJob.selector;
         selectors[1] = MarketHandler.joinJob.selector;
         selectors[2] = MarketHandler.startJob.selector;
@@ -47,16 +47,10 @@ contract MarketInvariantTest is TestBase {
         selectors[9] = MarketHandler.expireChallenge.selector;
         selectors[10] = MarketHandler.releaseBond.selector;
         selectors[11] = MarketHandler.withdraw.selector;
-        selectors[12] = MarketHandler.addStake.selector;
-        selectors[13] = MarketHandler.requestUnbond.selector;
-        selectors[14] = MarketHandler.cancelUnbond.selector;
-        selectors[15] = MarketHandler.withdrawUnbonded.selector;
-        selectors[16] = MarketHandler.rotateAttestationKey.selector;
-        selectors[17] = MarketHandler.warp.selector;
-        selectors[18] = MarketHandler.setProtocolFee.selector;
-        selectors[19] = MarketHandler.setChallengeBounty.selector;
-        selectors[20] = MarketHandler.switchTreasury.selector;
-        selectors[21] = MarketHandler.togglePause.selector;
+        selectors[12] = MarketHandler.providerAction.selector;
+        selectors[13] = MarketHandler.warp.selector;
+        selectors[14] = MarketHandler.admin.selector;
+        selectors[15] = MarketHandler.playRound.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }

@@ -58,6 +58,7 @@ interface PersistedJob {
   residualThrough: number;
   pending?: { round: number; updateHash: Hex; trainLoss: number; adopted: boolean };
   lastVotedRound?: number;
+  lastVote?: { round: number; modelHash: Hex; includedMask: number };
 }
 
 /**
@@ -220,6 +221,7 @@ export class JobRunner {
       if (vote !== "skip") await this.submitVote(round, vote.modelHash, vote.includedMask);
       t.lap("chainTx");
       this.state.lastVotedRound = round;
+      if (vote !== "skip") this.state.lastVote = { round, modelHash: vote.modelHash, includedMask: vote.includedMask };
       await this.save();
       this.d.onRound?.({ jobId: this.jobId, round, trainLoss: this.state.pending?.trainLoss ?? Number.NaN, modelHash: agg.modelHash });
     }
@@ -238,6 +240,17 @@ export class JobRunner {
       now = await reader.now();
       const noCommits = rd.committedMask === 0 && now > rd.commitDeadline;
       if (now > deadline || noCommits) {
+        // a quorum no further vote can complete (a voter was removed) is finalized, not expired
+        const mine = this.state.lastVote;
+        if (mine && mine.round === round) {
+          try {
+            await this.d.sender.send({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "finalizeRound", args: [this.jobId, mine.modelHash, mine.includedMask] });
+            log("finalized a round whose quorum was complete", { jobId: this.jobId, round });
+            continue;
+          } catch (err) {
+            if (!(err instanceof ContractRevertError)) throw err;
+          }
+        }
         try {
           await this.d.sender.send({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "expireRound", args: [this.jobId] });
           log("expired a stuck round", { jobId: this.jobId, round });

@@ -78,6 +78,7 @@ contract MarketHandler {
     // per-action scratch
     uint256 private _marketBefore;
     uint256 private _registryBefore;
+    uint256 private _pausedFor;
     uint32 private _allowedRewards;
     bool private _exactRewards;
 
@@ -127,7 +128,7 @@ contract MarketHandler {
     function createJob(uint256 posterSeed, uint256 rewardSeed, uint256 bondSeed, uint256 shape, uint256 windows)
         external
     {
-        if (market.jobCount() >= MAX_JOBS) return;
+        if (market.jobCount() >= MAX_JOBS || _liveJobs() >= 3) return;
         _begin();
         address poster = _posters[posterSeed % N_POSTERS];
         ITrainingMarket.JobParams memory p;
@@ -135,18 +136,18 @@ contract MarketHandler {
         p.initialModelHash = keccak256(abi.encode("model-0", shape));
         p.arbiter = ARBITER;
         p.rewardPerRound = uint128(1 + (rewardSeed % 100e18));
-        p.workerBond = uint128(1 + (bondSeed % 400e18));
+        p.workerBond = uint128(1 + (bondSeed % 100e18));
         p.challengeBond = uint128(1 + ((shape >> 64) % 50e18));
         p.rounds = uint32(1 + (shape % 4));
         p.maxWorkers = uint8(1 + ((shape >> 8) % 5));
         p.minWorkers = uint8(1 + ((shape >> 16) % p.maxWorkers));
         p.quorumBps = uint16(5_001 + ((shape >> 24) % 5_000));
-        uint256 pen = (shape >> 40) % 12;
+        uint256 pen = (shape >> 40) % 8;
         p.penaltyBps = uint16(pen == 0 ? 0 : pen == 1 ? 10_000 : ((shape >> 48) % 10_001));
-        p.joinWindow = _window(windows, 0, 3_600);
-        p.commitWindow = _window(windows, 8, 1_800);
-        p.voteWindow = _window(windows, 16, 1_800);
-        p.challengeWindow = _window(windows, 24, 1 days);
+        p.joinWindow = _window(windows, 0, 1_800, 1 days);
+        p.commitWindow = _window(windows, 8, 1_800, 1 hours);
+        p.voteWindow = _window(windows, 16, 1_800, 1 hours);
+        p.challengeWindow = _window(windows, 24, 1 hours, 1 days);
 
         (uint256 escrow,) = market.escrowFor(p.rewardPerRound, p.rounds, p.maxWorkers);
         _mintApprove(poster, address(market), escrow);
@@ -157,100 +158,155 @@ contract MarketHandler {
         ghostJobIn[jobId] += escrow;
         _end(jobId);
         successes["createJob"]++;
+        // half the jobs are filled by providers right away (the others wait for joinJob calls)
+        if (windows & (1 << 40) != 0) _join(jobId, posterSeed >> 8, N_PROVIDERS);
     }
 
-    function joinJob(uint256 jobSeed, uint256 workerSeed_) external {
-        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Open);
+    /// @notice Up to `count` providers join an open job (one after the other).
+    function joinJob(uint256 jobSeed, uint256 workerSeed, uint256 count) external {
+        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Open, Phase.Join);
         if (!found) return;
-        _begin();
-        address w = _providers[workerSeed_ % N_PROVIDERS];
-        for (uint256 k; k < N_PROVIDERS && market.workerSlot(jobId, w).joined; ++k) {
-            w = _providers[(workerSeed_ + k + 1) % N_PROVIDERS];
-        }
-        vm.prank(w);
-        market.joinJob(jobId);
-        _end(jobId);
-        successes["joinJob"]++;
+        _join(jobId, workerSeed, count % 2 == 0 ? N_PROVIDERS : 1 + ((count >> 1) % 4)); // half the time: fill it
     }
 
-    function startJob(uint256 jobSeed) external {
-        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Open);
+    function _join(uint256 jobId, uint256 workerSeed, uint256 k) private {
+        for (uint256 j; j < N_PROVIDERS && k != 0; ++j) {
+            address w = _providers[(workerSeed + j) % N_PROVIDERS];
+            if (market.workerSlot(jobId, w).joined) continue;
+            _begin();
+            vm.prank(w);
+            try market.joinJob(jobId) {
+                _end(jobId);
+                successes["joinJob"]++;
+                --k;
+            } catch {}
+            if (market.jobState(jobId).status != ITrainingMarket.JobStatus.Open) break;
+        }
+    }
+
+    function startJob(uint256 jobSeed, bool jump) external {
+        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Open, Phase.Any);
         if (!found) return;
         _begin();
         ITrainingMarket.JobState memory s = market.jobState(jobId);
         ITrainingMarket.JobParams memory p = market.jobParams(jobId);
-        if (currentTime <= s.createdAt + p.joinWindow && (workerSeed(jobSeed) & 1) == 0) {
-            _warp(s.createdAt + p.joinWindow + 1);
-        }
+        if (jump && s.workerCount >= p.minWorkers) _warp(s.createdAt + p.joinWindow + 1);
         market.startJob(jobId);
         _end(jobId);
         successes["startJob"]++;
     }
 
-    function commitUpdate(uint256 jobId_, uint256 workerSeed_, uint256 hashSeed, uint64 trainLoss) external {
-        (uint256 jobId, bool found) = _pickJob(jobId_, ITrainingMarket.JobStatus.Running);
+    /// @notice Up to `count` active workers of a running job commit their update for the round.
+    ///         One signature in 16 is by a wrong key and must be rejected.
+    function commitUpdate(uint256 jobSeed, uint256 workerSeed, uint256 hashSeed, uint256 count) external {
+        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Running, Phase.Commit);
         if (!found) return;
-        _begin();
-        ITrainingMarket.JobState memory s = market.jobState(jobId);
-        uint32 round = s.currentRound;
-        ITrainingMarket.Round memory rd = market.roundOf(jobId, round);
-        address[] memory ws = market.workersOf(jobId);
-        (address w, bool ok) = _pickWorker(ws, workerSeed_, s.activeMask & ~rd.committedMask);
-        if (!ok) return;
-        bytes32 updateHash = keccak256(abi.encode("update", hashSeed % 3, jobId, round, w));
-        uint256 key = attestationKeyOf[w];
-        bool forged = hashSeed % 16 == 0;
-        if (forged) key = uint256(keccak256(abi.encode("forger", hashSeed))) % 1e70 + 1;
-        bytes memory sig = key.signUpdate(domain, jobId, round, updateHash, trainLoss, w);
-        vm.prank(w);
-        if (forged) {
-            try market.commitUpdate(jobId, round, updateHash, trainLoss, sig) {
-                _violate("commitUpdate accepted a signature by a key that is not the worker's");
-            } catch {}
-            return;
+        uint256 k = 1 + (count % 5);
+        for (uint256 j; j < k; ++j) {
+            if (!_commitOne(jobId, workerSeed + j, uint256(keccak256(abi.encode(hashSeed, j))))) break;
         }
-        market.commitUpdate(jobId, round, updateHash, trainLoss, sig);
-        _end(jobId);
-        successes["commitUpdate"]++;
     }
 
-    function submitResult(uint256 jobId_, uint256 workerSeed_, uint256 choice) external {
-        (uint256 jobId, bool found) = _pickJob(jobId_, ITrainingMarket.JobStatus.Running);
-        if (!found) return;
-        _begin();
+    function _commitOne(uint256 jobId, uint256 workerSeed, uint256 hashSeed) private returns (bool) {
         ITrainingMarket.JobState memory s = market.jobState(jobId);
+        if (s.status != ITrainingMarket.JobStatus.Running) return false;
         uint32 round = s.currentRound;
         ITrainingMarket.Round memory rd = market.roundOf(jobId, round);
-        if (rd.committedMask == 0) return;
-        address[] memory ws = market.workersOf(jobId);
-        (address w, bool ok) = _pickWorker(ws, workerSeed_, s.activeMask & rd.committedMask & ~rd.votedMask);
-        if (!ok) return;
-        // voting opens after the commit phase (early when every active worker committed)
-        if (rd.voteDeadline == 0 && currentTime <= rd.commitDeadline && choice & (1 << 20) == 0) {
+        (address w, bool ok) = _pickWorker(market.workersOf(jobId), workerSeed, s.activeMask & ~rd.committedMask);
+        if (!ok) return false;
+        bytes32 updateHash = keccak256(abi.encode("update", hashSeed % 3, jobId, round, w));
+        uint64 trainLoss = uint64(hashSeed >> 64);
+        bool forged = hashSeed % 16 == 0;
+        uint256 key = forged ? uint256(keccak256(abi.encode("forger", hashSeed))) % 1e70 + 1 : attestationKeyOf[w];
+        bytes memory sig = key.signUpdate(domain, jobId, round, updateHash, trainLoss, w);
+        _begin();
+        vm.prank(w);
+        try market.commitUpdate(jobId, round, updateHash, trainLoss, sig) {
+            if (forged) _violate("commitUpdate accepted a signature by a key that is not the worker's");
+            _end(jobId);
+            successes["commitUpdate"]++;
+            return true;
+        } catch {
+            return forged;
+        }
+    }
+
+    /// @notice Up to `count` committed workers vote; mostly the honest result over every
+    ///         commitment, sometimes another model hash or a mask that leaves one update out.
+    function submitResult(uint256 jobSeed, uint256 workerSeed, uint256 choice, uint256 count) external {
+        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Running, Phase.Vote);
+        if (!found) return;
+        uint32 round = market.jobState(jobId).currentRound;
+        ITrainingMarket.Round memory rd = market.roundOf(jobId, round);
+        // voting opens after the commit phase (at once when every active worker committed)
+        if (rd.committedMask != 0 && rd.voteDeadline == 0 && currentTime <= rd.commitDeadline && choice % 8 != 0) {
             _warp(uint256(rd.commitDeadline) + 1);
         }
-        // mostly the honest result over all commitments; sometimes another hash or a smaller mask
-        bytes32 modelHash = keccak256(abi.encode("model", jobId, round, (choice % 5 == 4) ? 1 : 0));
+        uint256 k = 1 + (count % 5);
+        for (uint256 j; j < k; ++j) {
+            if (!_voteOne(jobId, round, workerSeed + j, uint256(keccak256(abi.encode(choice, j))))) break;
+        }
+    }
+
+    function _voteOne(uint256 jobId, uint32 round, uint256 workerSeed, uint256 choice) private returns (bool) {
+        ITrainingMarket.JobState memory s = market.jobState(jobId);
+        if (s.status != ITrainingMarket.JobStatus.Running || s.currentRound != round) return false;
+        ITrainingMarket.Round memory rd = market.roundOf(jobId, round);
+        address[] memory ws = market.workersOf(jobId);
+        (address w, bool ok) = _pickWorker(ws, workerSeed, s.activeMask & rd.committedMask & ~rd.votedMask);
+        if (!ok) return false;
+        bytes32 modelHash = keccak256(abi.encode("model", jobId, round, (choice % 6 == 5) ? 1 : 0));
         uint32 included = rd.committedMask;
-        if ((choice >> 8) % 5 == 0) {
-            uint32 drop = uint32(1) << uint32((choice >> 12) % ws.length);
+        if ((choice >> 8) % 6 == 0) {
+            uint32 drop = uint32(1) << uint32((choice >> 16) % ws.length);
             if (included & ~drop != 0) included &= ~drop;
         }
         bytes memory sig = attestationKeyOf[w].signResult(domain, jobId, round, modelHash, included, w);
+        _begin();
         vm.prank(w);
-        market.submitResult(jobId, round, modelHash, included, sig);
-
-        // rewards in this call must follow the finalized result
-        ITrainingMarket.Round memory after_ = market.roundOf(jobId, round);
-        if (after_.status == ITrainingMarket.RoundStatus.Finalized) {
-            uint32 voters = market.votersFor(jobId, round, modelHash, included);
-            _allowRewards(included & s.activeMask & ~(after_.votedMask & ~voters), true);
+        try market.submitResult(jobId, round, modelHash, included, sig) {
+            // rewards paid by this vote must follow the finalized result exactly
+            ITrainingMarket.Round memory after_ = market.roundOf(jobId, round);
+            if (after_.status == ITrainingMarket.RoundStatus.Finalized) {
+                uint32 voters = market.votersFor(jobId, round, modelHash, included);
+                _allowRewards(included & s.activeMask & ~(after_.votedMask & ~voters & s.activeMask), true);
+                successes["finalized"]++;
+            }
+            _end(jobId);
+            successes["submitResult"]++;
+            return true;
+        } catch {
+            return false;
         }
-        _end(jobId);
-        successes["submitResult"]++;
     }
 
-    function expireRound(uint256 jobSeed, bool jump) external {
+    /// @notice Plays the current round of a running job: every remaining active worker commits
+    ///         (one in eight stays absent), then the committed workers vote (same deviations as
+    ///         `submitResult`) until the round finalizes or everybody voted. Rounds progress much
+    ///         faster this way than through single commits and votes, which stay for interleavings.
+    function playRound(uint256 jobSeed, uint256 seed) external {
+        (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Running, Phase.Any);
+        if (!found) return;
+        uint32 round = market.jobState(jobId).currentRound;
+        uint256 n = market.workersOf(jobId).length;
+        for (uint256 j; j < n; ++j) {
+            uint256 r = uint256(keccak256(abi.encode(seed, "commit", j)));
+            if (r % 8 == 0) continue; // absent
+            _commitOne(jobId, j, r | 1); // odd: never a forged signature (forged iff % 16 == 0)
+        }
+        ITrainingMarket.Round memory rd = market.roundOf(jobId, round);
+        if (rd.committedMask != 0 && rd.voteDeadline == 0 && currentTime <= rd.commitDeadline) {
+            _warp(uint256(rd.commitDeadline) + 1);
+        }
+        for (uint256 j; j < n; ++j) {
+            _voteOne(jobId, round, seed + j, uint256(keccak256(abi.encode(seed, "vote", j))));
+        }
+        successes["playRound"]++;
+    }
+
+    /// @notice Anyone expires a job's round (`jump` = 1 in 4: first warps past the deadline).
+    function expireRound(uint256 jobSeed, uint256 jump_) external {
+        bool jump = jump_ % 4 == 0;
         (uint256 jobId, bool found) = _pickLiveJob(jobSeed);
         if (!found) return;
         _begin();
@@ -273,15 +329,14 @@ contract MarketHandler {
         }
     }
 
+    /// @notice The poster cancels a live job (only one call in eight goes ahead, so jobs get to run).
     function cancelJob(uint256 jobSeed) external {
-        (uint256 jobId, bool found) = _pickLiveJob(jobSeed);
+        if (jobSeed % 8 != 0) return;
+        (uint256 jobId, bool found) = _pickLiveJob(jobSeed >> 3);
         if (!found) return;
         _begin();
         ITrainingMarket.JobState memory s = market.jobState(jobId);
-        uint32 paidMask;
-        if (s.status == ITrainingMarket.JobStatus.Running) {
-            paidMask = market.roundOf(jobId, s.currentRound).committedMask & s.activeMask;
-        }
+        uint32 paidMask = _cancelPaidMask(jobId, s);
         vm.prank(s.poster);
         try market.cancelJob(jobId) {
             _allowRewards(paidMask, true);
@@ -294,14 +349,18 @@ contract MarketHandler {
 
     // =================================================================== challenges
 
-    function challenge(uint256 jobSeed, uint256 workerSeed_, uint256 roundSeed, uint256 challengerSeed) external {
+    function challenge(uint256 jobSeed, uint256 workerSeed, uint256 roundSeed, uint256 challengerSeed) external {
         uint256 n = market.jobCount();
         if (n == 0) return;
-        uint256 jobId = 1 + (jobSeed % n);
-        address[] memory ws = market.workersOf(jobId);
+        // prefer jobs that have workers
+        uint256 jobId;
+        address[] memory ws;
+        for (uint256 k; k < n && ws.length == 0; ++k) {
+            jobId = 1 + ((jobSeed + k) % n);
+            ws = market.workersOf(jobId);
+        }
         if (ws.length == 0) return;
-        _begin();
-        address w = ws[workerSeed_ % ws.length];
+        address w = ws[workerSeed % ws.length];
         uint32 idx = market.workerSlot(jobId, w).index;
         uint32 current = market.jobState(jobId).currentRound;
         // find a round (from a random start) in which the worker committed
@@ -313,6 +372,7 @@ contract MarketHandler {
                 break;
             }
         }
+        _begin();
         address challenger = _challengers[challengerSeed % N_CHALLENGERS];
         uint128 bond = market.jobParams(jobId).challengeBond;
         _mintApprove(challenger, address(market), bond);
@@ -338,7 +398,8 @@ contract MarketHandler {
         }
     }
 
-    function expireChallenge(uint256 idSeed, bool jump) external {
+    function expireChallenge(uint256 idSeed, uint256 jump_) external {
+        bool jump = jump_ % 4 == 0;
         (uint256 id, bool found) = _pickOpenChallenge(idSeed);
         if (!found) return;
         _begin();
@@ -356,21 +417,32 @@ contract MarketHandler {
 
     // =================================================================== bonds and payments
 
-    function releaseBond(uint256 jobSeed, uint256 workerSeed_, bool jump) external {
+    /// @notice Releases a bond of an ended job or removed worker (`jump`: after its challenge window).
+    function releaseBond(uint256 jobSeed, uint256 workerSeed, uint256 jump_) external {
+        bool jump = jump_ % 4 == 0;
         uint256 n = market.jobCount();
-        if (n == 0) return;
-        uint256 jobId = 1 + (jobSeed % n);
-        address[] memory ws = market.workersOf(jobId);
-        if (ws.length == 0) return;
-        _begin();
-        address w = ws[workerSeed_ % ws.length];
-        ITrainingMarket.WorkerSlot memory slot = market.workerSlot(jobId, w);
-        ITrainingMarket.JobState memory s = market.jobState(jobId);
-        uint256 since = s.endedAt != 0 ? s.endedAt : (!slot.active ? slot.removedAt : 0);
-        uint256 until = since + market.jobParams(jobId).challengeWindow;
-        if (jump && since != 0) _warp(until + 1);
-        bool mustWork = since != 0 && !slot.bondReleased && slot.openChallenges == 0 && currentTime > until;
+        for (uint256 k; k < n; ++k) {
+            uint256 jobId = 1 + ((jobSeed + k) % n);
+            address[] memory ws = market.workersOf(jobId);
+            ITrainingMarket.JobState memory s = market.jobState(jobId);
+            for (uint256 j; j < ws.length; ++j) {
+                address w = ws[(workerSeed + j) % ws.length];
+                ITrainingMarket.WorkerSlot memory slot = market.workerSlot(jobId, w);
+                uint256 since = s.endedAt != 0 ? s.endedAt : (!slot.active ? slot.removedAt : 0);
+                if (since == 0 || slot.bondReleased) continue;
+                _releaseOne(jobId, w, slot, since + market.jobParams(jobId).challengeWindow, jump);
+                return;
+            }
+        }
+    }
+
+    function _releaseOne(uint256 jobId, address w, ITrainingMarket.WorkerSlot memory slot, uint256 until, bool jump)
+        private
+    {
+        if (jump) _warp(until + 1);
+        bool mustWork = slot.openChallenges == 0 && currentTime > until;
         uint256 bondedBefore = registry.providerOf(w).bonded;
+        _begin();
         try market.releaseBond(jobId, w) {
             _expect(bondedBefore - registry.providerOf(w).bonded == slot.bond, "releaseBond: released != slot bond");
             _end(jobId);
@@ -380,8 +452,12 @@ contract MarketHandler {
         }
     }
 
+    /// @notice An actor withdraws (picking, from a random start, one with a balance if any).
     function withdraw(uint256 actorSeed) external {
         address a = _actors[actorSeed % _actors.length];
+        for (uint256 k; k < _actors.length && market.balanceOf(a) == 0 && actorSeed % 8 != 0; ++k) {
+            a = _actors[(actorSeed + k) % _actors.length];
+        }
         uint256 owed = market.balanceOf(a);
         uint256 before = token.balanceOf(a);
         vm.prank(a);
@@ -398,89 +474,82 @@ contract MarketHandler {
 
     // =================================================================== provider actions
 
-    function addStake(uint256 providerSeed, uint256 amount) external {
+    /// @notice One registry action by a provider: add stake, request unbonding (a small part of the
+    ///         free stake), cancel unbonding, withdraw unbonded stake (`jump`: once ready), rotate key.
+    function providerAction(uint256 providerSeed, uint256 op, uint256 amount, bool jump) external {
         address p = _providers[providerSeed % N_PROVIDERS];
-        amount = 1 + (amount % 500e18);
-        _mintApprove(p, address(registry), amount);
-        vm.prank(p);
-        registry.addStake(amount);
-        successes["addStake"]++;
-    }
-
-    function requestUnbond(uint256 providerSeed, uint256 amount) external {
-        address p = _providers[providerSeed % N_PROVIDERS];
-        uint256 free = registry.freeStakeOf(p);
-        if (free == 0) return;
-        amount = 1 + (amount % free);
-        vm.prank(p);
-        registry.requestUnbond(amount);
-        successes["requestUnbond"]++;
-    }
-
-    function cancelUnbond(uint256 providerSeed) external {
-        address p = _providers[providerSeed % N_PROVIDERS];
-        vm.prank(p);
-        registry.cancelUnbond();
-        successes["cancelUnbond"]++;
-    }
-
-    function withdrawUnbonded(uint256 providerSeed, bool jump) external {
-        address p = _providers[providerSeed % N_PROVIDERS];
-        IProviderRegistry.Provider memory pr = registry.providerOf(p);
-        if (jump && pr.unbonding != 0) _warp(pr.unbondingReadyAt);
-        bool mustWork = pr.unbonding != 0 && currentTime >= pr.unbondingReadyAt;
-        uint256 before = token.balanceOf(p);
-        vm.prank(p);
-        try registry.withdrawUnbonded() {
-            _expect(token.balanceOf(p) - before == pr.unbonding, "withdrawUnbonded: paid != unbonding");
-            successes["withdrawUnbonded"]++;
-        } catch (bytes memory err) {
-            if (mustWork) _violateWith("withdrawUnbonded reverted after the delay", err);
+        vm.warp(currentTime);
+        op %= 5;
+        if (op == 0) {
+            amount = 1 + (amount % 300e18);
+            _mintApprove(p, address(registry), amount);
+            vm.prank(p);
+            registry.addStake(amount);
+            successes["addStake"]++;
+        } else if (op == 1) {
+            uint256 free = registry.freeStakeOf(p);
+            if (free < 10) return;
+            vm.prank(p);
+            registry.requestUnbond(1 + (amount % (free / 10)));
+            successes["requestUnbond"]++;
+        } else if (op == 2) {
+            vm.prank(p);
+            registry.cancelUnbond();
+            successes["cancelUnbond"]++;
+        } else if (op == 3) {
+            IProviderRegistry.Provider memory pr = registry.providerOf(p);
+            if (jump && pr.unbonding != 0) _warp(pr.unbondingReadyAt);
+            bool mustWork = pr.unbonding != 0 && currentTime >= pr.unbondingReadyAt;
+            uint256 before = token.balanceOf(p);
+            vm.prank(p);
+            try registry.withdrawUnbonded() {
+                _expect(token.balanceOf(p) - before == pr.unbonding, "withdrawUnbonded: paid != unbonding");
+                successes["withdrawUnbonded"]++;
+            } catch (bytes memory err) {
+                if (mustWork) _violateWith("withdrawUnbonded reverted after the delay", err);
+            }
+        } else {
+            uint256 key = uint256(keccak256(abi.encode("rotated", ++_rotations))) % 1e70 + 1;
+            vm.prank(p);
+            registry.rotateAttestationKey(vm.addr(key), keccak256(abi.encode("report", key)));
+            attestationKeyOf[p] = key;
+            successes["rotateAttestationKey"]++;
         }
-    }
-
-    function rotateAttestationKey(uint256 providerSeed) external {
-        address p = _providers[providerSeed % N_PROVIDERS];
-        uint256 key = uint256(keccak256(abi.encode("rotated", ++_rotations))) % 1e70 + 1;
-        vm.prank(p);
-        registry.rotateAttestationKey(vm.addr(key), keccak256(abi.encode("report", key)));
-        attestationKeyOf[p] = key;
-        successes["rotateAttestationKey"]++;
     }
 
     // =================================================================== time and admin
 
+    /// @notice Time passes: mostly seconds to minutes, sometimes hours, rarely days.
     function warp(uint256 secs) external {
-        secs = secs % 3 == 0 ? 1 + (secs % 600) : 1 + (secs % 2 days);
+        uint256 kind = secs % 16;
+        secs >>= 8;
+        if (kind < 12) secs = 1 + (secs % 60);
+        else if (kind < 15) secs = 1 + (secs % 1 hours);
+        else secs = 1 + (secs % 3 days);
         _warp(currentTime + secs);
+        _tick();
         successes["warp"]++;
     }
 
-    function setProtocolFee(uint16 feeBps) external {
-        market.setProtocolFee(uint16(feeBps % (market.MAX_FEE_BPS() + 1)));
-        successes["setProtocolFee"]++;
-    }
-
-    function setChallengeBounty(uint16 bountyBps) external {
-        market.setChallengeBounty(uint16(bountyBps % 10_001));
-        successes["setChallengeBounty"]++;
-    }
-
-    function switchTreasury() external {
-        market.setTreasury(market.treasury() == TREASURY ? TREASURY2 : TREASURY);
-        successes["switchTreasury"]++;
-    }
-
-    function togglePause(uint256 seed) external {
+    /// @notice Admin changes: protocol fee, challenge bounty, treasury, pause / unpause (rarely pauses).
+    function admin(uint256 op, uint256 value) external {
         vm.warp(currentTime);
-        if (paused) {
-            market.unpause();
-            paused = false;
-        } else if (seed % 4 == 0) {
+        op %= 8;
+        if (op == 0) {
+            market.setProtocolFee(uint16(value % (uint256(market.MAX_FEE_BPS()) + 1)));
+            successes["setProtocolFee"]++;
+        } else if (op == 1) {
+            market.setChallengeBounty(uint16(value % 10_001));
+            successes["setChallengeBounty"]++;
+        } else if (op == 2) {
+            market.setTreasury(market.treasury() == TREASURY ? TREASURY2 : TREASURY);
+            successes["switchTreasury"]++;
+        } else if (op == 7 && !paused) {
             market.pause();
             paused = true;
+            _pausedFor = 0;
+            successes["pause"]++;
         }
-        successes["togglePause"]++;
     }
 
     // =================================================================== final settlement
@@ -503,9 +572,7 @@ contract MarketHandler {
                 _begin();
                 if (jobId % 2 == 0) {
                     ITrainingMarket.JobState memory before = s;
-                    uint32 paidMask = s.status == ITrainingMarket.JobStatus.Running
-                        ? market.roundOf(jobId, s.currentRound).committedMask & s.activeMask
-                        : 0;
+                    uint32 paidMask = _cancelPaidMask(jobId, s);
                     vm.prank(before.poster);
                     market.cancelJob(jobId);
                     _allowRewards(paidMask, true);
@@ -574,15 +641,11 @@ contract MarketHandler {
 
     // =================================================================== internals
 
-    function workerSeed(uint256 x) private pure returns (uint256) {
-        return x >> 128;
-    }
-
-    function _window(uint256 seed, uint256 shift, uint32 long) private pure returns (uint32) {
-        uint256 k = (seed >> shift) % 4;
+    /// @dev A window: the minimum (10 s) one time in eight, else `short`, else `long`.
+    function _window(uint256 seed, uint256 shift, uint32 short, uint32 long) private pure returns (uint32) {
+        uint256 k = (seed >> shift) % 8;
         if (k == 0) return 10;
-        if (k == 1) return 60;
-        if (k == 2) return 600;
+        if (k < 4) return short;
         return long;
     }
 
@@ -597,18 +660,55 @@ contract MarketHandler {
         token.approve(spender, amount);
     }
 
-    function _pickJob(uint256 seed, ITrainingMarket.JobStatus status) private returns (uint256, bool) {
+    enum Phase {
+        Any,
+        Join,
+        Commit,
+        Vote
+    }
+
+    /// @dev A job in `status`, searched from a random start. Seven times in eight it must also be
+    ///      in `phase` (joinable / accepting commitments / with votes pending), so that actions
+    ///      mostly land where they can succeed; otherwise any job in `status` (exercising reverts).
+    function _pickJob(uint256 seed, ITrainingMarket.JobStatus status, Phase phase) private returns (uint256, bool) {
         vm.warp(currentTime);
+        _tick();
+        if (seed % 8 == 0) phase = Phase.Any;
         uint256 n = market.jobCount();
         for (uint256 k; k < n; ++k) {
             uint256 id = 1 + ((seed + k) % n);
-            if (market.jobState(id).status == status) return (id, true);
+            ITrainingMarket.JobState memory s = market.jobState(id);
+            if (s.status != status) continue;
+            if (phase == Phase.Any) return (id, true);
+            if (phase == Phase.Join) {
+                if (currentTime <= s.createdAt + market.jobParams(id).joinWindow) return (id, true);
+                continue;
+            }
+            ITrainingMarket.Round memory rd = market.roundOf(id, s.currentRound);
+            if (phase == Phase.Commit) {
+                bool open = rd.voteDeadline == 0 && currentTime <= rd.commitDeadline;
+                if (open && s.activeMask & ~rd.committedMask != 0) return (id, true);
+            } else {
+                uint256 end = rd.voteDeadline != 0
+                    ? rd.voteDeadline
+                    : uint256(rd.commitDeadline) + market.jobParams(id).voteWindow;
+                if (currentTime <= end && s.activeMask & rd.committedMask & ~rd.votedMask != 0) return (id, true);
+            }
         }
         return (0, false);
     }
 
+    function _liveJobs() private view returns (uint256 live) {
+        uint256 n = market.jobCount();
+        for (uint256 id = 1; id <= n; ++id) {
+            ITrainingMarket.JobStatus st = market.jobState(id).status;
+            if (st == ITrainingMarket.JobStatus.Open || st == ITrainingMarket.JobStatus.Running) ++live;
+        }
+    }
+
     function _pickLiveJob(uint256 seed) private returns (uint256, bool) {
         vm.warp(currentTime);
+        _tick();
         uint256 n = market.jobCount();
         for (uint256 k; k < n; ++k) {
             uint256 id = 1 + ((seed + k) % n);
@@ -635,6 +735,15 @@ contract MarketHandler {
             if (mask & (uint32(1) << uint32(i)) != 0) return (ws[i], true);
         }
         return (address(0), false);
+    }
+
+    /// @dev A pause lasts a few handler actions, then the admin lifts it.
+    function _tick() private {
+        if (paused && ++_pausedFor > 3) {
+            market.unpause();
+            paused = false;
+            successes["unpause"]++;
+        }
     }
 
     function _begin() private {
@@ -688,9 +797,7 @@ contract MarketHandler {
             }
         }
         ghostJobIn[jobId] += penalized;
-        if (_exactRewards && rewards != _popcount(_allowedRewards)) {
-            _violate(string.concat("DEBUG rewards=", _hex(abi.encodePacked(rewards)), " allowed=", _hex(abi.encodePacked(_allowedRewards)), " job=", _hex(abi.encodePacked(jobId)), " status=", _hex(abi.encodePacked(uint8(market.jobState(jobId).status)))));
-        }
+        if (_exactRewards) _expect(rewards == _popcount(_allowedRewards), "not every worker that earned a reward was paid");
         _expect(_registryBefore - token.balanceOf(address(registry)) == penalized, "slashed events != tokens out of registry");
         _expect(
             ghostJobFees[jobId] == uint256(market.jobState(jobId).feePerReward) * ghostJobRewards[jobId],
@@ -703,6 +810,16 @@ contract MarketHandler {
     function _allowRewards(uint32 allowed, bool exact) private {
         _allowedRewards = allowed;
         _exactRewards = exact;
+    }
+
+    /// @dev Who a cancellation pays for the round in flight: its active committers, unless the
+    ///      round is already past its vote deadline (it would expire unpaid anyway).
+    function _cancelPaidMask(uint256 jobId, ITrainingMarket.JobState memory s) private view returns (uint32) {
+        if (s.status != ITrainingMarket.JobStatus.Running) return 0;
+        ITrainingMarket.Round memory rd = market.roundOf(jobId, s.currentRound);
+        uint256 voteDeadline =
+            rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + market.jobParams(jobId).voteWindow;
+        return currentTime <= voteDeadline ? rd.committedMask & s.activeMask : 0;
     }
 
     function _popcount(uint32 x) private pure returns (uint256 c) {

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {vm} from "./utils/Vm.sol";
+import {MarketFixture} from "./utils/MarketFixture.sol";
+import {MarketSigs} from "./utils/MarketSigs.sol";
+import {ITrainingMarket} from "../interfaces/ITrainingMarket.sol";
+
+/// @title SignaturesTest
+/// @notice Fuzz tests of the EIP-712 attestations: a RoundUpdate / RoundResult signature is only
+///         accepted for exactly the (chain, market, job, round, hash, loss or mask, worker) it signs
+///         and only from the worker's current attestation key; any other field makes it invalid.
+contract SignaturesTest is MarketFixture {
+    uint256 internal jobId;
+    uint256 internal otherJobId;
+    uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+
+    function setUp() public {
+        _deploy();
+        _register(0, 1_000e18);
+        _register(1, 1_000e18);
+        jobId = _createJob(POSTER, _params(10e18, 50e18, 3, 2, 2));
+        otherJobId = _createJob(POSTER, _params(10e18, 50e18, 3, 2, 2));
+        for (uint256 i; i < 2; ++i) {
+            vm.startPrank(providerAddr(i));
+            market.joinJob(jobId);
+            market.joinJob(otherJobId);
+            vm.stopPrank();
+        }
+    }
+
+    /// @notice A commitment signature with any one field changed is rejected with InvalidSignature;
+    ///         the genuine one is accepted once.
+    function testFuzz_updateSignatureBindsEveryField(
+        bytes32 updateHash,
+        uint64 loss,
+        uint8 field,
+        uint256 otherKey,
+        bytes32 otherHash
+    ) public {
+        vm.assume(updateHash != bytes32(0));
+        address w = providerAddr(0);
+        uint256 key = attestationKey(0);
+        bytes32 d = domain;
+        uint256 job = jobId;
+        uint32 round;
+        bytes32 h = updateHash;
+        uint64 l = loss;
+        address named = w;
+        field = uint8(bound(field, 0, 6));
+        if (field == 0) {
+            h = otherHash == updateHash || otherHash == 0 ? bytes32(uint256(updateHash) ^ 1) : otherHash;
+        } else if (field == 1) {
+            l = loss ^ uint64(1 + (uint256(otherHash) % type(uint64).max));
+        } else if (field == 2) {
+            named = providerAddr(1); // signed for the other worker
+        } else if (field == 3) {
+            key = bound(otherKey, 1, SECP256K1_N - 1);
+            vm.assume(key != attestationKey(0));
+        } else if (field == 4) {
+            job = otherJobId;
+        } else if (field == 5) {
+            round = uint32(1 + (uint256(otherHash) % 1_000));
+        } else {
+            d = keccak256(abi.encode(MarketSigs.DOMAIN_TYPEHASH, keccak256("TrainingMarket"), keccak256("1"), block.chainid + 1, address(market)));
+        }
+        bytes memory bad = MarketSigs.sign(key, MarketSigs.updateDigest(d, job, round, h, l, named));
+        _expectInvalidSignature(
+            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, loss, bad))
+        );
+
+        bytes memory good = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 0, updateHash, loss, w);
+        vm.prank(w);
+        market.commitUpdate(jobId, 0, updateHash, loss, good);
+        assertEq(market.roundOf(jobId, 0).committedMask, 1, "committed");
+        // the other worker cannot reuse it, and the same worker cannot commit twice
+        _expectInvalidSignature(
+            providerAddr(1), abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, loss, good))
+        );
+        vm.expectRevert(abi.encodeWithSelector(ITrainingMarket.AlreadyCommitted.selector, jobId, uint32(0), w));
+        vm.prank(w);
+        market.commitUpdate(jobId, 0, updateHash, loss, good);
+    }
+
+    /// @notice After a key rotation, signatures by the old key are rejected and the new key works.
+    function testFuzz_rotatedKeyInvalidatesOldSignatures(bytes32 updateHash, uint256 newKey) public {
+        vm.assume(updateHash != bytes32(0));
+        newKey = bound(newKey, 1, SECP256K1_N - 1);
+        vm.assume(newKey != attestationKey(0) && newKey != attestationKey(1));
+        address w = providerAddr(0);
+        bytes memory old = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 0, updateHash, 7, w);
+        vm.prank(w);
+        registry.rotateAttestationKey(vm.addr(newKey), keccak256("new report"));
+        _expectInvalidSignature(w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, 7, old)));
+        bytes memory fresh = MarketSigs.signUpdate(newKey, domain, jobId, 0, updateHash, 7, w);
+        vm.prank(w);
+        market.commitUpdate(jobId, 0, updateHash, 7, fresh);
+    }
+
+    /// @notice A result vote with another model hash, mask, round or worker is rejected.
+    function testFuzz_resultSignatureBindsEveryField(bytes32 modelHash, uint8 field, bytes32 other) public {
+        vm.assume(modelHash != bytes32(0));
+        _commit(0, jobId, 0, keccak256("u0"));
+        _commit(1, jobId, 0, keccak256("u1"));
+        address w = providerAddr(0);
+        bytes32 h = modelHash;
+        uint32 mask = 3;
+        uint32 round;
+        address named = w;
+        field = uint8(bound(field, 0, 3));
+        if (field == 0) h = other == modelHash || other == 0 ? bytes32(uint256(modelHash) ^ 1) : other;
+        else if (field == 1) mask = 1 + uint32(uint256(other) % 2); // 1 or 2 instead of 3
+        else if (field == 2) round = uint32(1 + (uint256(other) % 1_000));
+        else named = providerAddr(1);
+        bytes memory bad = MarketSigs.sign(attestationKey(0), MarketSigs.resultDigest(domain, jobId, round, h, mask, named));
+        _expectInvalidSignature(w, abi.encodeCall(market.submitResult, (jobId, 0, modelHash, 3, bad)));
+        bytes memory good = MarketSigs.signResult(attestationKey(0), domain, jobId, 0, modelHash, 3, w);
+        vm.prank(w);
+        market.submitResult(jobId, 0, modelHash, 3, good);
+        assertEq(market.votersFor(jobId, 0, modelHash, 3), 1, "vote counted");
+    }
+
+    function _expectInvalidSignature(address sender, bytes memory data) internal {
+        vm.prank(sender);
+        (bool ok, bytes memory ret) = address(market).call(data);
+        assertFalse(ok, "call with a wrong signature succeeded");
+        assertEq(bytes4(ret), ITrainingMarket.InvalidSignature.selector, "reverts with InvalidSignature");
+    }
+}
