@@ -19,7 +19,7 @@ import { trainingMarketAbi } from "../shared/abis.ts";
 import { TxSender } from "../worker/chain/tx-sender.ts";
 import { loadKeystore } from "../worker/keys/keystore.ts";
 import { makeClients } from "../worker/node/clients.ts";
-import { CONFIG_KEYS, ConfigError, rawConfig, resolveConfig, type ConfigKey } from "../worker/node/config.ts";
+import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } from "../worker/node/config.ts";
 import { MarketReader } from "../worker/node/market-reader.ts";
 import { JobSpecError, parseJobSpec } from "../worker/spec/job-spec.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
@@ -31,7 +31,6 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-const configOptions = Object.fromEntries(Object.keys(CONFIG_KEYS).map((k) => [k, { type: "string" as const }]));
 
 function idArg(v: string | undefined, what: string): bigint {
   if (!v || !/^[0-9]+$/.test(v) || BigInt(v) === 0n) fail(`${what} must be a positive integer id, got ${v ?? "nothing"}`);
@@ -39,14 +38,13 @@ function idArg(v: string | undefined, what: string): bigint {
 }
 
 async function main(argv: string[]) {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...configOptions, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
   const [group, action, arg] = positionals;
   if (values.help || !group) {
     console.log("usage: market job <create|status|cancel|model> … | market withdraw | market arbiter resolve <id>   (see cli/market.ts)");
     return;
   }
-  const all = values as Record<string, string | boolean | undefined>;
-  const flags = Object.fromEntries(Object.keys(CONFIG_KEYS).filter((k) => all[k] !== undefined).map((k) => [k, String(all[k])])) as Partial<Record<ConfigKey, string>>;
+  const flags = configFlags(values);
   const readOnly = group === "job" && (action === "status" || action === "model");
 
   // Validate the spec before touching keys or the network, so mistakes cost nothing.

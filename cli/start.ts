@@ -10,13 +10,14 @@
  * again resumes the same chain, contracts, workers and job; --fresh wipes the data directory first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, formatUnits, http, parseEther, type Address, type Hex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhatKey } from "./dev-accounts.ts";
 import { startHardhatNode, rpc } from "./chain.ts";
 import { ChainJournal } from "./chain-journal.ts";
 import { deployWithIgnition } from "./deploy.ts";
@@ -35,7 +36,6 @@ import { JobStatus } from "../shared/types.ts";
 import { EvalTracker } from "./eval-tracker.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const MNEMONIC = "test test test test test test test test test test test junk";
 
 const HELP = `usage: ./run start [options]
 
@@ -133,17 +133,11 @@ if (!existsSync(passwordFile)) {
 }
 const password = readFileSync(passwordFile, "utf8").trim();
 
-function hardhatKey(i: number): Hex {
-  const hd = mnemonicToAccount(MNEMONIC, { addressIndex: i });
-  return `0x${Buffer.from(hd.getHdKey().privateKey!).toString("hex")}` as Hex;
-}
-
 const children: { name: string; proc: ChildProcess }[] = [];
 function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, quiet = true): ChildProcess {
   const logFile = path.join(opts.dataDir, "logs", `${name}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const proc = spawn(process.execPath, [script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  const { createWriteStream } = awaitFs;
   const out = createWriteStream(logFile, { flags: "a" });
   proc.stdout!.pipe(out);
   proc.stderr!.pipe(out);
@@ -151,7 +145,6 @@ function spawnChild(name: string, script: string, args: string[], env: Record<st
   children.push({ name, proc });
   return proc;
 }
-const awaitFs = await import("node:fs");
 
 let shuttingDown = false;
 let chainStop: (() => Promise<void>) | undefined;
@@ -209,7 +202,6 @@ try {
   const chainDef = chainFor({ chainId: 31337, rpcUrl: chain.url });
   const publicClient = createPublicClient({ chain: chainDef, transport: http(chain.url), pollingInterval: 250 });
   const reader = new MarketReader(publicClient, addresses);
-  const deployer = privateKeyToAccount(hardhatKey(0));
   const poster = privateKeyToAccount(hardhatKey(1));
   const senderOf = (pk: Hex) => new TxSender({ publicClient, walletClient: createWalletClient({ chain: chainDef, transport: http(chain.url), account: privateKeyToAccount(pk) }) });
 
@@ -248,7 +240,6 @@ try {
     state.funded = true;
     saveState();
   }
-  void deployer;
 
   const workerArgs = (i: number) => [
     "--rpc-url", chain.url, "--chain-id", "31337",

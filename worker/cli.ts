@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { formatUnits, parseUnits } from "viem";
 import { createKeystore } from "./keys/keystore.ts";
-import { CONFIG_KEYS, ConfigError, rawConfig, resolveConfig, type ConfigKey } from "./node/config.ts";
+import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } from "./node/config.ts";
 import { openProvider, registerProvider, runService, withdrawEarnings } from "./node/provider.ts";
 import { auditRound } from "./node/audit.ts";
 
@@ -26,7 +26,6 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-const configOptions = Object.fromEntries(Object.keys(CONFIG_KEYS).map((k) => [k, { type: "string" as const }]));
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, sub] = argv;
@@ -38,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      ...configOptions,
+      ...CONFIG_OPTIONS,
       out: { type: "string" },
       stake: { type: "string" },
       metadata: { type: "string", default: "" },
@@ -51,8 +50,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: false,
     strict: true,
   });
-  const all = values as Record<string, string | boolean | undefined>;
-  const flags = Object.fromEntries(Object.keys(CONFIG_KEYS).filter((k) => all[k] !== undefined).map((k) => [k, String(all[k])])) as Partial<Record<ConfigKey, string>>;
+  const flags = configFlags(values);
   const jobId = () => {
     if (!values.job || !/^[0-9]+$/.test(values.job)) fail(`--job must be a job id (a positive integer), got ${values.job ?? "nothing"}`);
     return BigInt(values.job);

@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { hardhatKey } from "../../cli/dev-accounts.ts";
+export { hardhatKey };
 import { startHardhatNode, rpc, type RunningChain } from "../../cli/chain.ts";
 import { deployWithIgnition } from "../../cli/deploy.ts";
 import { startBlobServer, type RunningBlobServer } from "../../blobstore/server.ts";
@@ -23,13 +25,7 @@ import { chainFor } from "../../worker/node/clients.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const PASSWORD = "test-password";
-const MNEMONIC = "test test test test test test test test test test test junk";
 
-/** Hardhat's default funded account i (same mnemonic as the node's), with its private key. */
-export function hardhatKey(i: number): Hex {
-  const hd = mnemonicToAccount(MNEMONIC, { addressIndex: i });
-  return `0x${Buffer.from(hd.getHdKey().privateKey!).toString("hex")}` as Hex;
-}
 export function hardhatAccount(i: number): PrivateKeyAccount {
   return privateKeyToAccount(hardhatKey(i));
 }

@@ -53,6 +53,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** parseArgs option definitions for every config key (all strings). */
+export const CONFIG_OPTIONS = Object.fromEntries(Object.keys(CONFIG_KEYS).map((k) => [k, { type: "string" as const }])) as Record<ConfigKey, { type: "string" }>;
+
+/** The config keys present among parsed command-line values. */
+export function configFlags(values: Record<string, unknown>): Partial<Record<ConfigKey, string>> {
+  return Object.fromEntries(Object.keys(CONFIG_KEYS).filter((k) => values[k] !== undefined).map((k) => [k, String(values[k])])) as Partial<Record<ConfigKey, string>>;
+}
+
 /** Merges file < env < flags into raw strings. */
 export function rawConfig(flags: Partial<Record<ConfigKey, string>>, env: NodeJS.ProcessEnv = process.env): Partial<Record<ConfigKey, string>> {
   const fileName = flags.config ?? env[CONFIG_KEYS.config];
