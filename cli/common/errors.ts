@@ -66,5 +66,11 @@ export function exitWithError(program: string, err: unknown, helpHint?: string):
   if (err instanceof UsageError && helpHint) line += ` (see ${helpHint})`;
   process.stderr.write(`${line}\n`);
   if (isVerbose() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(err instanceof UsageError || (err as ErrorLike)?.code?.startsWith?.("ERR_PARSE_ARGS") ? 2 : 1);
+  process.exit(isConfigMistake(err) ? 2 : 1);
+}
+
+/** Mistakes in the command's input (flags, config, spec, addresses): exit code 2, as documented. */
+const INPUT_ERRORS = new Set(["UsageError", "ConfigError", "DeploymentMismatchError", "JobSpecError", "PortInUseError", "DataDirLockedError"]);
+function isConfigMistake(err: unknown): boolean {
+  return INPUT_ERRORS.has((err as ErrorLike)?.name ?? "") || Boolean((err as ErrorLike)?.code?.startsWith?.("ERR_PARSE_ARGS"));
 }

@@ -3,6 +3,7 @@
  * create a job from a spec (validated before any gas is spent; spec and initial model uploaded),
  * read its status, cancel it, and download the final model verified against the on-chain hash.
  */
+import { checkSpecRunnable } from "../../worker/spec/runnable.ts";
 import { writeFile, rename } from "node:fs/promises";
 import { formatUnits, type Address, type Hex } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -33,6 +34,7 @@ export async function initialModelBlob(spec: JobSpec): Promise<Uint8Array> {
 
 export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{ jobId: bigint; specHash: Hex; modelHash: Hex; escrow: bigint }> {
   const { addresses } = d.reader;
+  checkSpecRunnable(spec); // a spec no worker would run is refused before any upload or gas
   const steps = 5;
   d.progress?.("checking balance", 0, steps);
   const params0 = jobParamsFromSpec(spec, "0x01", "0x01");
