@@ -61,8 +61,15 @@ export function parseCommand(argv: string[], cmd: CommandDef): Parsed {
     console.log(helpText(cmd));
     process.exit(0);
   }
+  // "--rounds -1": a negative number is the flag's value (parseArgs would call it ambiguous)
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2) : undefined;
+    if (name && all[name]?.type === "string" && /^-[0-9.]/.test(argv[i + 1] ?? "")) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: options as never, allowPositionals: cmd.positionals !== undefined, strict: true });
+    const { values, positionals } = parseArgs({ args, options: options as never, allowPositionals: cmd.positionals !== undefined, strict: true });
     return { values: values as Parsed["values"], positionals };
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -83,7 +90,7 @@ export function nearest(word: string, known: string[]): string | undefined {
   let bestD = 3;
   for (const k of known) {
     const d = editDistance(word, k);
-    if (d < bestD) [best, bestD] = [k, d];
+    if (d < bestD && d < word.length / 2) [best, bestD] = [k, d];
   }
   return best;
 }
