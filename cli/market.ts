@@ -34,7 +34,8 @@ import { localCliConfig } from "./local-config.ts";
 
 const CHAIN_KEYS: ConfigKey[] = ["rpc-url", "chain-id", "market", "registry", "token", "key-file", "password-file", "blob-url", "config"];
 const CONFIG_DEFS: Record<string, OptionDef> = Object.fromEntries(CHAIN_KEYS.map((k) => [k, { type: "string", arg: CONFIG_HELP[k].arg, help: `${CONFIG_HELP[k].help} [env ${CONFIG_KEYS[k]}]` }]));
-const NOTE = "Without --config, --rpc-url or contract addresses, the network of ./run start in this folder is used\n(.data/cli-config.json), with its poster's key (.data/keys/account-1.json, password in .data/keys/password).";
+CONFIG_DEFS["network-dir"] = { type: "string", arg: "<dir>", help: "data directory of a ./run start network whose settings to use (default .data)" };
+const NOTE = "Without --config, --rpc-url or contract addresses, the network of ./run start in this folder is used\n(.data/cli-config.json, or --network-dir), with its poster's key (.data/keys/account-1.json, password in .data/keys/password).";
 
 const COMMANDS: Record<string, CommandDef> = {
   "job create": { name: "market job create", summary: "Validates a job spec (before any gas), uploads it and the initial model, and locks the escrow.", options: { spec: { type: "string", arg: "<file.json>", help: "the job spec (required)" }, ...CONFIG_DEFS }, notes: NOTE },
@@ -100,7 +101,7 @@ async function main(argv: string[]) {
     checkSpecRunnable(spec);
   }
 
-  const config = resolveConfig(rawConfig(flags, process.env, { file: localCliConfig() }), { needKeys: !readOnly });
+  const config = resolveConfig(rawConfig(flags, process.env, { file: localCliConfig(values["network-dir"] as string | undefined) }), { needKeys: !readOnly });
   const account = readOnly ? undefined : await loadKeystore(config.keyFile, config.password);
   const { publicClient, walletClient } = await makeClients(config, account);
   await checkDeployment(publicClient, config.addresses, config.chainId);

@@ -358,7 +358,7 @@ try {
   if (finished) {
     const job = await reader.jobState(jobId);
     const poster_ = await reader.balanceOf(poster.address);
-    const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --data-dir ${opts.dataDir}`;
+    const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --network-dir ${opts.dataDir}`;
     say("──────────────── summary ────────────────");
     say(`job ${jobId}: ${JobStatus[job.status]}; final model ${job.modelHash}`);
     say(`  download it:  ./run market job model ${jobId} --out model.bin${dd}`);

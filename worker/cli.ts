@@ -25,7 +25,8 @@ import { localCliConfig } from "../cli/local-config.ts";
 const CONFIG_DEFS: Record<string, OptionDef> = Object.fromEntries(
   (Object.keys(CONFIG_OPTIONS) as ConfigKey[]).map((k) => [k, { type: "string", arg: CONFIG_HELP[k].arg, help: `${CONFIG_HELP[k].help} [env ${CONFIG_KEYS[k]}]` }]),
 );
-const CONFIG_NOTE = "Chain, contracts and blob store default to the network of ./run start in this folder (.data/cli-config.json)\nwhen no --config, --rpc-url or contract address is given.";
+CONFIG_DEFS["network-dir"] = { type: "string", arg: "<dir>", help: "data directory of a ./run start network whose settings to use (default .data)" };
+const CONFIG_NOTE = "Chain, contracts and blob store default to the network of ./run start in this folder (.data/cli-config.json, or --network-dir)\nwhen no --config, --rpc-url or contract address is given.";
 
 const COMMANDS: Record<string, CommandDef> = {
   "keys new": {
@@ -132,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (key === "run" && str("job") !== undefined) jobId();
 
-  const config = resolveConfig(rawConfig(flags, process.env, { file: localCliConfig(), ignore: ["key-file", "data-dir"] }), { needKeys: true });
+  const config = resolveConfig(rawConfig(flags, process.env, { file: localCliConfig(values["network-dir"] as string | undefined), ignore: ["key-file", "data-dir"] }), { needKeys: true });
   const p = await openProvider(config, { createAttestor: key === "register", needAttestor: key === "register" || key === "run" });
   const controller = new AbortController();
   process.on("SIGINT", () => controller.abort());
