@@ -50,7 +50,8 @@ function pageArgs(a: Args): PageArgs {
   return { first: a.first as number | null, after: a.after as string | null, last: a.last as number | null, before: a.before as string | null };
 }
 
-const mean = (sum: string, n: number) => (n > 0 ? Number(BigInt(sum)) / n / LOSS_SCALE : null);
+// losses are on chain in micro-units: means are rounded to that precision (3.160196, not 3.1601960000000004)
+const mean = (sum: string, n: number) => (n > 0 ? Math.round((Number(BigInt(sum)) / n / LOSS_SCALE) * 1e6) / 1e6 : null);
 
 function checkList(first: unknown, max = 100): number {
   const n = typeof first === "number" ? first : 20;

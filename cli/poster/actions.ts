@@ -60,7 +60,10 @@ export interface JobStatusView {
   jobId: string;
   status: string;
   poster: Address;
-  round: number;
+  /** The round in progress (0-based, as on chain and in GraphQL), or null when the job is not running. */
+  currentRound: number | null;
+  /** Rounds finalized so far (equals `rounds` for a completed job). */
+  roundsFinalized: number;
   rounds: number;
   workers: { address: Address; active: boolean }[];
   escrowLeft: string;
@@ -81,13 +84,15 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     const commits = await reader.commitments(jobId, r);
     const perWorker = Object.fromEntries(commits.map((c) => [c.worker, decodeLoss(c.trainLoss)]));
     const values = Object.values(perWorker);
-    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null, perWorker });
+    // losses are on chain in micro-units: the mean is shown to that precision (no float noise)
+    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1e6) / 1e6 : null, perWorker });
   }
   return {
     jobId: jobId.toString(),
     status: JobStatus[s.status],
     poster: s.poster,
-    round: s.currentRound,
+    currentRound: JobStatus[s.status] === "Running" ? s.currentRound : null,
+    roundsFinalized: losses.filter((l) => l.status === "Finalized").length,
     rounds: p.rounds,
     workers: workers.map((w, i) => ({ address: w, active: slots[i].active })),
     escrowLeft: formatUnits(s.escrow, 18),
