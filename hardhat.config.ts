@@ -48,6 +48,9 @@ export default defineConfig({
     },
   },
   networks: {
+    // `hardhat node` (cli/chain.ts): a resumed local network starts its chain at the journal's first
+    // block time, so replayed blocks keep their original timestamps (job "Created" stays the same)
+    node: { type: "edr-simulated", chainType: "l1", ...(process.env.HARDHAT_NODE_INITIAL_DATE ? { initialDate: process.env.HARDHAT_NODE_INITIAL_DATE } : {}) },
     localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
   },
 });

@@ -212,7 +212,11 @@ try {
   const journalFile = path.join(opts.dataDir, "chain", "journal.jsonl");
   mkdirSync(path.dirname(journalFile), { recursive: true });
   say(`chain: Hardhat node on 127.0.0.1:${opts.port}`);
-  const chain = await startHardhatNode({ port: opts.port });
+  const resuming = existsSync(journalFile) && state.addresses !== undefined;
+  // a resumed chain starts just before the journal's first block and mines nothing until replayed,
+  // so every block keeps its original timestamp (stable "Created" times and deadlines)
+  const genesis = resuming ? new ChainJournal(journalFile, "").genesisDate() : undefined;
+  const chain = await startHardhatNode({ port: opts.port, initialDate: genesis, intervalMs: resuming ? 0 : 1000 });
   chainStop = chain.stop;
   journal = new ChainJournal(journalFile, chain.url, {
     onRetry: (err, ms) => { if (ms > 5000) say(`chain journal: retrying (${oneLine(err)})`); },
@@ -221,8 +225,7 @@ try {
       void shutdown(1);
     },
   });
-  const resumed = existsSync(journalFile) && state.addresses !== undefined;
-  if (resumed) {
+  if (resuming) {
     const n = await journal.replay(say);
     await rpc(chain.url, "evm_setIntervalMining", [1000]);
     say(`chain: restored from the journal (${n} transactions replayed)`);

@@ -120,6 +120,7 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
 
   let jobId = "";
   let round0Hash: Hex | undefined;
+  let createdAt: bigint | undefined;
   it("a second start on the same folder is refused and the first keeps running; a dead worker does not hang Ctrl-C", async () => {
     const a = start(dataDir);
     running.push(a);
@@ -141,6 +142,7 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
     const client = createPublicClient({ transport: http(chainUrl) });
     const finalized = await client.getContractEvents({ address: marketAddress(a), abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
     round0Hash = finalized.find((l) => l.args.round === 0)!.args.modelHash!;
+    createdAt = ((await client.readContract({ address: marketAddress(a), abi: trainingMarketAbi, functionName: "jobState", args: [BigInt(jobId)] })) as { createdAt: bigint }).createdAt;
 
     // kill a worker with a signal, then Ctrl-C the orchestrator: it stops within seconds
     const worker = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(a.proc.pid)]).toString().split("\n").find((l) => l.includes("worker/cli.ts run"))!;
@@ -162,6 +164,8 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
     const client = createPublicClient({ transport: http(chainUrl) });
     const finalized = await client.getContractEvents({ address: marketAddress(c), abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
     assert.equal(finalized.find((l) => l.args.round === 0)?.args.modelHash, round0Hash, "round 0 is still finalized with the same model after the resume");
+    const resumedJob = (await client.readContract({ address: marketAddress(c), abi: trainingMarketAbi, functionName: "jobState", args: [BigInt(jobId)] })) as { createdAt: bigint };
+    assert.equal(resumedJob.createdAt, createdAt, "replayed blocks keep their timestamps: the job's creation time is unchanged");
     await c.waitFor(/services keep running/);
     assert.ok(!c.lines.some((l) => /job \d+ Running\s+round 1 of 2/.test(l)), "the job never went back to round 1");
     // every round has its eval loss in GraphQL, including round 0 reported before the restart
