@@ -422,11 +422,15 @@ export async function findPages(db: Db, e: Entity, a: PageArgs, columns: Field[]
     const existsBefore = (vals: unknown[], inclusive: boolean) => () => exists(db, e, a.where, extraFor, (sq) => afterSql(sq, flip(p.keys), vals, "t", inclusive));
     let hasNextPage: PageInfo["hasNextPage"];
     let hasPreviousPage: PageInfo["hasPreviousPage"];
+    // an empty window (inverted cursors) places the page right after `after` (forward) or right before `before` (backward)
+    const existsAny = () => exists(db, e, a.where, extraFor, () => "1 = 1");
     if (!p.backward) {
-      hasNextPage = more ? true : p.before ? existsAfter(p.before, true) : false;
+      if (items.length === 0 && !more) hasNextPage = p.after ? existsAfter(p.after, false) : p.before ? existsAny : false;
+      else hasNextPage = more ? true : p.before ? existsAfter(p.before, true) : false;
       hasPreviousPage = p.after ? existsBefore(p.after, true) : false;
     } else {
-      hasPreviousPage = more ? true : p.after ? existsBefore(p.after, true) : false;
+      if (items.length === 0 && !more) hasPreviousPage = p.before ? existsBefore(p.before, false) : p.after ? existsAny : false;
+      else hasPreviousPage = more ? true : p.after ? existsBefore(p.after, true) : false;
       hasNextPage = p.before ? existsAfter(p.before, true) : false;
     }
     let total: Promise<number> | undefined;
