@@ -24,6 +24,7 @@ import { GraphQLError, isEnumType, type GraphQLSchema } from "graphql";
 import { createPubSub, createSchema, createYoga, type Plugin, type PubSub } from "graphql-yoga";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
 import { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -53,6 +54,15 @@ export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>(), log
     };
   }
   return schema;
+}
+
+/** Puts every Redis channel under `prefix`, so deployments (and test runs) can share one Redis. */
+function prefixed<E extends CustomEvent>(target: TypedEventTarget<E>, prefix: string): TypedEventTarget<E> {
+  return {
+    addEventListener: (type: string, listener: unknown) => target.addEventListener(prefix + type, listener as never),
+    removeEventListener: (type: string, listener: unknown) => target.removeEventListener(prefix + type, listener as never),
+    dispatchEvent: (event: E) => target.dispatchEvent(new CustomEvent(prefix + event.type, { detail: event.detail }) as E),
+  } as TypedEventTarget<E>;
 }
 
 /** The request id of the HTTP request or WebSocket message being served. */
@@ -162,6 +172,8 @@ export interface ApiOptions {
   cache?: boolean;
   /** Redis for subscription fan-out across replicas (default REDIS_URL; none: in-process only). */
   redisUrl?: string;
+  /** Prefix of the Redis channels and keys (default REDIS_PREFIX or "diloco-api:"): one per deployment sharing a Redis. */
+  redisPrefix?: string;
   /** Publish the events of new blocks (default true; API_PUBLISH=0 turns it off): a replica that only relays Redis. */
   publish?: boolean;
   /** PostgreSQL URL of a read-only role for POST /sql (default SQL_DATABASE_URL; none: /sql is off). */
@@ -189,7 +201,8 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     redis = { pub: new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 }), sub: new Redis(redisUrl, { lazyConnect: true }) };
     await Promise.all([redis.pub.connect(), redis.sub.connect()]);
   }
-  const pubsub = redis ? createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient: redis.pub, subscribeClient: redis.sub, serializer }) }) : createPubSub<Topics>();
+  const prefix = opts.redisPrefix ?? process.env.REDIS_PREFIX ?? "diloco-api:";
+  const pubsub = redis ? createPubSub<Topics>({ eventTarget: prefixed(createRedisEventTarget({ publishClient: redis.pub, subscribeClient: redis.sub, serializer }), prefix) }) : createPubSub<Topics>();
   const cache = new ResponseCache();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const yoga = createYoga<{}, ApiContext>({
@@ -220,7 +233,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       last = { block: cp.blockNumber, hash: cp.blockHash };
       if (!publish) return;
       // one replica publishes each block's events (the others relay them from Redis)
-      if (redis && (await redis.pub.set(`diloco-api:published:${cp.chainId}:${cp.blockHash}`, "1", "EX", 3600, "NX")) !== "OK") return;
+      if (redis && (await redis.pub.set(`${prefix}published:${cp.chainId}:${cp.blockHash}`, "1", "EX", 3600, "NX")) !== "OK") return;
       pubsub.publish("changed", { block: cp.blockNumber.toString() });
       if (cp.blockNumber <= from) return; // rolled back by a reorg: nothing new to announce
       const range = { gt: from, lte: cp.blockNumber };
