@@ -9,7 +9,7 @@ import type { Db } from "../indexer/db/index.ts";
 import type { Commitment, Job, Round } from "../indexer/generated/sqlite/client.ts";
 import { LOSS_SCALE } from "../shared/eip712.ts";
 import { JobStatus } from "../shared/types.ts";
-import { createLoaders, roundKey, type Loaders } from "./loaders.ts";
+import { createLoaders, type CommitmentRow, type Loaders } from "./loaders.ts";
 import { dataModel } from "./model.ts";
 import { entityResolvers } from "./schema-gen.ts";
 import { AddressScalar, BigIntScalar, Bytes32Scalar, BytesScalar } from "./scalars.ts";
@@ -147,7 +147,7 @@ export function createResolvers(pubsub: PubSub<Topics>) {
       ...gen.Job,
       lossCurve: async (j: { id: bigint }, _a: Args, c: ApiContext) => {
         const [rounds, commits] = await Promise.all([c.loaders.roundsByJob.load(j.id), c.loaders.commitmentsByJob.load(j.id)]);
-        const byRound = new Map<number, Commitment[]>();
+        const byRound = new Map<number, CommitmentRow[]>();
         for (const cm of commits) {
           const l = byRound.get(cm.round);
           if (l) l.push(cm);
@@ -170,7 +170,7 @@ export function createResolvers(pubsub: PubSub<Topics>) {
     Vote: {
       ...gen.Vote,
       agreed: async (v: Row, _a: Args, c: ApiContext) => {
-        const r = await c.loaders.round.load(roundKey(v.jobId as bigint, v.round as number));
+        const r = await c.loaders.round.load([v.jobId as bigint, v.round as number]);
         if (!r || r.status !== "Finalized") return null;
         return r.resultModelHash === v.modelHash && r.includedMask === v.includedMask;
       },

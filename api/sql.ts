@@ -468,7 +468,7 @@ export async function countByParent(db: Db, e: Entity, where: Filter | null | un
 }
 
 /** Rows of `e` whose `fields` equal one of `keys` (every column), in one statement. */
-export async function findByKeys(db: Db, e: Entity, fields: Field[], keys: unknown[][]): Promise<Row[]> {
+export async function findByKeys(db: Db, e: Entity, fields: Field[], keys: unknown[][], columns: Field[] = e.fields): Promise<Row[]> {
   const s = new Sql(db.provider === "postgresql");
   if (keys.length === 0) return [];
   let cond: string;
@@ -477,7 +477,7 @@ export async function findByKeys(db: Db, e: Entity, fields: Field[], keys: unkno
     if (vals.length === 0) return [];
     cond = `${col(fields[0])} IN (${vals.map((v) => s.p(param(fields[0], v, fields[0].gql))).join(", ")})`;
   } else cond = keys.map((k) => `(${fields.map((f, i) => `${col(f)} = ${s.p(param(f, k[i], f.gql))}`).join(" AND ")})`).join(" OR ");
-  return raw(db, s, `SELECT ${selectList(e, e.fields, "t")} FROM ${db.table(e.table)} t WHERE ${cond}`);
+  return raw(db, s, `SELECT ${selectList(e, columns, "t")} FROM ${db.table(e.table)} t WHERE ${cond}`);
 }
 
 export function relationKey(r: Relation, row: Row): unknown[] {
