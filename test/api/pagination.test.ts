@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { getAddress, keccak256, toHex } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
 import type { Db } from "../../indexer/db/index.ts";
+import { createLogger } from "../../indexer/log.ts";
 import { quietLog, testDatabases } from "../indexer/helpers.ts";
 
 const dbs = await testDatabases("pages");
@@ -218,7 +219,7 @@ for (const tdb of dbs) {
       assert.deepEqual(p.pageInfo, { hasNextPage: true, hasPreviousPage: false });
     });
 
-    it("first: 0 says whether rows exist; page-size errors name the limit; bad cursors and out-of-range numbers are coded", async () => {
+    it("first: 0 says whether rows exist; page-size errors name the limit; bad cursors, out-of-range numbers and unexpected errors are coded", async () => {
       const zero = (await gql(api, `{ jobs(first: 0) { items { id } totalCount pageInfo { hasNextPage hasPreviousPage } } }`)).data.jobs;
       assert.deepEqual(zero, { items: [], totalCount: N, pageInfo: { hasNextPage: true, hasPreviousPage: false } });
       const big = await gql(api, `{ jobs(first: 100000) { items { id } } }`);
@@ -242,6 +243,25 @@ for (const tdb of dbs) {
         const res = await gql(api, q);
         assert.equal(res.errors?.[0]?.extensions?.code, "BAD_USER_INPUT", `${q}: ${JSON.stringify(res.errors)}`);
         assert.match(res.errors[0].message, /out of range/);
+      }
+      // an unexpected failure (here: a table gone under the API) is coded, carries a request id, and is logged with it
+      const lines: string[] = [];
+      const broken = await startApi({ db, port: 0, log: createLogger({ svc: "api" }, "info", (l) => lines.push(l)), cache: false, pollMs: 3_600_000 });
+      try {
+        await db.prisma.$executeRawUnsafe(`ALTER TABLE ${db.table("stake_change")} RENAME TO stake_change_gone`);
+        const res = await fetch(broken.url, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "req-42" }, body: JSON.stringify({ query: "{ stakeChanges { totalCount } }" }) });
+        assert.equal(res.headers.get("x-request-id"), "req-42");
+        const body = (await res.json()) as any;
+        assert.equal(body.errors[0].extensions.code, "INTERNAL_SERVER_ERROR");
+        assert.equal(body.errors[0].extensions.requestId, "req-42");
+        assert.match(body.errors[0].message, /request id req-42/);
+        assert.doesNotMatch(body.errors[0].message, /stake_change|prisma/i, "no internals leak to the client");
+        const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "unexpected error");
+        assert.equal(logged?.requestId, "req-42");
+        assert.match(logged.error, /stake_change/);
+      } finally {
+        await db.prisma.$executeRawUnsafe(`ALTER TABLE ${db.table("stake_change_gone")} RENAME TO stake_change`);
+        await broken.close();
       }
       // amounts are any size: no range error, numeric comparison
       const huge = await gql(api, `{ jobs(where: { rewardPerRound_gt: "99999999999999999999999999999" }) { totalCount } }`);
