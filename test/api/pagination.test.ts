@@ -211,6 +211,44 @@ for (const tdb of dbs) {
       assert.ok(checked >= 400, `${checked} pages checked`);
     });
 
+    it("nested list pages (one statement for all parents) match the reference, with filters, both ends, counts and relation filters", async () => {
+      const r = rng(99);
+      const workers: { jobId: bigint; index: number; active: boolean; earned: string; worker: string }[] = [];
+      for (const j of rows) {
+        const n = Math.floor(r() * 6);
+        for (let i = 0; i < n; i++) workers.push({ jobId: j.id, index: i, active: r() < 0.6, earned: String(Math.floor(r() * 3) * 10 ** Math.floor(r() * 20)), worker: rows[Math.floor(r() * N)].poster });
+      }
+      await db.prisma.jobWorker.createMany({
+        data: workers.map((w) => ({ id: `${w.jobId}-${w.index}`, jobId: w.jobId, worker: w.worker, index: w.index, bond: "1", active: w.active, bondReleased: false, earned: w.earned, slashed: "0", commits: 0, openChallenges: 0, joinedBlock: 1n, joinedAt: 1n, updatedBlock: 1n })),
+      });
+      try {
+        for (const [dir, size, end, where] of [["asc", 2, "first", "{}"], ["desc", 1, "last", "{ active: true }"], ["desc", 3, "first", "{ active: true }"], ["asc", 0, "first", "{}"], ["asc", 10, "last", "{ active: false }"]] as const) {
+          const q = `{ jobs(first: 100) { items { id workers(${end}: ${size}, orderBy: index, orderDirection: ${dir}, where: ${where}) { items { index } totalCount pageInfo { hasNextPage hasPreviousPage } } } } }`;
+          const got = (await gql(api, q)).data.jobs.items;
+          for (const j of got) {
+            const mine = workers.filter((w) => String(w.jobId) === j.id && (where === "{}" || w.active === where.includes("true"))).sort((a, b) => (dir === "asc" ? a.index - b.index : b.index - a.index));
+            const want = end === "first" ? mine.slice(0, size) : mine.slice(Math.max(0, mine.length - size));
+            const label = `${q} job ${j.id}`;
+            assert.deepEqual(j.workers.items.map((w: { index: number }) => w.index), want.map((w) => w.index), label);
+            assert.equal(j.workers.totalCount, mine.length, label);
+            assert.equal(j.workers.pageInfo.hasNextPage, end === "first" ? mine.length > size : false, label);
+            assert.equal(j.workers.pageInfo.hasPreviousPage, end === "last" ? mine.length > size : false, label);
+          }
+        }
+        // a list-relation filter (some worker earned more than 1e15) and the reverse to-one relation
+        const rich = (await gql(api, `{ jobs(first: 100, where: { workers_some: { earned_gt: "1000000000000000" } }) { items { id } } }`)).data.jobs.items.map((x: { id: string }) => x.id);
+        assert.deepEqual(rich, [...new Set(workers.filter((w) => BigInt(w.earned) > 10n ** 15n).map((w) => String(w.jobId)))].sort((a, b) => Number(a) - Number(b)));
+        const none = (await gql(api, `{ jobs(first: 100, where: { workers_none: {} }) { totalCount } }`)).data.jobs.totalCount;
+        assert.equal(none, rows.filter((j) => !workers.some((w) => w.jobId === j.id)).length);
+        const back = (await gql(api, `{ jobWorkers(first: 3, orderBy: earned, orderDirection: desc) { items { earned job { id } } } }`)).data.jobWorkers.items;
+        const top = [...workers].sort((a, b) => (BigInt(b.earned) > BigInt(a.earned) ? 1 : BigInt(b.earned) < BigInt(a.earned) ? -1 : a.jobId < b.jobId ? 1 : -1));
+        assert.deepEqual(back.map((w: { earned: string }) => w.earned), top.slice(0, 3).map((w) => w.earned));
+        assert.ok(back.every((w: { job: { id: string } | null }) => w.job !== null));
+      } finally {
+        await db.prisma.jobWorker.deleteMany({});
+      }
+    });
+
     it("first with before pages inside the window (the old bug): ids 1-2 before a cursor at the third job", async () => {
       const sorted = refSort(rows, "id", "asc");
       const c = (await gql(api, `{ jobs(first: 2) { pageInfo { endCursor } } }`)).data.jobs.pageInfo.endCursor;
