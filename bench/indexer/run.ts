@@ -30,8 +30,15 @@ const duration = Number(process.env.DURATION ?? 10);
 const log = createLogger({ svc: "bench" }, "warn");
 const say = (m: string) => process.stderr.write(`[bench:indexer] ${m}\n`);
 
+const children: ChildProcess[] = [];
+// a failed run leaves no chain or API behind
+process.on("exit", () => {
+  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+});
+
 function child(args: string[], env: Record<string, string>): { proc: ChildProcess; firstLine: Promise<string>; out: () => string } {
   const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(proc);
   let out = "";
   let resolveLine!: (s: string) => void;
   const firstLine = new Promise<string>((r) => (resolveLine = r));
@@ -189,7 +196,7 @@ async function mixBodies(url: string): Promise<string[]> {
     add(`query($p: Address!) { payouts(where: { account: $p, kind: Reward }, orderBy: block, orderDirection: desc, first: 10) { items { amount jobId block } totalCount } }`, { p });
     add(`query($p: Address!) { jobs(where: { workers_some: { worker: $p, earned_gt: "0" } }, first: 10) { items { id status } totalCount } }`, { p });
   }
-  for (let k = 0; k < 40; k++) add(`{ jobs(where: { createdAt_gte: "${k}", rewardPerRound_gte: "${k}000000000000000000" }, orderBy: createdAt, first: 10) { items { id createdAt } totalCount } }`);
+  for (let k = 0; k < 40; k++) add(`{ jobs(where: { createdAt_gte: "${k}", rewardPerRound_gte: "${k === 0 ? "0" : `${k}000000000000000000`}" }, orderBy: createdAt, first: 10) { items { id createdAt } totalCount } }`);
   // every body must succeed (GraphQL errors come back with HTTP 200, which the load generator would count as fine)
   for (const b of out) {
     const { query, variables } = JSON.parse(b) as { query: string; variables: Record<string, unknown> };
