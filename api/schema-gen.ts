@@ -138,7 +138,16 @@ function pageArgs(a: Args): PageArgs {
   return { where: a.where as PageArgs["where"], orderBy: a.orderBy as string, orderDirection: a.orderDirection as "asc" | "desc", first: a.first as number, after: a.after as string, last: a.last as number, before: a.before as string };
 }
 
-const selectionKey = (info: GraphQLResolveInfo) => info.fieldNodes.map((n: FieldNode) => (n.selectionSet ? print(n.selectionSet) : "")).join("|");
+const printed = new WeakMap<FieldNode, string>();
+/** Identifies a field's selection (the same field of every parent shares one batch). */
+const selectionKey = (info: GraphQLResolveInfo) =>
+  info.fieldNodes
+    .map((n: FieldNode) => {
+      let k = printed.get(n);
+      if (k === undefined) printed.set(n, (k = n.selectionSet ? print(n.selectionSet) : ""));
+      return k;
+    })
+    .join("|");
 
 export function entityResolvers(model: DataModel, computed: Record<string, Record<string, Computed>>) {
   const resolvers: Record<string, Record<string, unknown>> = { Query: {} };
@@ -169,11 +178,11 @@ export function entityResolvers(model: DataModel, computed: Record<string, Recor
         const key = r.fromFields.map((f) => row[f.name] ?? null);
         const args = pageArgs(a);
         const argKey = JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-        const cols = columnsFor(r.to, info, computed);
-        const pages = loader<unknown[], Page, string>(c, `many:${e.name}.${r.name}:${argKey}:${selectionKey(info)}`, () =>
-          new DataLoader<unknown[], Page, string>((keys) => findPages(c.db, r.to, args, cols, { fields: r.toFields, keys: [...keys] }), { cacheKeyFn: tupleKey }),
-        );
-        const counts = loader<unknown[], number, string>(c, `count:${e.name}.${r.name}:${JSON.stringify(argKey)}`, () =>
+        const pages = loader<unknown[], Page, string>(c, `many:${e.name}.${r.name}:${argKey}:${selectionKey(info)}`, () => {
+          const cols = columnsFor(r.to, info, computed);
+          return new DataLoader<unknown[], Page, string>((keys) => findPages(c.db, r.to, args, cols, { fields: r.toFields, keys: [...keys] }), { cacheKeyFn: tupleKey });
+        });
+        const counts = loader<unknown[], number, string>(c, `count:${e.name}.${r.name}:${argKey}`, () =>
           new DataLoader<unknown[], number, string>((keys) => countByParent(c.db, r.to, args.where, r.toFields, [...keys]), { cacheKeyFn: tupleKey }),
         );
         const page = await pages.load(key);
