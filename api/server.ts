@@ -37,6 +37,7 @@ import { serveDashboard } from "./dashboard.ts";
 import { createContext, createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
 import { typeDefs } from "./typeDefs.ts";
 import { serveSql } from "./sql-http.ts";
+import { closeReaders } from "./sql.ts";
 
 export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>(), log?: Logger): GraphQLSchema {
   const schema = createSchema<ApiContext>({ typeDefs, resolvers: createResolvers(pubsub) as never });
@@ -358,6 +359,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
         redis.sub.disconnect();
       }
       await sqlHandler?.close();
+      await closeReaders(db);
       opts.indexer?.off("blocks", onBlocks);
       opts.indexer?.off("reorg", onBlocks);
       server.closeAllConnections();

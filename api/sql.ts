@@ -12,6 +12,7 @@
  * - hasPreviousPage / hasNextPage: whether rows matching `where` precede / follow the page.
  */
 import { GraphQLError } from "graphql";
+import pg from "pg";
 import type { Db } from "../indexer/db/index.ts";
 import type { Entity, Field, Relation } from "./model.ts";
 
@@ -310,6 +311,21 @@ export function checkPageArgs(a: PageArgs): void {
 
 // ------------------------------------------------------------------ pages
 
+/**
+ * Rows whose `fields` take one of the `keys`: one `IN` list per column (index-friendly; for several
+ * columns a superset of the keys, which the callers match exactly when grouping).
+ */
+function keyCondition(s: Sql, fields: Field[], keys: unknown[][]): string {
+  return (
+    fields
+      .map((f, i) => {
+        const vals = [...new Set(keys.map((k) => k[i]).filter((v) => v !== null && v !== undefined))];
+        return vals.length ? `${col(f)} IN (${vals.map((v) => s.p(param(f, v, f.gql))).join(", ")})` : "1 = 0";
+      })
+      .join(" AND ") || "1 = 0"
+  );
+}
+
 export interface PageInfo {
   hasNextPage: boolean | (() => Promise<boolean>);
   hasPreviousPage: boolean | (() => Promise<boolean>);
@@ -327,7 +343,44 @@ function selectList(e: Entity, fields: Field[], alias: string): string {
   return fields.map((f) => `${col(f, alias)} AS ${q(f.name)}`).join(", ");
 }
 
+/**
+ * PostgreSQL reads go straight to `pg` (Prisma's raw path costs ~2.5 ms per statement on top:
+ * measured in BENCHMARKS.md); SQLite reads go through Prisma's raw path (the libSQL client is
+ * Prisma's own). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
+ */
+const pools = new WeakMap<Db, pg.Pool>();
+const pgTypes = {
+  getTypeParser: (oid: number, format?: string) => (oid === 20 ? (v: string) => BigInt(v) : oid === 1700 ? (v: string) => v : pg.types.getTypeParser(oid, format as never)),
+};
+
+function pool(db: Db): pg.Pool {
+  let p = pools.get(db);
+  if (!p) {
+    const u = new URL(db.url);
+    u.searchParams.delete("schema");
+    p = new pg.Pool({ connectionString: u.toString(), max: Number(process.env.PG_POOL_SIZE ?? 10) });
+    p.on("error", () => {}); // an idle client's error: the next query reconnects
+    pools.set(db, p);
+  }
+  return p;
+}
+
+/** Closes the API's own PostgreSQL connections to `db` (the server does this on close). */
+export async function closeReaders(db: Db): Promise<void> {
+  const p = pools.get(db);
+  pools.delete(db);
+  await p?.end();
+}
+
+/** Statements run by the generated resolvers (tests count them to prove batching). */
+export const statements = { count: 0 };
+
 async function raw(db: Db, s: Sql, text: string): Promise<Row[]> {
+  statements.count++;
+  if (db.provider === "postgresql" && db.url) {
+    const r = await pool(db).query({ text, values: s.params.map((v) => (typeof v === "bigint" ? v.toString() : v)), types: pgTypes });
+    return r.rows as Row[];
+  }
   return (await db.prisma.$queryRawUnsafe(text, ...s.params)) as Row[];
 }
 
@@ -386,7 +439,7 @@ export async function findPages(db: Db, e: Entity, a: PageArgs, columns: Field[]
   const s = new Sql(pg);
   const parentCond = (sq: Sql, key: unknown[]) => parent!.fields.map((f, i) => (key[i] === null ? "1 = 0" : `${col(f)} = ${sq.p(key[i])}`)).join(" AND ");
   const extra: string[] = [];
-  if (parent) extra.push(`(${parent.keys.map((k) => `(${parentCond(s, k)})`).join(" OR ") || "1 = 0"})`);
+  if (parent) extra.push(keyCondition(s, parent.fields, parent.keys));
   const conds = conditions(db, s, e, p, a.where, extra);
   const cols = [...new Set([...columns, ...p.keys.map((k) => k.f), ...(parent?.fields ?? [])])];
   const whereSql = conds.length ? ` WHERE ${conds.join(" AND ")}` : "";
@@ -459,7 +512,7 @@ export async function count(db: Db, e: Entity, where: Filter | null | undefined,
 /** Counts per parent key in one statement (GROUP BY). */
 export async function countByParent(db: Db, e: Entity, where: Filter | null | undefined, fields: Field[], keys: unknown[][]): Promise<number[]> {
   const s = new Sql(db.provider === "postgresql");
-  const conds = [`(${keys.map((k) => `(${fields.map((f, i) => (k[i] === null ? "1 = 0" : `${col(f)} = ${s.p(k[i])}`)).join(" AND ")})`).join(" OR ") || "1 = 0"})`];
+  const conds = [keyCondition(s, fields, keys)];
   const w = compileWhere(db, s, e, where);
   if (w) conds.push(w);
   const rows = await raw(db, s, `SELECT ${selectList(e, fields, "t")}, COUNT(*) AS "__c" FROM ${db.table(e.table)} t WHERE ${conds.join(" AND ")} GROUP BY ${fields.map((f) => col(f)).join(", ")}`);
@@ -471,12 +524,7 @@ export async function countByParent(db: Db, e: Entity, where: Filter | null | un
 export async function findByKeys(db: Db, e: Entity, fields: Field[], keys: unknown[][], columns: Field[] = e.fields): Promise<Row[]> {
   const s = new Sql(db.provider === "postgresql");
   if (keys.length === 0) return [];
-  let cond: string;
-  if (fields.length === 1) {
-    const vals = keys.map((k) => k[0]).filter((v) => v !== null);
-    if (vals.length === 0) return [];
-    cond = `${col(fields[0])} IN (${vals.map((v) => s.p(param(fields[0], v, fields[0].gql))).join(", ")})`;
-  } else cond = keys.map((k) => `(${fields.map((f, i) => `${col(f)} = ${s.p(param(f, k[i], f.gql))}`).join(" AND ")})`).join(" OR ");
+  const cond = keyCondition(s, fields, keys);
   return raw(db, s, `SELECT ${selectList(e, columns, "t")} FROM ${db.table(e.table)} t WHERE ${cond}`);
 }
 

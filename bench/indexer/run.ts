@@ -186,7 +186,7 @@ async function mixBodies(url: string): Promise<string[]> {
           const r = await gql(url, q, { after: null });
           if (r.data?.jobs?.pageInfo?.endCursor) add(q, { after: r.data.jobs.pageInfo.endCursor });
         }
-  for (let id = 1; id <= Math.min(chain.jobs, 60); id++) {
+  for (let id = 1; id <= chain.jobs; id++) {
     add(JSON.parse(detailQuery(id)).query, { id: String(id) });
     add(`query($id: BigInt!) { rounds(where: { jobId: $id, status: Finalized }, orderBy: round, orderDirection: desc, first: 5) { items { round resultModelHash meanTrainLoss commitCount } totalCount } }`, { id: String(id) });
     add(`query($id: BigInt!, $w: Address!) { commitments(where: { jobId: $id, worker: $w }, first: 10) { items { round trainLoss updateHash block } } }`, { id: String(id), w: chain.providers[id % chain.providers.length] });
