@@ -23,8 +23,8 @@ const JOB_QUERY = `query Job($id: BigInt!) {
     maxWorkers minWorkers workerCount activeWorkerCount escrowInitial escrow totalPaid refunded slashed
     createdAt startedAt endedAt
     lossCurve { round status meanTrainLoss evalLoss evalLossSource }
-    roundList { round status commitCount voteCount totalPaid }
-    workers { worker index active removedReason bond earned slashed commits }
+    roundList(first: 100) { items { round status commitCount voteCount totalPaid } }
+    workers(first: 100, orderBy: index) { items { worker index active removedReason bond earned slashed commits } }
   }
 }`;
 
@@ -189,7 +189,7 @@ function renderJob(job) {
 
 function renderWorkers(job) {
   $("workers-body").replaceChildren(
-    ...job.workers.map((w) =>
+    ...job.workers.items.map((w) =>
       el(
         "tr",
         { "data-testid": "worker-row", "data-worker": w.worker },
@@ -207,7 +207,7 @@ function renderWorkers(job) {
 function renderRounds(job) {
   const curve = new Map(job.lossCurve.map((p) => [p.round, p]));
   $("rounds-body").replaceChildren(
-    ...job.roundList.map((r) => {
+    ...job.roundList.items.map((r) => {
       const p = curve.get(r.round);
       return el(
         "tr",
