@@ -154,6 +154,14 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
     assert.deepEqual(pageErrors, [], "no errors in the page");
     assert.ok(seen[0] < ROUNDS && seen.at(-1) === ROUNDS, `the train points arrived while the job ran (counts seen: ${seen.join(", ")})`);
 
+    // ---- a phone (390 px wide): nothing wider than the screen, the fee is labelled
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => document.documentElement.clientWidth === 390);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px screen`);
+    assert.match((await page.locator("#stats").textContent()) ?? "", /Rewards paid.*\+ fees/);
+    step("usable at 390 px wide");
+
     // ---- GraphiQL at /graphql: every asset from this server (no CDN), and it runs a query
     const gi = await browser.newPage();
     const external: string[] = [];
