@@ -334,6 +334,8 @@ try {
   const evals = new EvalTracker({ spec, blobs, apiUrl, poster, chainId: 31337, market: addresses.market, dataDir: opts.dataDir, log: say });
   let lastLine = "";
   let finished = false;
+  let evalRun: Promise<void> | undefined;
+  let latestEval: string | undefined;
   while (!finished && !shuttingDown) {
     const job = await reader.jobState(jobId);
     const status = JobStatus[job.status];
@@ -346,7 +348,9 @@ try {
       const commits = await reader.commitments(jobId, done - 1);
       if (commits.length) trainLoss = (commits.reduce((a, c) => a + decodeLoss(c.trainLoss), 0) / commits.length).toFixed(4);
     }
-    const evalLoss = await evals.update(jobId, reader).catch((err) => (say(`eval loss: ${oneLine(err)}`), undefined));
+    // evaluation runs beside the status line (it takes seconds per model on a busy machine)
+    evalRun ??= evals.update(jobId, reader).then((l) => void (latestEval = l ?? latestEval), (err) => say(`eval loss: ${oneLine(err)}`)).finally(() => (evalRun = undefined));
+    const evalLoss = latestEval;
     const where = status === "Running" ? `round ${job.currentRound + 1} of ${opts.rounds}` : status === "Open" ? "waiting for workers" : `${done} of ${opts.rounds} rounds`;
     const fee = job.feePerReward * BigInt(rewardsPaid);
     const line = `job ${jobId} ${status.padEnd(9)} ${where} (done ${done}/${opts.rounds})  train loss ${trainLoss}  eval loss ${evalLoss ?? "-"}  paid to workers ${formatUnits(paid, 18)} TCRED (+ fee ${formatUnits(fee, 18)})`;
@@ -359,6 +363,8 @@ try {
     else await new Promise((r) => setTimeout(r, 1000));
   }
   if (finished) {
+    await evalRun;
+    await evals.update(jobId, reader).catch((err) => say(`eval loss: ${oneLine(err)}`));
     const job = await reader.jobState(jobId);
     const poster_ = await reader.balanceOf(poster.address);
     const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --network-dir ${opts.dataDir}`;

@@ -31,7 +31,7 @@ interface Started {
 }
 
 function start(dataDir: string, extra: string[] = [], p = ports): Started {
-  const proc = spawn(process.execPath, [path.join(root, "cli", "start.ts"), "--model", "tiny", "--rounds", "4", "--inner-steps", "6", "--workers", "2", "--data-dir", dataDir,
+  const proc = spawn(process.execPath, [path.join(root, "cli", "start.ts"), "--model", "tiny", "--rounds", "4", "--inner-steps", "30", "--workers", "2", "--data-dir", dataDir,
     "--port", String(p.chain), "--blob-port", String(p.blob), "--indexer-port", String(p.indexer), "--api-port", String(p.api), ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
@@ -78,13 +78,13 @@ async function evalLosses(jobId: string): Promise<(number | null)[]> {
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 600_000, everyMs = 500): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -135,10 +135,16 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
     const h0 = Number(BigInt(await rpc<string>(chainUrl, "eth_blockNumber")));
     await until("the first chain keeps mining", async () => (Number(BigInt(await rpc<string>(chainUrl, "eth_blockNumber"))) > h0 + 1 ? true : undefined), 60_000);
 
-    // per-worker step progress within a round; once round 0 is finalized, a worker is killed with a
-    // signal (the job then waits for it: nothing more can finalize before the resume)
-    await a.waitFor(/round 1: w\d (\d\/6 steps|trained|committed|voted)/);
-    await a.waitFor(/done 1\/4/);
+    // per-worker step progress within a round; as soon as the chain finalized round 0, a worker is
+    // killed with a signal (the job then waits for it: nothing more can finalize before the resume;
+    // a round of 30 steps lasts far longer than the 100 ms poll)
+    await a.waitFor(/round 1: w\d (\d+\/30 steps|trained|committed|voted)/);
+    const market = marketAddress(a);
+    const chainClient = createPublicClient({ transport: http(chainUrl) });
+    await until("round 0 finalized on chain", async () => {
+      const logs = await chainClient.getContractEvents({ address: market, abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
+      return logs.length > 0 ? true : undefined;
+    }, 600_000, 100);
     const ps = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(a.proc.pid)]).toString();
     const worker = ps.split("\n").find((l) => l.includes("worker/cli.ts run"));
     assert.ok(worker, `a worker process of the orchestrator:\n${ps}`);
