@@ -45,12 +45,12 @@ export class EvalTracker {
 
   /** Evaluates every finalized round not evaluated yet; returns the latest eval loss (formatted). */
   async update(jobId: bigint, reader: MarketReader): Promise<string | undefined> {
-    const logs = await reader.client.getContractEvents({ address: reader.addresses.market, abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId }, fromBlock: 0n });
+    const logs = await reader.jobEvents("RoundFinalized", jobId);
     for (const l of logs) {
       const round = Number(l.args.round);
       if (!this.results[round]) {
-        const loss = await this.evaluate(l.args.modelHash!);
-        this.results[round] = { modelHash: l.args.modelHash!, evalLoss: loss };
+        const loss = await this.evaluate(l.args.modelHash as Hex);
+        this.results[round] = { modelHash: l.args.modelHash as Hex, evalLoss: loss };
         writeFileSync(this.file, JSON.stringify(this.results, null, 2));
       }
       if (!this.results[round].reported) {

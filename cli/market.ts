@@ -7,6 +7,11 @@
  *   market job model <id> --out <file>           download the current/final model, verified by hash
  *   market withdraw                              withdraw refunds and other credits
  *   market arbiter resolve <challengeId>         replay the challenged round and decide
+ *   market job start <id>                        start a job past its join window (≥ minWorkers joined)
+ *   market token mint --to <addr> --amount <n>   mint the test token (its owner only)
+ *   market spec init --out <file> [--preset tiny|default --rounds --workers --inner-steps --reward
+ *                    --bond --join-window --commit-window --vote-window --challenge-window --arbiter]
+ *   (see cli/poster/chain-commands.ts and docs/deploying.md)
  *
  * Options: --rpc-url --chain-id --market --registry --token --key-file --password-file --blob-url
  * (or the same environment variables / --config file as the worker; WORKER_PASSWORD for the key).
@@ -25,6 +30,9 @@ import { JobSpecError, parseJobSpec } from "../worker/spec/job-spec.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
+import { CommandError, SPEC_INIT_OPTIONS, checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
+import { recentBlockTime } from "../worker/chain/chain-clock.ts";
+import { findDeployBlock } from "../worker/chain/deploy-block.ts";
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`market: ${message}\n`);
@@ -38,13 +46,27 @@ function idArg(v: string | undefined, what: string): bigint {
 }
 
 async function main(argv: string[]) {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, ...SPEC_INIT_OPTIONS, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
   const [group, action, arg] = positionals;
   if (values.help || !group) {
-    console.log("usage: market job <create|status|cancel|model> … | market withdraw | market arbiter resolve <id>   (see cli/market.ts)");
+    console.log("usage: market job <create|status|cancel|model|start> … | market withdraw | market arbiter resolve <id> | market token mint | market spec init   (see cli/market.ts)");
     return;
   }
   const flags = configFlags(values);
+
+  if (group === "spec" && action === "init") {
+    if (!values.out) fail("spec init needs --out <file.json>");
+    const raw = rawConfig(flags);
+    let blockTime: number | undefined;
+    if (raw["rpc-url"]) {
+      const { publicClient } = await makeClients(resolveConfig(raw, { needKeys: false }));
+      blockTime = await recentBlockTime(publicClient);
+    }
+    const spec = specFromFlags(values, { arbiter: keystoreAddress(raw["key-file"]), blockTime });
+    await writeSpecFile(values.out, spec, values.force === true);
+    console.log(JSON.stringify({ spec: values.out, name: spec.name, rounds: spec.market.rounds, workers: spec.market.maxWorkers, commitWindow: spec.market.commitWindow, voteWindow: spec.market.voteWindow, blockTime: blockTime ?? null }));
+    return;
+  }
   const readOnly = group === "job" && (action === "status" || action === "model");
 
   // Validate the spec before touching keys or the network, so mistakes cost nothing.
@@ -68,11 +90,14 @@ async function main(argv: string[]) {
   const config = resolveConfig(rawConfig(flags), { needKeys: !readOnly });
   const account = readOnly ? undefined : await loadKeystore(config.keyFile, config.password);
   const { publicClient, walletClient } = await makeClients(config, account);
-  const reader = new MarketReader(publicClient, config.addresses);
-  const blobs = new HttpBlobStore(config.blobUrl);
+  const fromBlock = config.fromBlock ?? (await findDeployBlock(publicClient, config.addresses.market).catch(() => 0n));
+  const reader = new MarketReader(publicClient, config.addresses, fromBlock);
+  const blobs = new HttpBlobStore(config.blobUrl, { signer: account });
   const sender = walletClient ? new TxSender({ publicClient, walletClient }) : undefined;
 
   if (group === "job" && action === "create") {
+    await checkSpecForChain(reader, spec!);
+    await checkGas(reader, account!.address);
     const r = await createJobFromSpec({ reader, sender: sender!, blobs, me: account!.address, progress: progressBar("create job") }, spec!);
     console.log(JSON.stringify({ jobId: r.jobId.toString(), specHash: r.specHash, initialModelHash: r.modelHash, escrow: formatUnits(r.escrow, 18) }));
   } else if (group === "job" && action === "status") {
@@ -88,6 +113,10 @@ async function main(argv: string[]) {
     if (balance === 0n) fail("nothing to withdraw: no refunds or credits for this account", 1);
     await sender!.send({ address: config.addresses.market, abi: trainingMarketAbi, functionName: "withdraw", args: [] });
     console.log(JSON.stringify({ withdrawn: formatUnits(balance, 18) }));
+  } else if (group === "job" && action === "start") {
+    console.log(JSON.stringify(await startJob(reader, sender!, idArg(arg, "job id"))));
+  } else if (group === "token" && action === "mint") {
+    console.log(JSON.stringify(await mintTestToken(reader, sender!, account!.address, values.to, values.amount)));
   } else if (group === "arbiter" && action === "resolve") {
     console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, idArg(arg, "challenge id"))));
   } else {
@@ -96,6 +125,6 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) fail(err.message);
+  if (err instanceof ConfigError || err instanceof CommandError) fail(err.message);
   fail((err as Error).message, 1);
 });

@@ -279,8 +279,8 @@ try {
   while (!finished && !shuttingDown) {
     const job = await reader.jobState(jobId);
     const status = JobStatus[job.status];
-    const credits = await publicClient.getContractEvents({ address: addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId }, fromBlock: 0n });
-    const paid = credits.filter((c) => c.args.kind === 0).reduce((a, c) => a + c.args.amount!, 0n);
+    const credits = await reader.jobEvents("Credited", jobId);
+    const paid = credits.filter((c) => Number(c.args.kind) === 0).reduce((a, c) => a + (c.args.amount as bigint), 0n);
     const finalizedRounds = status === "Completed" ? opts.rounds : job.currentRound;
     let trainLoss = "-";
     if (finalizedRounds > 0) {

@@ -23,6 +23,10 @@ export interface WorkerConfig {
   /** Accept only jobs whose model has at most this many parameters. */
   maxParams: number;
   pollMs: number;
+  /** First block of event scans (the market's deployment block); undefined: found on the chain. */
+  fromBlock?: bigint;
+  /** Lowest priority fee in wei for this worker's transactions (default: the node's suggestion). */
+  minPriorityFee?: bigint;
   /** scrypt cost for keystores this process creates (tests lower it). */
   scryptN?: number;
 }
@@ -41,6 +45,8 @@ export const CONFIG_KEYS = {
   "min-reward": "WORKER_MIN_REWARD",
   "max-params": "WORKER_MAX_PARAMS",
   "poll-ms": "WORKER_POLL_MS",
+  "from-block": "DEPLOY_BLOCK",
+  "priority-fee": "PRIORITY_FEE_WEI",
   "scrypt-n": "WORKER_SCRYPT_N",
   config: "WORKER_CONFIG",
 } as const;
@@ -93,6 +99,13 @@ function intIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey, def: num
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${key} must be an integer between ${min} and ${max}, got ${v}`);
   return n;
+}
+
+function bigIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey): bigint | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new ConfigError(`--${key} must be a non-negative integer, got ${v}`);
+  return BigInt(v);
 }
 
 /** Builds a validated WorkerConfig. `needKeys` = false for commands that do not sign (e.g. status). */
@@ -148,6 +161,8 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
     minReward: BigInt(minRewardRaw),
     maxParams: intIn(raw, "max-params", 50_000_000, 1, 2 ** 40),
     pollMs: intIn(raw, "poll-ms", 1000, 10, 600_000),
+    fromBlock: bigIn(raw, "from-block"),
+    minPriorityFee: bigIn(raw, "priority-fee"),
     scryptN: raw["scrypt-n"] !== undefined ? intIn(raw, "scrypt-n", 131072, 2, 2 ** 20) : undefined,
   };
 }

@@ -111,8 +111,17 @@ export class JobRunner {
     this.dir = path.join(deps.dataDir, "jobs", jobId.toString());
   }
 
+  /** Seconds between blocks (recent average), read once per job. */
+  private blockTime = 1;
+
+  /** Poll no faster than a quarter block: polling faster reads the same block again. */
   private get poll(): number {
-    return this.d.pollMs ?? 500;
+    return Math.max(this.d.pollMs ?? 500, Math.min(5_000, (this.blockTime * 1000) / 4));
+  }
+
+  /** Seconds before a deadline below which a transaction may land too late (two blocks). */
+  private get margin(): bigint {
+    return BigInt(Math.ceil(2 * this.blockTime));
   }
 
   private async save(): Promise<void> {
@@ -127,6 +136,7 @@ export class JobRunner {
   async run(): Promise<JobOutcome> {
     const { reader, log } = this.d;
     this.state = (await readJson<PersistedJob>(path.join(this.dir, "state.json"))) ?? { jobId: this.jobId, residualThrough: 0 };
+    this.blockTime = await reader.clock.blockTime();
     for (;;) {
       if (this.d.signal?.aborted) return "Stopped";
       const job = await reader.jobState(this.jobId);
@@ -193,7 +203,16 @@ export class JobRunner {
       global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
       t.lap("fetchModel");
       const bytes = await this.prepareUpdate(ctx, round, index, global, t);
-      if (bytes !== "skip") await this.commit(round, bytes, t);
+      if (bytes !== "skip") {
+        now = await reader.now();
+        if (now + BigInt(Math.ceil(this.blockTime)) > rd.commitDeadline) {
+          // the next block is already past the deadline: the transaction could only revert
+          log("too late to commit: the next block lands after the commit deadline", { jobId: this.jobId, round, chainTime: now, commitDeadline: rd.commitDeadline, blockTime: this.blockTime });
+        } else {
+          if (now + this.margin > rd.commitDeadline) log("committing close to the deadline", { jobId: this.jobId, round, secondsLeft: rd.commitDeadline - now, blockTime: this.blockTime });
+          await this.commit(round, bytes, t);
+        }
+      }
       rd = await reader.round(this.jobId, round);
     }
 
@@ -218,7 +237,7 @@ export class JobRunner {
       t.lap("upload");
       let vote: { modelHash: Hex; includedMask: number } | "skip" = { modelHash: agg.modelHash, includedMask: agg.includedMask };
       if (this.d.hooks?.vote) vote = await this.d.hooks.vote({ round, honest: agg });
-      if (vote !== "skip") await this.submitVote(round, vote.modelHash, vote.includedMask);
+      if (vote !== "skip" && (await this.voteStillUseful(round, index, ctx.params.quorumBps, voteDeadline))) await this.submitVote(round, vote.modelHash, vote.includedMask);
       t.lap("chainTx");
       this.state.lastVotedRound = round;
       if (vote !== "skip") this.state.lastVote = { round, modelHash: vote.modelHash, includedMask: vote.includedMask };
@@ -309,6 +328,38 @@ export class JobRunner {
       this.d.log("commit not accepted", { jobId: this.jobId, round, reason: err.errorName });
     }
     await this.adoptIfCommitted(round);
+  }
+
+  /**
+   * Votes beyond the quorum revert (the round finalized on the quorum's last vote, possibly in the
+   * same block) and waste gas; included committers are paid whether or not they voted. So the
+   * committed workers with the lowest indices, as many as the quorum needs, vote at once; the others
+   * wait about two blocks and vote only if the round is still open (a quorum voter was absent or
+   * dissented), while a safety margin before the vote deadline remains.
+   */
+  private async voteStillUseful(round: number, index: number, quorumBps: number, voteDeadline: bigint): Promise<boolean> {
+    const { reader } = this.d;
+    const job = await reader.jobState(this.jobId);
+    if (job.status !== 2 || job.currentRound !== round) return false;
+    const rd = await reader.round(this.jobId, round);
+    const voters = rd.committedMask & job.activeMask;
+    const indices = Array.from({ length: 32 }, (_, i) => i).filter((i) => (voters >>> i) & 1);
+    const needed = Math.ceil((quorumBps * indices.length) / 10_000);
+    const rank = indices.indexOf(index);
+    if (rank < 0 || rank < needed) return true;
+    const waitUntil = Date.now() + Math.round(this.blockTime * 2000) + 1000 * rank;
+    while (Date.now() < waitUntil) {
+      if (this.d.signal?.aborted) return false;
+      const now = await reader.now();
+      if (now + this.margin >= voteDeadline) break; // no more waiting: vote while it can land
+      await this.sleep();
+      const j = await reader.jobState(this.jobId);
+      if (j.status !== 2 || j.currentRound !== round) {
+        this.d.log("vote not needed", { jobId: this.jobId, round, reason: "quorum reached without this vote" });
+        return false;
+      }
+    }
+    return true;
   }
 
   private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
