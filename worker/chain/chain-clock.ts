@@ -57,7 +57,7 @@ export class ChainClock {
       this.reported = false;
     } else {
       const stalled = t - this.head.seenAt;
-      const limit = Math.max(this.o.stallMs, 6_000 * (this.blockTimeS ?? 1));
+      const limit = Math.max(this.o.stallMs, 6_000 * (this.blockTimeS ?? 0));
       if (stalled > limit && !this.reported) {
         this.reported = true;
         this.o.onStall?.({ blockNumber: b.number, timestamp: b.timestamp, stalledSeconds: Math.round(stalled / 1000) });
