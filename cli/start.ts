@@ -18,8 +18,8 @@ import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, formatUnits, http, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "./dev-accounts.ts";
-import { startHardhatNode, rpc } from "./chain.ts";
-import { ChainJournal } from "./chain-journal.ts";
+import type { ChainJournal } from "./chain-journal.ts";
+import { startDevNode, DEV_NODE_KINDS, type DevNodeKind } from "./dev-node.ts";
 import { deployWithIgnition } from "./deploy.ts";
 import { startBlobServer } from "../blobstore/server.ts";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
@@ -45,6 +45,8 @@ Starts the local market: chain, contracts, blob store, indexer + GraphQL API, wo
   --rounds <n>        rounds of the demo job (default 4)
   --inner-steps <n>   inner steps H per round (default 40)
   --model <size>      default (0.43M parameters) or tiny (default: default)
+  --chain <node>      hardhat (default) or anvil (Foundry's node from npm; interval blocks only)
+  --block-time <s>    seconds between interval blocks (default 1 on hardhat, 2 on anvil)
   --data-dir <dir>    where everything is kept (default .data)
   --port <n>          chain JSON-RPC port (default 8545); the blob store, indexer and API use the
                       next ones unless given: --blob-port (8700), --indexer-port (8787), --api-port (4000)
@@ -59,6 +61,8 @@ const { values } = parseArgs({
     "inner-steps": { type: "string", default: "40" },
     model: { type: "string", default: "default" },
     "data-dir": { type: "string", default: path.join(root, ".data") },
+    chain: { type: "string", default: "hardhat" },
+    "block-time": { type: "string" },
     port: { type: "string", default: "8545" },
     "blob-port": { type: "string", default: "8700" },
     "indexer-port": { type: "string", default: "8787" },
@@ -94,6 +98,12 @@ const opts = {
   model: values.model as string,
   dataDir: path.resolve(values["data-dir"] as string),
 };
+const chainKind = values.chain as DevNodeKind;
+if (!DEV_NODE_KINDS.includes(chainKind)) {
+  console.error(`--chain must be one of ${DEV_NODE_KINDS.join(", ")}, got ${values.chain}`);
+  process.exit(2);
+}
+const blockTime = values["block-time"] === undefined ? undefined : intOpt("block-time", 1, 3600);
 if (opts.model !== "default" && opts.model !== "tiny") {
   console.error(`--model must be "default" or "tiny", got ${opts.model}`);
   process.exit(2);
@@ -103,6 +113,7 @@ const say = (msg: string) => console.log(`[start] ${msg}`);
 
 interface NetworkState {
   version: 1;
+  chain?: DevNodeKind;
   addresses?: MarketAddresses;
   funded?: boolean;
   registered?: string[];
@@ -170,26 +181,26 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  // ---- chain
-  const journalFile = path.join(opts.dataDir, "chain", "journal.jsonl");
-  mkdirSync(path.dirname(journalFile), { recursive: true });
-  say(`chain: Hardhat node on 127.0.0.1:${opts.port}`);
-  const chain = await startHardhatNode({ port: opts.port });
+  // ---- chain (through the dev-node adapter: Hardhat's journal or anvil's state dump)
+  const chainDir = path.join(opts.dataDir, "chain");
+  if (state.addresses && (state.chain ?? "hardhat") !== chainKind) {
+    throw new Error(`${opts.dataDir} holds a network on ${state.chain ?? "hardhat"}; run with --chain ${state.chain ?? "hardhat"}, or --fresh to start over on ${chainKind}`);
+  }
+  if (!state.addresses) rmSync(chainDir, { recursive: true, force: true }); // nothing deployed yet: a new chain
+  const chain = await startDevNode({ kind: chainKind, port: opts.port, blockTime, stateDir: chainDir });
   chainStop = chain.stop;
-  journal = new ChainJournal(journalFile, chain.url);
-  const resumed = existsSync(journalFile) && state.addresses !== undefined;
-  if (resumed) {
-    const n = await journal.replay(say);
-    await rpc(chain.url, "evm_setIntervalMining", [1000]);
-    say(`chain: restored from the journal (${n} transactions replayed)`);
-    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes were re-created: re-index
+  say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
+  const restored = await chain.restore(say);
+  if (restored.resumed) {
+    say(`chain: restored (${restored.detail})`);
+    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
     state.funded = false;
     state.registered = [];
     state.jobId = undefined;
   }
-  journal.start();
+  state.chain = chainKind;
 
   // ---- contracts
   if (!state.addresses) {

@@ -115,6 +115,12 @@ export interface WriteRequest<abi extends Abi, fn extends ContractFunctionName<a
   abi: abi;
   functionName: fn;
   args: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>;
+  /**
+   * Lowest gas limit to send with. An estimate covers the state it ran on; a call whose cost
+   * depends on what lands before it in the same block (a vote that turns out to finalize the round)
+   * needs the limit of its costliest path, or it runs out of gas.
+   */
+  minGas?: bigint;
 }
 
 export class TxSender {
@@ -234,7 +240,8 @@ export class TxSender {
         } as never);
         const nonce = this.nonce;
         const send = async (fees: Fees) => {
-          const hash = await walletClient.writeContract({ ...(request as object), nonce, gas: (gas * 12n) / 10n, ...fees } as never);
+          const limit = (gas * 12n) / 10n > (req.minGas ?? 0n) ? (gas * 12n) / 10n : req.minGas!;
+          const hash = await walletClient.writeContract({ ...(request as object), nonce, gas: limit, ...fees } as never);
           await this.opts.onBroadcast?.(hash, req.functionName);
           return hash;
         };

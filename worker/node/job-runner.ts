@@ -95,6 +95,15 @@ export class PhaseTimer {
   }
 }
 
+/**
+ * Gas limit for a vote that may finalize the round: the finalizing vote pays every rewarded worker
+ * and penalises the others (≈ 121k + 27k per rewarded + 37k per penalised worker, BENCHMARKS.md),
+ * so the limit assumes the worst case for the job's worker count, with 20 % headroom.
+ */
+export function finalizingVoteGas(workers: number): bigint {
+  return ((130_000n + 40_000n * BigInt(workers)) * 12n) / 10n;
+}
+
 export type JobOutcome = "Completed" | "Cancelled" | "Failed" | "Removed" | "Stopped";
 const STATUS = ["None", "Open", "Running", "Completed", "Cancelled", "Failed"] as const;
 
@@ -365,7 +374,7 @@ export class JobRunner {
   private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
     const sig = await this.d.attestor.signRoundResult(this.d.domain, { jobId: this.jobId, round, modelHash, includedMask, worker: this.d.me });
     try {
-      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig] });
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig], minGas: finalizingVoteGas(this.ctx?.workerCount ?? 32) });
       this.d.log("voted", { jobId: this.jobId, round, modelHash, includedMask });
     } catch (err) {
       // The round may have finalized on others' votes first: that is the normal fast path.
