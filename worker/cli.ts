@@ -2,6 +2,7 @@
  * The provider's command line.
  *
  *   worker keys new --out <file>                create an encrypted keystore (password: WORKER_PASSWORD)
+ *   worker keys import --out <file>             encrypt the key in PRIVATE_KEY into a keystore
  *   worker register --stake <tokens>            stake and register (creates the attestation key if missing)
  *   worker run [--job <id>] [--once]            find, join and run jobs; withdraw earnings
  *   worker withdraw                             withdraw credited earnings
@@ -15,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { formatUnits, parseUnits } from "viem";
 import { createKeystore } from "./keys/keystore.ts";
+import { importKey } from "./keys/import-key.ts";
 import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } from "./node/config.ts";
 import { openProvider, registerProvider, runService, withdrawEarnings } from "./node/provider.ts";
 import { auditRound } from "./node/audit.ts";
@@ -57,7 +59,11 @@ async function main(argv: string[]): Promise<void> {
   };
 
   if (cmd === "keys") {
-    if (sub !== "new") fail(`unknown command "keys ${sub ?? ""}"; did you mean "keys new"?`);
+    if (sub === "import") {
+      console.log(JSON.stringify(await importKey(values.out, flags["scrypt-n"])));
+      return;
+    }
+    if (sub !== "new") fail(`unknown command "keys ${sub ?? ""}"; did you mean "keys new" or "keys import"?`);
     if (!values.out) fail("keys new needs --out <file>");
     const password = process.env.WORKER_PASSWORD;
     if (!password) fail("set WORKER_PASSWORD to the password that will encrypt the key");
@@ -117,5 +123,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) fail(err.message);
-  fail((err as Error).stack ?? String(err), 1);
+  fail(process.env.DEBUG ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err)).split("\n")[0], 1);
 });

@@ -3,7 +3,7 @@
  * runs them to the end (JobRunner), withdraws its earnings and releases its bonds.
  */
 import { existsSync } from "node:fs";
-import type { Address, Hex } from "viem";
+import { formatUnits, type Address, type Hex } from "viem";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
 import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
@@ -75,6 +75,11 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
     } else p.log("already registered", { provider: p.address, stake: info.stake });
     return;
   }
+  // clear one-line refusals instead of a node's raw "insufficient funds" after signing
+  const gas = await p.reader.client.getBalance({ address: p.address });
+  if (gas === 0n) throw new Error(`${p.address} has no ether to pay for gas on chain ${p.config.chainId}; fund it first (on a testnet: from a faucet)`);
+  const held = await p.reader.client.readContract({ address: token, abi: testTokenAbi, functionName: "balanceOf", args: [p.address] });
+  if (held < stake) throw new Error(`${p.address} holds ${formatUnits(held, 18)} tokens, less than the stake ${formatUnits(stake, 18)}; fund it first (test token: \`market token mint --to ${p.address}\` by the token's owner)`);
   await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
   await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadataURI] });
   p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
