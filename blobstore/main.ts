@@ -1,7 +1,7 @@
 /**
  * `./run blobstore`: the blob service on its own, for a deployment on any chain (docs/deploying.md).
  *
- *   ./run blobstore -- --dir /srv/blobs --host 0.0.0.0 --port 8700 \
+ *   ./run blobstore --dir /srv/blobs --host 0.0.0.0 --port 8700 \
  *       --rpc-url https://… --chain-id 11155111 --market 0x… --registry 0x… --token 0x…
  *
  * Reads are open. Uploads must be signed (blobstore/upload-auth.ts) by a registered provider of the
@@ -17,7 +17,7 @@ import { makeClients } from "../worker/node/clients.ts";
 import { startBlobServer } from "./server.ts";
 import { chainUploadPolicy } from "./chain-policy.ts";
 
-const HELP = `usage: ./run blobstore -- [--dir <folder>] [--host <ip>] [--port <n>] [--max-bytes <n>]
+const HELP = `usage: ./run blobstore [--dir <folder>] [--host <ip>] [--port <n>] [--max-bytes <n>]
         (--rpc-url <url> --chain-id <id> --market <addr> --registry <addr> --token <addr> | --open)`;
 
 function fail(message: string): never {

@@ -2,8 +2,8 @@
  * `./run deploy`: deploys the market to a network of hardhat.config.ts with Ignition, without any
  * prompt, and writes the market's config file for workers and posters (docs/deploying.md).
  *
- *   ./run deploy -- --network testnet                       # on the project's TestToken
- *   ./run deploy -- --network testnet --token 0x…           # on an existing ERC-20
+ *   ./run deploy --network testnet                       # on the project's TestToken
+ *   ./run deploy --network testnet --token 0x…           # on an existing ERC-20
  *   options: --deployment-id <id> (default chain-<id>)  --parameters <file.json> (module parameters)
  *
  * Ignition resumes an interrupted deployment of the same id (run the command again). The addresses,
@@ -30,7 +30,7 @@ const { values } = parseArgs({
   allowPositionals: false,
 });
 if (values.help) {
-  console.log("usage: ./run deploy -- --network <name> [--token <erc20>] [--deployment-id <id>] [--parameters <file.json>]");
+  console.log("usage: ./run deploy --network <name> [--token <erc20>] [--deployment-id <id>] [--parameters <file.json>]");
   process.exit(0);
 }
 if (!values.network) fail("pass --network <name> (a network of hardhat.config.ts, e.g. testnet)");

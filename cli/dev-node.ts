@@ -33,8 +33,10 @@ export interface DevNodeOptions {
   blockTime?: number;
   /** Folder for the node's persisted state (journal or state dump); none: in memory only. */
   stateDir?: string;
-  /** Funded dev accounts (both nodes derive them from the same test mnemonic); default 20. */
+  /** Funded dev accounts (both nodes derive them from the same test mnemonic); default 20. anvil: 0 for none (as a public chain). */
   accounts?: number;
+  /** anvil only: the chain id (default 31337). */
+  chainId?: number;
   log?: (line: string) => void;
 }
 
@@ -123,7 +125,7 @@ async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
 
 async function startAnvil(o: DevNodeOptions): Promise<DevNode> {
   const blockTime = o.blockTime ?? 2;
-  const args = ["--host", "127.0.0.1", "--port", String(o.port), "--accounts", String(o.accounts ?? 20), "--chain-id", "31337"];
+  const args = ["--host", "127.0.0.1", "--port", String(o.port), "--accounts", String(o.accounts ?? 20), "--chain-id", String(o.chainId ?? 31337)];
   if (blockTime > 0) args.push("--block-time", String(blockTime));
   let stateFile: string | undefined;
   let hadState = false;
@@ -149,7 +151,7 @@ async function startAnvil(o: DevNodeOptions): Promise<DevNode> {
     kind: "anvil",
     url,
     port: o.port,
-    chainId: 31337,
+    chainId: o.chainId ?? 31337,
     blockTime,
     process: child,
     async restore() {

@@ -142,7 +142,8 @@ export async function checkGas(reader: MarketReader, who: Address): Promise<void
 
 /** Mints TestToken (only the project's test token, only by its owner). */
 export async function mintTestToken(reader: MarketReader, sender: TxSender, me: Address, to: string | undefined, amount: string | undefined): Promise<{ to: Address; amount: string; balance: string }> {
-  if (!to || !isAddress(to)) throw new CommandError(`token mint needs --to <address>, got ${to ?? "nothing"}`);
+  if (to && !isAddress(to)) to = keystoreAddress(to) ?? to; // a keystore file names its address
+  if (!to || !isAddress(to)) throw new CommandError(`token mint needs --to <address or keystore file>, got ${to ?? "nothing"}`);
   const value = tokensFlag({ amount }, "amount");
   if (value === undefined) throw new CommandError("token mint needs --amount <tokens> (e.g. --amount 1000)");
   const token = reader.addresses.token;
