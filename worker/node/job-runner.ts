@@ -24,6 +24,7 @@ import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.
 import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Commitment, MarketReader } from "./market-reader.ts";
+import { rpcCounter } from "./clients.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -73,7 +74,9 @@ export class PhaseTimer {
   private carried = 0;
   readonly phases: Record<string, number> = {};
   started = false;
+  private rpc0 = 0;
   begin(): void {
+    this.rpc0 = rpcCounter.calls;
     this.t0 = this.last = performance.now();
     this.started = true;
   }
@@ -91,7 +94,7 @@ export class PhaseTimer {
   }
   summary(): Record<string, number> {
     const total = (performance.now() - this.t0) / 1000;
-    return { totalSeconds: Number(total.toFixed(3)), ...Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [`${k}Seconds`, Number(v.toFixed(3))])) };
+    return { totalSeconds: Number(total.toFixed(3)), rpcCalls: rpcCounter.calls - this.rpc0, ...Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [`${k}Seconds`, Number(v.toFixed(3))])) };
   }
 }
 
