@@ -64,7 +64,7 @@ async function hardhat(args: string[], capture = false): Promise<{ code: number;
 
 // the chain id names the default deployment folder
 const probe = path.join(root, "cli", "network-chain-id.ts");
-const idRun = await hardhat(["run", probe, "--network", values.network], true);
+const idRun = await hardhat(["run", "--no-compile", probe, "--network", values.network], true);
 const chainId = Number(/chainId=(\d+)/.exec(idRun.out)?.[1]);
 if (idRun.code !== 0 || !Number.isInteger(chainId)) fail(`cannot reach network ${values.network}: check TESTNET_RPC_URL (hardhat keystore or environment) and hardhat.config.ts`);
 const deploymentId = values["deployment-id"] ?? `chain-${chainId}`;
