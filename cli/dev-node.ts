@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { rpc, startHardhatNode, waitForRpc } from "./chain.ts";
-import { ChainJournal } from "./chain-journal.ts";
+import { ChainJournal, type ChainJournalOptions } from "./chain-journal.ts";
 
 export type DevNodeKind = "hardhat" | "anvil";
 export const DEV_NODE_KINDS: readonly DevNodeKind[] = ["hardhat", "anvil"];
@@ -38,6 +38,8 @@ export interface DevNodeOptions {
   /** anvil only: the chain id (default 31337). */
   chainId?: number;
   log?: (line: string) => void;
+  /** Hardhat only: the journal's retry and failure callbacks. */
+  journal?: ChainJournalOptions;
 }
 
 export interface DevNode {
@@ -90,7 +92,7 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Pro
 async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
   const blockTime = o.blockTime ?? 1;
   const chain = await startHardhatNode({ port: o.port, log: o.log, intervalMs: blockTime * 1000 });
-  const journal = o.stateDir ? new ChainJournal(path.join(o.stateDir, "journal.jsonl"), chain.url) : undefined;
+  const journal = o.stateDir ? new ChainJournal(path.join(o.stateDir, "journal.jsonl"), chain.url, o.journal) : undefined;
   if (o.stateDir) mkdirSync(o.stateDir, { recursive: true });
   return {
     kind: "hardhat",

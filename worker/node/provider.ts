@@ -17,6 +17,7 @@ import { windowProblem } from "../spec/chain-windows.ts";
 import { makeClients } from "./clients.ts";
 import { bindDataDir } from "./data-dir.ts";
 import { findDeployBlock } from "../chain/deploy-block.ts";
+import { checkDeployment } from "./deployment-check.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
 import { MarketReader } from "./market-reader.ts";
@@ -39,15 +40,15 @@ export function jsonLogger(name: string): Logger {
 export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean; needAttestor?: boolean } = {}): Promise<Provider> {
   const log = opts.log ?? jsonLogger("worker");
   const account = await loadKeystore(config.keyFile, config.password);
+  // the chain and the contracts are checked before anything is created (e.g. the attestation key)
+  const { publicClient, walletClient } = await makeClients(config, account);
+  await checkDeployment(publicClient, config.addresses, config.chainId);
   let attestorAccount;
   if (existsSync(config.attestorKeyFile)) attestorAccount = await loadKeystore(config.attestorKeyFile, config.password);
   else if (opts.createAttestor) {
     attestorAccount = await createKeystore(config.attestorKeyFile, config.password, { scryptN: config.scryptN });
     log("created attestation key", { signer: attestorAccount.address, keystore: config.attestorKeyFile });
   } else if (opts.needAttestor ?? true) throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
-  const { publicClient, walletClient } = await makeClients(config, account);
-  const code = await publicClient.getCode({ address: config.addresses.market });
-  if (!code || code === "0x") throw new Error(`no contract at the market address ${config.addresses.market} on chain ${config.chainId}`);
   await bindDataDir(config);
   const fromBlock = config.fromBlock ?? (await findDeployBlock(publicClient, config.addresses.market).catch((err: unknown) => {
     log("cannot find the market's deployment block (the node keeps no historical state); scanning events from block 0: pass --from-block", { error: (err as Error).message.split("\n")[0] });
@@ -59,7 +60,7 @@ export async function openProvider(config: WorkerConfig, opts: { log?: Logger; c
   const blockTime = await reader.clock.blockTime();
   const sender = new TxSender({ publicClient, walletClient: walletClient!, log, minPriorityFee: config.minPriorityFee, bumpAfterMs: Math.max(10_000, Math.round(blockTime * 3000)) });
   const attestor = attestorAccount ? new SoftwareAttestor(attestorAccount) : undefined;
-  return { config, address: account.address, attestor, reader, sender, blobs: new HttpBlobStore(config.blobUrl), log };
+  return { config, address: account.address, attestor, reader, sender, blobs: new HttpBlobStore(config.blobUrl, { signer: account }), log };
 }
 
 /** Registers (or re-keys) the provider with `stake` base units; idempotent. */
