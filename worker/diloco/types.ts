@@ -69,6 +69,18 @@ export interface TrainRequest {
   workerIndex: number;
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
+  /**
+   * Inner AdamW state to continue from (DiLoCo keeps the moments across rounds); absent = fresh
+   * moments and t = 0. Part of the worker's replayable state.
+   */
+  innerState?: InnerOptState;
+}
+
+/** AdamW moments (flat, layout order) and the number of Adam steps already taken. */
+export interface InnerOptState {
+  m: Float32Array;
+  v: Float32Array;
+  t: number;
 }
 
 export interface TrainResult {
@@ -78,6 +90,8 @@ export interface TrainResult {
   tokensProcessed: number;
   /** Wall-clock seconds spent in training (for utilisation accounting). */
   seconds: number;
+  /** AdamW state after the last step (pass it as the next round's `innerState` to keep the moments). */
+  innerState?: InnerOptState;
 }
 
 /**
@@ -89,7 +103,7 @@ export interface Trainer {
   readonly layout: ParamLayout;
   /** Deterministic initial parameters for a seed. */
   initParams(seed: number): Promise<Float32Array>;
-  /** Runs H inner AdamW steps (optimiser state starts fresh each call). */
+  /** Runs H inner AdamW steps (optimiser state starts fresh unless `req.innerState` is given). */
   train(req: TrainRequest): Promise<TrainResult>;
   /** Mean cross-entropy (nats/token) over the evaluation tokens, deterministic. */
   evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts?: { batches?: number; batchSize?: number }): Promise<number>;

@@ -24,6 +24,11 @@ export interface CompressionConfig {
   powerIters: number;
   /** Keep and add the error-feedback residual e. */
   errorFeedback: boolean;
+  /**
+   * Warm-start the range finder with the previous round's right factors (PowerSGD); they become part
+   * of the worker's replayable state. Absent = false.
+   */
+  warmStart?: boolean;
 }
 
 const BASE: CompressionConfig = {
@@ -74,4 +79,5 @@ export function validateCompressionConfig(c: CompressionConfig): void {
   if (!Number.isInteger(c.maxRank) || c.maxRank < c.minRank || c.maxRank > 65535) throw new RangeError(`maxRank must be an integer in minRank..65535, got ${c.maxRank}`);
   if (!Number.isInteger(c.oversample) || c.oversample < 0) throw new RangeError(`oversample must be an integer ≥ 0, got ${c.oversample}`);
   if (!Number.isInteger(c.powerIters) || c.powerIters < 0 || c.powerIters > 8) throw new RangeError(`powerIters must be in 0..8, got ${c.powerIters}`);
+  if (c.warmStart !== undefined && typeof c.warmStart !== "boolean") throw new RangeError(`warmStart must be a boolean, got ${String(c.warmStart)}`);
 }

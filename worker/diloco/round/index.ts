@@ -21,34 +21,46 @@
  * Pseudo-gradient: Δ_i^r = s_i^r − θ_i^r (= global − local in the synchronous schedule).
  */
 import type { Hex } from "viem";
-import { compressUpdate, pseudoGradient, type CompressionConfig, type CompressResult } from "../compress/index.ts";
+import { compressUpdate, pseudoGradient, type CompressionConfig, type CompressResult, type WarmFactor } from "../compress/index.ts";
 import { encodeUpdate } from "../format/update.ts";
 import { blobId } from "../hash.ts";
 import { outerStep, type GlobalState, type OuterConfig } from "../outer/index.ts";
 import { aggregateBlobs, type WorkerBlob } from "../aggregate/index.ts";
-import type { DataShard, ParamLayout, Trainer, TrainResult } from "../types.ts";
+import type { DataShard, InnerOptState, ParamLayout, Trainer, TrainResult } from "../types.ts";
 
 export interface WorkerState {
   residual: Float32Array | null;
   lastStart: Float32Array | null;
   lastLocal: Float32Array | null;
+  /** Inner AdamW moments and step count carried into the next round (`keepInnerState`). */
+  inner?: InnerOptState | null;
+  /** Warm-start factors of the previous round's compression (`compression.warmStart`). */
+  warm?: (WarmFactor | null)[] | null;
 }
 
 export function initWorkerState(): WorkerState {
-  return { residual: null, lastStart: null, lastLocal: null };
+  return { residual: null, lastStart: null, lastLocal: null, inner: null, warm: null };
 }
 
 /**
  * Schedules: "off" = synchronous (train from x_r); "eager" and "local" = one-step-delay overlap with
  * two ways of starting round r before x_r is known (see the module comment).
  */
-export type OverlapMode = "off" | "eager" | "local";
+export type OverlapMode = "off" | "eager" | "eager-mix" | "local";
+
+/** What a worker knows besides the newest global state when it picks its start point under overlap. */
+export interface StartContext {
+  /** The newest aggregate D it has (the one that produced `newest`); null before any. */
+  lastAggregate?: Float32Array | null;
+  /** K, the number of workers whose updates make up an aggregate. */
+  workers?: number;
+}
 
 /**
  * Where worker training starts in round r. `newest` is the newest global state the worker has:
  * x_r for "off", x_{r−1} (with its momentum) under overlap.
  */
-export function trainingStart(newest: GlobalState, ws: WorkerState, mode: OverlapMode, outer: OuterConfig): Float32Array {
+export function trainingStart(newest: GlobalState, ws: WorkerState, mode: OverlapMode, outer: OuterConfig, ctx: StartContext = {}): Float32Array {
   if (mode === "off" || ws.lastLocal === null || ws.lastStart === null) return newest.params.slice();
   const n = newest.params.length;
   if (mode === "local") {
@@ -59,6 +71,16 @@ export function trainingStart(newest: GlobalState, ws: WorkerState, mode: Overla
   // eager: predict x_r with the worker's own last pseudo-gradient standing in for the average
   const own = new Float32Array(n);
   for (let i = 0; i < n; i++) own[i] = ws.lastStart[i] - ws.lastLocal[i];
+  if (mode === "eager-mix" && ctx.lastAggregate && (ctx.workers ?? 1) > 1) {
+    // eager-mix: the missing K − 1 updates are estimated by the last known average (Kale et al. 2025):
+    // D̃ = Δ_i / K + (K − 1)/K · D_prev
+    const f = Math.fround;
+    const k = ctx.workers!;
+    const rest = f((k - 1) / k);
+    const prev = ctx.lastAggregate;
+    if (prev.length !== n) throw new RangeError(`trainingStart: last aggregate has ${prev.length} elements, params ${n}`);
+    for (let i = 0; i < n; i++) own[i] = f(own[i] / k) + f(prev[i] * rest);
+  }
   return outerStep(newest, own, outer).params;
 }
 
@@ -75,6 +97,8 @@ export interface WorkerRoundInput {
   steps: number;
   batchSize: number;
   shard: DataShard;
+  /** Continue the inner AdamW state of the previous round (kept in `state.inner`). */
+  keepInnerState?: boolean;
 }
 
 export interface WorkerRoundOutput {
@@ -102,6 +126,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     round: inp.round,
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
+    ...(inp.keepInnerState && inp.state.inner ? { innerState: inp.state.inner } : {}),
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -111,6 +136,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     seed: inp.seed,
     round: inp.round,
     worker: inp.workerIndex,
+    warm: inp.state.warm ?? null,
   });
   const bytes = encodeUpdate(compressed.update);
   const hash = blobId(bytes);
@@ -119,6 +145,8 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     residual: compressed.residual,
     lastStart: inp.overlap ? inp.start : null,
     lastLocal: inp.overlap ? train.params : null,
+    inner: inp.keepInnerState ? (train.innerState ?? null) : null,
+    warm: compressed.warm,
   };
   return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, nextState };
 }

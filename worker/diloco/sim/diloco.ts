@@ -7,8 +7,9 @@
 import type { Hex } from "viem";
 import type { CompressionConfig } from "../compress/config.ts";
 import { blobId } from "../hash.ts";
-import { encodeGlobalState, initGlobalState, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
-import { finalizeRound, initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
+import { aggregateBlobs } from "../aggregate/index.ts";
+import { encodeGlobalState, initGlobalState, outerStep, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
+import { initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
 import type { DataShard, Trainer } from "../types.ts";
 import type { Link } from "./network.ts";
 import { simulateTimeline, type TimelineResult, type WorkerRoundCost } from "./timeline.ts";
@@ -27,7 +28,9 @@ export interface DilocoSimConfig {
   /** One-step-delay overlap (DiLoCoX). */
   overlap: boolean;
   /** Start rule under overlap (default "eager"; see round/index.ts). */
-  overlapStart?: "eager" | "local";
+  overlapStart?: "eager" | "eager-mix" | "local";
+  /** Keep each worker's inner AdamW moments across rounds (DiLoCo); default false (fresh every round). */
+  keepInnerState?: boolean;
   /** Initial parameters (default: trainer.initParams(seed)). */
   initParams?: Float32Array;
   evalTokens?: Uint8Array | Uint16Array;
@@ -79,6 +82,8 @@ export interface DilocoSimResult {
   bytesSentPerWorker: number;
   bytesReceivedPerWorker: number;
   timelines: TimelineResult[];
+  /** Per round, per worker: the measured costs the timelines were built from (to re-time with another step time). */
+  costs: WorkerRoundCost[][];
   tokens: number;
 }
 
@@ -98,6 +103,9 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   let global = initGlobalState(init);
   /** x_{r−1} for overlap mode: the newest global state a worker has at the start of round r. */
   let previousGlobal = global;
+  /** The aggregate that produced `previousGlobal` (known to every worker when round r starts under overlap). */
+  let previousAggregate: Float32Array | null = null;
+  let lastAggregate: Float32Array | null = null;
   const mode: OverlapMode = cfg.overlap ? (cfg.overlapStart ?? "eager") : "off";
   const workers: WorkerState[] = Array.from({ length: k }, initWorkerState);
   const evaluate = async (p: Float32Array) =>
@@ -112,7 +120,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     const newestKnown = cfg.overlap ? previousGlobal : global;
     const outs = [];
     for (let i = 0; i < k; i++) {
-      const start = trainingStart(newestKnown, workers[i], mode, outer);
+      const start = trainingStart(newestKnown, workers[i], mode, outer, { lastAggregate: previousAggregate, workers: k });
       const out = await runWorkerRound({
         trainer,
         start,
@@ -125,6 +133,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
         steps: cfg.innerSteps,
         batchSize: cfg.batchSize,
         shard: shards[i],
+        keepInnerState: cfg.keepInnerState ?? false,
       });
       workers[i] = out.nextState;
       tokens += out.train.tokensProcessed;
@@ -135,9 +144,12 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     );
     const t0 = performance.now();
     const blobs = outs.map((o, i) => ({ worker: addresses[i], bytes: o.bytes, committedHash: o.hash }));
-    const next = finalizeRound(global, blobs, layout, outer, { expectedBlockSize: cfg.compression.blockSize });
+    const avg = aggregateBlobs(blobs, layout, { expectedBlockSize: cfg.compression.blockSize });
+    const next = outerStep(global, avg, outer);
     const aggregateSeconds = (performance.now() - t0) / 1000;
     previousGlobal = global;
+    previousAggregate = lastAggregate;
+    lastAggregate = avg;
     global = next;
     const globalHash = blobId(encodeGlobalState(global, layout));
     const sizes = outs.map((o) => o.bytes.length);
@@ -183,6 +195,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     bytesSentPerWorker: cumSent,
     bytesReceivedPerWorker: received,
     timelines,
+    costs,
     tokens,
   };
 }
