@@ -33,6 +33,7 @@ const { values: a } = parseArgs({
     "power-iters": { type: "string", default: "1" },
     "no-ef": { type: "boolean", default: false },
     "warm-start": { type: "boolean", default: false },
+    compact: { type: "boolean", default: false },
     oversample: { type: "string", default: "4" },
     overlap: { type: "string", default: "off" },
     "keep-inner": { type: "boolean", default: false },
@@ -64,6 +65,8 @@ const compression: CompressionConfig = {
   powerIters: Number(a["power-iters"]),
   errorFeedback: !a["no-ef"],
   warmStart: a["warm-start"],
+  entropyCoding: a.compact && a.method !== "none",
+  layoutHash: a.compact,
   oversample: Number(a.oversample),
 };
 const outer = { lr: Number(a["outer-lr"]), momentum: Number(a["outer-momentum"]), nesterov: true };

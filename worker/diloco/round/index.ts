@@ -138,7 +138,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     worker: inp.workerIndex,
     warm: inp.state.warm ?? null,
   });
-  const bytes = encodeUpdate(compressed.update);
+  const bytes = encodeUpdate(compressed.update, { entropyCoding: inp.compression.entropyCoding, layoutHash: inp.compression.layoutHash });
   const hash = blobId(bytes);
   const compressSeconds = (performance.now() - t0) / 1000;
   const nextState: WorkerState = {
