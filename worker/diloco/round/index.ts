@@ -112,6 +112,8 @@ export interface WorkerRoundOutput {
   hash: Hex;
   /** Seconds spent computing Δ, compressing and encoding. */
   compressSeconds: number;
+  /** Process CPU seconds of the same work (on a shared machine, closer to the work done). */
+  compressCpuSeconds: number;
   nextState: WorkerState;
 }
 
@@ -131,6 +133,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const t0 = performance.now();
+  const cpuC0 = process.cpuUsage();
   const delta = pseudoGradient(inp.start, train.params);
   const compressed = compressUpdate(delta, inp.state.residual, inp.trainer.layout, inp.compression, {
     seed: inp.seed,
@@ -141,6 +144,8 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
   const bytes = encodeUpdate(compressed.update, { entropyCoding: inp.compression.entropyCoding, layoutHash: inp.compression.layoutHash });
   const hash = blobId(bytes);
   const compressSeconds = (performance.now() - t0) / 1000;
+  const cpuC = process.cpuUsage(cpuC0);
+  const compressCpuSeconds = (cpuC.user + cpuC.system) / 1e6;
   const nextState: WorkerState = {
     residual: compressed.residual,
     lastStart: inp.overlap ? inp.start : null,
@@ -148,7 +153,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     inner: inp.keepInnerState ? (train.innerState ?? null) : null,
     warm: compressed.warm,
   };
-  return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, nextState };
+  return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, compressCpuSeconds, nextState };
 }
 
 /** Verify, decode, average (canonical order) and apply the outer step: x_{r+1} from x_r. */
