@@ -70,16 +70,17 @@ export interface TrainRequest {
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
   /**
-   * Inner AdamW state to continue from (DiLoCo keeps the moments across rounds); absent = fresh
-   * moments and t = 0. Part of the worker's replayable state.
+   * Inner AdamW state to continue from (DiLoCo keeps it across rounds); absent = fresh moments at t = 0.
+   * Part of the worker's replayable state: an auditor replays it forward like the error-feedback residual.
    */
-  innerState?: InnerOptState;
+  innerState?: InnerState;
 }
 
-/** AdamW moments (flat, layout order) and the number of Adam steps already taken. */
-export interface InnerOptState {
+/** AdamW moments (flat, in layout order) and the number of steps they have seen (bias correction). */
+export interface InnerState {
   m: Float32Array;
   v: Float32Array;
+  /** Adam steps already taken; the next step uses t + 1. */
   t: number;
 }
 
@@ -90,8 +91,9 @@ export interface TrainResult {
   tokensProcessed: number;
   /** Wall-clock seconds spent in training (for utilisation accounting). */
   seconds: number;
-  /** AdamW state after the last step (pass it as the next round's `innerState` to keep the moments). */
-  innerState?: InnerOptState;
+  /** AdamW state after the last step (continue from it with `TrainRequest.innerState`); both real
+   *  trainers return it, a test double without optimiser state may omit it. */
+  innerState?: InnerState;
 }
 
 /**

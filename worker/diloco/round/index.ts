@@ -26,20 +26,18 @@ import { encodeUpdate } from "../format/update.ts";
 import { blobId } from "../hash.ts";
 import { outerStep, type GlobalState, type OuterConfig } from "../outer/index.ts";
 import { aggregateBlobs, type WorkerBlob } from "../aggregate/index.ts";
-import type { DataShard, InnerOptState, ParamLayout, Trainer, TrainResult } from "../types.ts";
+import type { DataShard, InnerState, ParamLayout, Trainer, TrainResult } from "../types.ts";
 
 export interface WorkerState {
   residual: Float32Array | null;
   lastStart: Float32Array | null;
   lastLocal: Float32Array | null;
-  /** Inner AdamW moments and step count carried into the next round (`keepInnerState`). */
-  inner?: InnerOptState | null;
   /** Warm-start factors of the previous round's compression (`compression.warmStart`). */
   warm?: (WarmFactor | null)[] | null;
 }
 
 export function initWorkerState(): WorkerState {
-  return { residual: null, lastStart: null, lastLocal: null, inner: null, warm: null };
+  return { residual: null, lastStart: null, lastLocal: null, warm: null };
 }
 
 /**
@@ -97,8 +95,8 @@ export interface WorkerRoundInput {
   steps: number;
   batchSize: number;
   shard: DataShard;
-  /** Continue the inner AdamW state of the previous round (kept in `state.inner`). */
-  keepInnerState?: boolean;
+  /** Inner AdamW state to continue from (absent = fresh); the new one is `train.innerState`. */
+  innerState?: InnerState;
 }
 
 export interface WorkerRoundOutput {
@@ -128,7 +126,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     round: inp.round,
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
-    ...(inp.keepInnerState && inp.state.inner ? { innerState: inp.state.inner } : {}),
+    ...(inp.innerState ? { innerState: inp.innerState } : {}),
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -150,7 +148,6 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     residual: compressed.residual,
     lastStart: inp.overlap ? inp.start : null,
     lastLocal: inp.overlap ? train.params : null,
-    inner: inp.keepInnerState ? (train.innerState ?? null) : null,
     warm: compressed.warm,
   };
   return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, compressCpuSeconds, nextState };

@@ -10,7 +10,7 @@ import { blobId } from "../hash.ts";
 import { aggregateBlobs } from "../aggregate/index.ts";
 import { encodeGlobalState, initGlobalState, outerStep, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
 import { initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
-import type { DataShard, Trainer } from "../types.ts";
+import type { DataShard, InnerState, Trainer } from "../types.ts";
 import type { Link } from "./network.ts";
 import { simulateTimeline, type TimelineResult, type WorkerRoundCost } from "./timeline.ts";
 
@@ -108,6 +108,8 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   let lastAggregate: Float32Array | null = null;
   const mode: OverlapMode = cfg.overlap ? (cfg.overlapStart ?? "eager") : "off";
   const workers: WorkerState[] = Array.from({ length: k }, initWorkerState);
+  /** Each worker's inner AdamW state (kept across rounds with `keepInnerState`). */
+  const innerStates: (InnerState | undefined)[] = new Array(k).fill(undefined);
   const evaluate = async (p: Float32Array) =>
     cfg.evalTokens ? trainer.evaluate(p, cfg.evalTokens, { batches: cfg.evalBatches, batchSize: cfg.evalBatchSize }) : undefined;
   const initialEvalLoss = await evaluate(global.params);
@@ -133,9 +135,10 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
         steps: cfg.innerSteps,
         batchSize: cfg.batchSize,
         shard: shards[i],
-        keepInnerState: cfg.keepInnerState ?? false,
+        innerState: innerStates[i],
       });
       workers[i] = out.nextState;
+      if (cfg.keepInnerState) innerStates[i] = out.train.innerState;
       tokens += out.train.tokensProcessed;
       outs.push(out);
     }
