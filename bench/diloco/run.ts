@@ -33,10 +33,11 @@ import {
   type Link,
   type WorkerRoundCost,
 } from "../../worker/diloco/sim/index.ts";
-import { buildLayout, createTrainer, DEFAULT_INNER_OPT } from "../../worker/diloco/trainer/index.ts";
+import { buildLayout, createTrainer, DEFAULT_INNER_OPT, DEFAULT_MODEL } from "../../worker/diloco/trainer/index.ts";
 import { loadCorpus, makeShards } from "../../worker/diloco/data/index.ts";
 import { modelByName } from "./models.ts";
 import { lossVsBytesSvg, type Series } from "./plot.ts";
+import { wireTable } from "./wire.ts";
 import { upsertSection } from "./report.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -332,6 +333,10 @@ function report(rows: Row[], saved: Saved): void {
     ...table,
     "",
     ...goals,
+    "",
+    "Choice of the update encoding (sizes exact for this layout; times vary with the machine's load):",
+    "",
+    ...(modelConfig === DEFAULT_MODEL ? wireTable(H, K, 5) : ["(default model only)"]),
     "",
     `Summary (\`bench/results/diloco.json\`): ${JSON.stringify(summary)}.`,
     "",
