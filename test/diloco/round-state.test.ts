@@ -67,7 +67,7 @@ test("warm start: a slowly changing matrix is approximated better with the previ
   assert.throws(() => validateCompressionConfig({ ...cfg, warmStart: 1 as unknown as boolean }), /warmStart must be a boolean/);
 });
 
-test("eager-mix start: own Δ/K plus (K−1)/K of the last known aggregate, through the outer step", () => {
+test("eager-mix and eager-own starts: own Δ/K (plus (K−1)/K of the last known aggregate), through the outer step", () => {
   const x1 = { step: 1, params: Float32Array.from([1, 1]), momentum: Float32Array.from([0, 0]) };
   const o = { lr: 0.5, momentum: 0.5, nesterov: true };
   const ws = { ...initWorkerState(), lastStart: Float32Array.from([1, 1]), lastLocal: Float32Array.from([0.5, 2]) }; // Δ = [0.5, −1]
@@ -77,6 +77,9 @@ test("eager-mix start: own Δ/K plus (K−1)/K of the last known aggregate, thro
   // without a known aggregate it is the plain eager rule
   assert.deepEqual(trainingStart(x1, ws, "eager-mix", o, { lastAggregate: null, workers: 2 }), trainingStart(x1, ws, "eager", o));
   assert.throws(() => trainingStart(x1, ws, "eager-mix", o, { lastAggregate: new Float32Array(3), workers: 2 }), /last aggregate has 3 elements/);
+  // eager-own: only Δ/K early: D̃ = [0.25, −0.5]; u = 1.5·D̃; x = 1 − 0.5·u = [0.8125, 1.375]
+  assert.deepEqual(trainingStart(x1, ws, "eager-own", o, { workers: 2 }), Float32Array.from([0.8125, 1.375]));
+  assert.deepEqual(trainingStart(x1, ws, "eager-own", o, { workers: 1 }), trainingStart(x1, ws, "eager", o), "K = 1: the whole average");
 });
 
 test("simulation with eager-mix overlap, carried inner state and warm-started factors trains and replays bit for bit", async () => {

@@ -44,7 +44,7 @@ export function initWorkerState(): WorkerState {
  * Schedules: "off" = synchronous (train from x_r); "eager" and "local" = one-step-delay overlap with
  * two ways of starting round r before x_r is known (see the module comment).
  */
-export type OverlapMode = "off" | "eager" | "eager-mix" | "local";
+export type OverlapMode = "off" | "eager" | "eager-mix" | "eager-own" | "local";
 
 /** What a worker knows besides the newest global state when it picks its start point under overlap. */
 export interface StartContext {
@@ -69,6 +69,11 @@ export function trainingStart(newest: GlobalState, ws: WorkerState, mode: Overla
   // eager: predict x_r with the worker's own last pseudo-gradient standing in for the average
   const own = new Float32Array(n);
   for (let i = 0; i < n; i++) own[i] = ws.lastStart[i] - ws.lastLocal[i];
+  if (mode === "eager-own" && (ctx.workers ?? 1) > 1) {
+    // eager-own: only the worker's own share Δ_i/K of the missing average is applied early
+    const k = ctx.workers!;
+    for (let i = 0; i < n; i++) own[i] = Math.fround(own[i] / k);
+  }
   if (mode === "eager-mix" && ctx.lastAggregate && (ctx.workers ?? 1) > 1) {
     // eager-mix: the missing K − 1 updates are estimated by the last known average (Kale et al. 2025):
     // D̃ = Δ_i / K + (K − 1)/K · D_prev

@@ -28,7 +28,7 @@ export interface DilocoSimConfig {
   /** One-step-delay overlap (DiLoCoX). */
   overlap: boolean;
   /** Start rule under overlap (default "eager"; see round/index.ts). */
-  overlapStart?: "eager" | "eager-mix" | "local";
+  overlapStart?: "eager" | "eager-mix" | "eager-own" | "local";
   /** Keep each worker's inner AdamW moments across rounds (DiLoCo); default false (fresh every round). */
   keepInnerState?: boolean;
   /** Initial parameters (default: trainer.initParams(seed)). */
@@ -67,6 +67,11 @@ export interface RoundRecord {
   meanRank: number;
   /** Mean over workers and tensors of the relative compression error ‖v − v̂‖/‖v‖ (v = Δ + e). */
   relError: number;
+  /**
+   * Overlap only: how far the workers' start points are from the global model they stand in for,
+   * mean_i ‖s_i^r − x_r‖ / ‖x_r − x_{r−1}‖ (0 without overlap, and in round 0).
+   */
+  startError: number;
   /** Cumulative bytes sent (uploaded) per worker, mean over workers. */
   cumBytesSentPerWorker: number;
   globalHash: Hex;
@@ -121,8 +126,10 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   for (let r = 0; r < cfg.rounds; r++) {
     const newestKnown = cfg.overlap ? previousGlobal : global;
     const outs = [];
+    const startErrors: number[] = [];
     for (let i = 0; i < k; i++) {
       const start = trainingStart(newestKnown, workers[i], mode, outer, { lastAggregate: previousAggregate, workers: k });
+      if (cfg.overlap && r > 0) startErrors.push(distance(start, global.params) / distance(global.params, previousGlobal.params));
       const out = await runWorkerRound({
         trainer,
         start,
@@ -186,6 +193,7 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
       aggregateSeconds,
       meanRank: lowRank.length ? mean(lowRank.map((s) => s.rank)) : 0,
       relError: mean(outs.flatMap((o) => o.compressed.stats.map((s) => s.relError))),
+      startError: mean(startErrors),
       cumBytesSentPerWorker: cumSent,
       globalHash,
     };
@@ -206,6 +214,12 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     costs,
     tokens,
   };
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
 }
 
 function mean(xs: number[]): number {
