@@ -66,6 +66,8 @@ const { values: args } = parseArgs({
     "overlap-start": { type: "string", default: "eager-mix" },
     "outer-lr": { type: "string", default: "0.7" },
     "outer-momentum": { type: "string", default: "0.9" },
+    /** Outer momentum of the overlap arm only (lower momentum under delay); default: --outer-momentum. */
+    "overlap-outer-momentum": { type: "string" },
     "gpu-step-ms": { type: "string", default: "5,50" },
     only: { type: "string" },
     /** Comma-separated saved runs (diloco-runs.json or --rows-out files) to report on together, without training. */
@@ -99,14 +101,15 @@ const dilocox: CompressionConfig = {
   entropyCoding: !args["no-compact"],
   layoutHash: !args["no-compact"],
 };
-const overlapStart = args["overlap-start"] as "eager" | "eager-mix" | "local";
+const overlapStart = args["overlap-start"] as "eager" | "eager-mix" | "eager-own" | "local";
+const outerOverlap: OuterConfig = { ...outer, momentum: Number(args["overlap-outer-momentum"] ?? args["outer-momentum"]) };
 const rankText = dilocox.minRank === dilocox.maxRank ? `rank ${dilocox.maxRank}` : `rank ${dilocox.minRank}..${dilocox.maxRank}`;
 const CONFIGS = [
   { id: "sync", label: "(1) sync data-parallel, fp32 grads every step", color: "#000000" },
   { id: "fp32", label: "(2) DiLoCo fp32", color: "#1f77b4", compression: FP32_COMPRESSION, overlap: false },
   { id: "int8", label: "(2b) DiLoCo int8", color: "#2ca02c", compression: INT8_COMPRESSION, overlap: false },
   { id: "dilocox", label: `(3) DiLoCoX ${rankText}, ${dilocox.bits}-bit + EF`, color: "#d62728", compression: dilocox, overlap: false },
-  { id: "dilocox-overlap", label: `(4) DiLoCoX ${rankText}, ${dilocox.bits}-bit + EF, one-step delay (${overlapStart})`, color: "#ff7f0e", compression: dilocox, overlap: true },
+  { id: "dilocox-overlap", label: `(4) DiLoCoX ${rankText}, ${dilocox.bits}-bit + EF, one-step delay (${overlapStart}${outerOverlap.momentum !== outer.momentum ? `, outer momentum ${outerOverlap.momentum}` : ""})`, color: "#ff7f0e", compression: dilocox, overlap: true },
 ] as const;
 const DEFAULT_ARMS = ["sync", "fp32", "dilocox", "dilocox-overlap"];
 const only = new Set(args.only ? args.only.split(",") : DEFAULT_ARMS);
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
     } else {
       const r = await runDilocoSim({
         trainer, shards: sharded.shards, rounds: R, innerSteps: H, batchSize: B, seed: SEED,
-        compression: c.compression, outer, overlap: c.overlap, overlapStart, keepInnerState: keepInner, initParams: init,
+        compression: c.compression, outer: c.overlap ? outerOverlap : outer, overlap: c.overlap, overlapStart, keepInnerState: keepInner, initParams: init,
         evalTokens: sharded.eval, evalEvery: Number(args["eval-every"]), evalBatches: evalOpts.batches, evalBatchSize: evalOpts.batchSize,
         computeClock: "min-wall-cpu",
         onRound: (rec) => {
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
   await trainer.dispose();
   const saved: Saved = { command: commandLine(), date: new Date().toISOString(), minutes: (Date.now() - t0) / 60000, innerOpt, nParams: N };
   if (args["rows-out"]) {
-    writeFileSync(args["rows-out"], JSON.stringify({ ...saved, model: modelConfig, K, R, H, B, seed: SEED, dilocox, outer, keepInner, overlapStart, rows }) + "\n");
+    writeFileSync(args["rows-out"], JSON.stringify({ ...saved, model: modelConfig, K, R, H, B, seed: SEED, dilocox, outer, outerOverlap, keepInner, overlapStart, rows }) + "\n");
     log(`rows saved to ${args["rows-out"]}`);
     return;
   }
