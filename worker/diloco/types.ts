@@ -69,6 +69,8 @@ export interface TrainRequest {
   workerIndex: number;
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
+  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
+  onStep?: (done: number, loss: number) => void;
   /**
    * Inner AdamW state to continue from (DiLoCo keeps it across rounds); absent = fresh moments at t = 0.
    * Part of the worker's replayable state: an auditor replays it forward like the error-feedback residual.
