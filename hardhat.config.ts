@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
 
 const require = createRequire(import.meta.url);
@@ -47,10 +47,22 @@ export default defineConfig({
       invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
     },
   },
+  // Blocks Ignition waits for after each transaction on non-automining chains (default 5; a
+  // throwaway test chain can use 1: IGNITION_CONFIRMATIONS=1).
+  ...(process.env.IGNITION_CONFIRMATIONS ? { ignition: { requiredConfirmations: Number(process.env.IGNITION_CONFIRMATIONS) } } : {}),
   networks: {
     // `hardhat node` (cli/chain.ts): a resumed local network starts its chain at the journal's first
     // block time, so replayed blocks keep their original timestamps (job "Created" stays the same)
     node: { type: "edr-simulated", chainType: "l1", ...(process.env.HARDHAT_NODE_INITIAL_DATE ? { initialDate: process.env.HARDHAT_NODE_INITIAL_DATE } : {}) },
     localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
+    // Any public chain (docs/deploying.md). Both values are configuration variables: Hardhat reads
+    // them from its encrypted keystore (`npx hardhat keystore set TESTNET_DEPLOYER_KEY`) or, when
+    // the keystore does not hold them, from environment variables of the same names.
+    testnet: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("TESTNET_RPC_URL"),
+      accounts: [configVariable("TESTNET_DEPLOYER_KEY")],
+    },
   },
 });

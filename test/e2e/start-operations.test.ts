@@ -170,7 +170,7 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
   it("resumes without losing or redoing anything; eval losses come back; the printed commands work", async () => {
     const c = start(dataDir);
     running.push(c);
-    const restored = await c.waitFor(/chain: restored from the journal \((\d+) transactions replayed\)/);
+    const restored = await c.waitFor(/chain: restored \((\d+) transactions replayed from the journal\)/);
     assert.ok(Number(/\((\d+) transactions/.exec(restored)![1]) > 10);
     await c.waitFor(/contracts: market 0x/);
     const client = createPublicClient({ transport: http(chainUrl) });
