@@ -41,7 +41,8 @@ export type Topics = {
 type Args = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
-const mean = (sum: string, n: number) => (n > 0 ? Number(BigInt(sum)) / n / LOSS_SCALE : null);
+// losses are on chain in micro-units: means are rounded to that precision (3.160196, not 3.1601960000000004)
+const mean = (sum: string, n: number) => (n > 0 ? Math.round((Number(BigInt(sum)) / n / LOSS_SCALE) * 1e6) / 1e6 : null);
 
 /**
  * The `live` subscription: runs the selected Query fields now and after every change, and emits

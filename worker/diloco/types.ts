@@ -69,6 +69,8 @@ export interface TrainRequest {
   workerIndex: number;
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
+  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
+  onStep?: (done: number, loss: number) => void;
 }
 
 export interface TrainResult {

@@ -75,6 +75,8 @@ export interface WorkerRoundInput {
   steps: number;
   batchSize: number;
   shard: DataShard;
+  /** Inner-step progress (passed to the trainer). */
+  onStep?: (done: number, loss: number) => void;
 }
 
 export interface WorkerRoundOutput {
@@ -102,6 +104,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     round: inp.round,
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
+    onStep: inp.onStep,
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
