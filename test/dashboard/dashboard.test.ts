@@ -128,7 +128,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
     assert.deepEqual(await page.locator('[data-testid="worker-earned"]').allTextContents(), ["30", "30", "30"], "3 rounds × 10 tokens each");
     const trainValues = (await page.locator('[data-testid="train-point"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-value")))));
     const rounds = await db.prisma.round.findMany({ where: { jobId }, orderBy: { round: "asc" } });
-    for (const [i, r] of rounds.entries()) assert.ok(Math.abs(trainValues[i] - Number(BigInt(r.trainLossSum)) / r.commitCount / 1e6) < 1e-9, `round ${i} train point`);
+    for (const [i, r] of rounds.entries()) assert.ok(Math.abs(trainValues[i] - Number(BigInt(r.trainLossSum)) / r.commitCount / 1e6) <= 5e-7 + 1e-12, `round ${i} train point (means are rounded to the chain's micro-units)`);
 
     step("job completed");
 
