@@ -93,7 +93,7 @@ Machine: ${machine}. Date: ${date}. Command: \`${command}\` (the demo job of \`.
 |---|---|---|---|---|---|---|
 ${table}
 
-A round needs three chained transactions per worker (commit; vote after all commits; the last vote finalizes): on a chain that mines only on its interval each costs up to one block, so the chain's time per round is about 2–3 blocks (≈ 5 s at 2 s blocks, ≈ 25–35 s at 12 s) whatever the training time; the windows (minimum 10 blocks, \`worker/spec/chain-windows.ts\`) leave room for it.
+A round needs three chained transactions per worker (commit; vote after all commits; the last vote finalizes): on a chain that mines only on its interval each costs up to one block, so the chain's time per round is about two blocks whatever the training time; the windows (minimum 10 blocks, \`worker/spec/chain-windows.ts\`) leave room for it. RPC calls per worker-round grow with the round's length (polling at most four times per block: job and round state, the latest block). Measured on the shared 2-core machine while other test suites ran.
 `;
 const benchFile = path.join(root, "BENCHMARKS.md");
 let md = existsSync(benchFile) ? readFileSync(benchFile, "utf8") : "# Benchmarks\n";
