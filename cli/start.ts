@@ -242,7 +242,7 @@ try {
   say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
   const restored = await chain.restore(say);
   if (restored.resumed) {
-    say(`chain: restored (${restored.detail})`);
+    say(`chain: restored ${restored.detail}`);
     rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
