@@ -276,7 +276,8 @@ interface Saved {
 function report(rows: Row[], saved: Saved): void {
   const nParams = saved.nParams;
   const sync = rows.find((r) => r.id === "sync");
-  const head = rows.find((r) => r.id === HEADLINE);
+  // Headline: the overlap arm (the best one when several overlap variants were run, ids "dilocox-overlap…").
+  const head = rows.filter((r) => r.id.startsWith(HEADLINE)).sort((a, b) => a.evalLoss - b.evalLoss)[0];
   const fp32 = rows.find((r) => r.id === "fp32");
   const total = (r: Row) => r.bytesSentPerWorker + r.bytesReceivedPerWorker;
   const gap = (r: Row) => (sync ? ((r.evalLoss - sync.evalLoss) / sync.evalLoss) * 100 : NaN);
@@ -314,11 +315,11 @@ function report(rows: Row[], saved: Saved): void {
     const ratio = total(sync) / total(head);
     const u50 = util(head, LINK_1GBPS.name, 50).utilization;
     goals.push(
-      `- Goals for the headline arm (4): eval loss within 2 % of (1): ${g <= 2 ? "met" : "not met"} (${fmtPct(g, true)}); ≥ 1000× fewer bytes sent + received: ${ratio >= 1000 ? "met" : "not met"} (${ratio.toFixed(0)}×; sent only ${(sync.bytesSentPerWorker / head.bytesSentPerWorker).toFixed(0)}×); utilisation ≥ 95 % at 1 Gbps with a 50 ms GPU step: ${u50 >= 0.95 ? "met" : "not met"} (${(u50 * 100).toFixed(1)} %; with a 5 ms step ${(util(head, LINK_1GBPS.name, 5)?.utilization * 100).toFixed(1)} %).`,
+      `- Goals for the headline arm ${head.label.split(" ")[0]}: eval loss within 2 % of (1): ${g <= 2 ? "met" : "not met"} (${fmtPct(g, true)}); ≥ 1000× fewer bytes sent + received: ${ratio >= 1000 ? "met" : "not met"} (${ratio.toFixed(0)}×; sent only ${(sync.bytesSentPerWorker / head.bytesSentPerWorker).toFixed(0)}×); utilisation ≥ 95 % at 1 Gbps with a 50 ms GPU step: ${u50 >= 0.95 ? "met" : "not met"} (${(u50 * 100).toFixed(1)} %; with a 5 ms step ${(util(head, LINK_1GBPS.name, 5)?.utilization * 100).toFixed(1)} %).`,
     );
-    if (fp32) goals.push(`- DiLoCo fp32 (2) vs (1): ${fmtPct(gap(fp32), true)} — the cost of the algorithm itself at this budget; (4) vs (2): ${fmtPct(((head.evalLoss - fp32.evalLoss) / fp32.evalLoss) * 100, true)} — the cost of compression and delay.`);
+    if (fp32) goals.push(`- DiLoCo fp32 (2) vs (1): ${fmtPct(gap(fp32), true)} — the cost of the algorithm itself at this budget; ${head.label.split(" ")[0]} vs (2): ${fmtPct(((head.evalLoss - fp32.evalLoss) / fp32.evalLoss) * 100, true)} — the cost of compression and delay.`);
     const x3 = rows.find((r) => r.id === "dilocox");
-    if (x3) goals.push(`- One-step delay: (4) vs (3) ${fmtPct(((head.evalLoss - x3.evalLoss) / x3.evalLoss) * 100, true)} eval loss; utilisation at 1 Gbps with a ${s1} ms step ${(util(x3, LINK_1GBPS.name, s1).utilization * 100).toFixed(1)} % → ${(util(head, LINK_1GBPS.name, s1).utilization * 100).toFixed(1)} %.`);
+    if (x3) goals.push(`- One-step delay: ${head.label.split(" ")[0]} vs (3) ${fmtPct(((head.evalLoss - x3.evalLoss) / x3.evalLoss) * 100, true)} eval loss; utilisation at 1 Gbps with a ${s1} ms step ${(util(x3, LINK_1GBPS.name, s1).utilization * 100).toFixed(1)} % → ${(util(head, LINK_1GBPS.name, s1).utilization * 100).toFixed(1)} %.`);
   }
   const innerOpt = saved.innerOpt;
   const body = [
@@ -353,8 +354,8 @@ function report(rows: Row[], saved: Saved): void {
   console.log(body);
   if (args["no-write"]) return;
   const series: Series[] = rows.map((r) => {
-    const c = CONFIGS.find((x) => x.id === r.id)!;
-    return { name: c.label.replace(/^(\(\w+\)).*/, "$1 " + r.id), color: c.color, points: r.curve.map((p) => ({ x: p.bytes, y: p.evalLoss })), dashed: r.id === HEADLINE };
+    const c = CONFIGS.find((x) => x.id === r.id) ?? { label: r.label, color: "#9467bd" };
+    return { name: c.label.replace(/^(\(\w+\)).*/, "$1 " + r.id), color: c.color, points: r.curve.map((p) => ({ x: p.bytes, y: p.evalLoss })), dashed: r === head };
   });
   const resultsDir = join(ROOT, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
@@ -373,7 +374,8 @@ function fromJson(files: string[]): void {
     return j;
   });
   const order = CONFIGS.map((c) => c.id as string);
-  const rows = runs.flatMap((j) => j.rows).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  const rows = runs.flatMap((j) => j.rows).sort((a, b) => rank(a.id) - rank(b.id));
   const first = runs[0];
   const command = runs.length === 1 ? first.command : runs.map((j) => j.command).join("` ‖ `");
   const minutes = runs.reduce((m, j) => Math.max(m, j.minutes), 0);
