@@ -17,7 +17,8 @@ export async function deployWithIgnition(opts: { rpcUrl: string; deploymentId: s
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: root,
-      env: { ...process.env, RPC_URL: opts.rpcUrl, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+      // one confirmation: a local dev node does not reorganise (anvil's interval mining would otherwise wait 5 blocks per step)
+      env: { ...process.env, RPC_URL: opts.rpcUrl, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true", IGNITION_CONFIRMATIONS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const onData = (d: Buffer) => d.toString().split("\n").filter((l) => l.trim()).forEach((l) => opts.log?.(l));

@@ -52,8 +52,8 @@ export class EvalTracker {
 
   /** Evaluates every finalized round not evaluated yet and reports what the API lacks; returns the latest eval loss (formatted). */
   async update(jobId: bigint, reader: MarketReader): Promise<string | undefined> {
-    const logs = await reader.client.getContractEvents({ address: reader.addresses.market, abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId }, fromBlock: 0n });
-    this.finalized = new Map(logs.map((l) => [Number(l.args.round), l.args.modelHash!]));
+    const logs = await reader.jobEvents("RoundFinalized", jobId);
+    this.finalized = new Map(logs.map((l) => [Number(l.args.round), l.args.modelHash as Hex]));
     for (const [round, modelHash] of this.finalized) {
       if (this.results[round]?.modelHash !== modelHash) {
         const loss = await this.evaluate(modelHash);

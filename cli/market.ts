@@ -7,6 +7,11 @@
  *   market job model <id> --out <file>           download the current/final model, verified by hash
  *   market withdraw                              withdraw refunds and other credits
  *   market arbiter resolve <challengeId>         replay the challenged round and decide
+ *   market job start <id>                        start a job past its join window (≥ minWorkers joined)
+ *   market token mint --to <addr|keystore> --amount <tokens>   mint the test token (its owner only)
+ *   market spec init --out <file> [flags]        write a validated spec from a preset (windows checked
+ *                                                against the chain's block time with --rpc-url)
+ *   (cli/poster/chain-commands.ts; docs/deploying.md)
  *
  * Every command answers --help. Options: --rpc-url --chain-id --market --registry --token --key-file
  * --password-file --blob-url (or the same environment variables / --config file as the worker;
@@ -28,11 +33,14 @@ import { checkSpecRunnable } from "../worker/spec/runnable.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
+import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
+import { recentBlockTime } from "../worker/chain/chain-clock.ts";
+import { findDeployBlock } from "../worker/chain/deploy-block.ts";
 import { groupHelp, parseCommand, type CommandDef, type OptionDef } from "./common/args.ts";
 import { exitWithError, UsageError } from "./common/errors.ts";
 import { localCliConfig } from "./local-config.ts";
 
-const CHAIN_KEYS: ConfigKey[] = ["rpc-url", "chain-id", "market", "registry", "token", "key-file", "password-file", "blob-url", "config"];
+const CHAIN_KEYS: ConfigKey[] = ["rpc-url", "chain-id", "market", "registry", "token", "key-file", "password-file", "blob-url", "from-block", "priority-fee", "config"];
 const CONFIG_DEFS: Record<string, OptionDef> = Object.fromEntries(CHAIN_KEYS.map((k) => [k, { type: "string", arg: CONFIG_HELP[k].arg, help: `${CONFIG_HELP[k].help} [env ${CONFIG_KEYS[k]}]` }]));
 CONFIG_DEFS["network-dir"] = { type: "string", arg: "<dir>", help: "data directory of a ./run start network whose settings to use (default .data)" };
 const NOTE = "Without --config, --rpc-url or contract addresses, the network of ./run start in this folder is used\n(.data/cli-config.json, or --network-dir), with its poster's key (.data/keys/account-1.json, password in .data/keys/password).";
@@ -43,6 +51,9 @@ const COMMANDS: Record<string, CommandDef> = {
   "job cancel": { name: "market job cancel", positionals: "<job id>", summary: "Cancels an open or running job: unspent escrow is credited back (the round in flight is paid to the workers who committed).", options: { ...CONFIG_DEFS }, notes: NOTE },
   "job model": { name: "market job model", positionals: "<job id>", summary: "Downloads the job's current (or final) model, verified against the hash on chain.", options: { out: { type: "string", arg: "<file>", help: "where to write the model (required)" }, ...CONFIG_DEFS }, notes: NOTE },
   withdraw: { name: "market withdraw", summary: "Withdraws the account's refunds and other credits.", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "job start": { name: "market job start", positionals: "<job id>", summary: "Starts a job whose join window has passed with at least minWorkers joined (anyone may).", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "token mint": { name: "market token mint", summary: "Mints the project's TestToken (its owner only; refuses any other token).", options: { to: { type: "string", arg: "<address|keystore>", help: "recipient (an address, or a keystore file naming one) (required)" }, amount: { type: "string", arg: "<tokens>", help: "whole tokens, e.g. 1000 (required)" }, ...CONFIG_DEFS }, notes: NOTE },
+  "spec init": { name: "market spec init", summary: "Writes a validated job spec from a preset and flags; with --rpc-url, windows are checked against (and default to at least) 10 blocks of the chain.", options: { out: { type: "string", arg: "<file.json>", help: "where to write the spec (required)" }, preset: { type: "string", arg: "<tiny|default>", help: "model preset (default: default)" }, rounds: { type: "string", arg: "<n>", help: "rounds" }, workers: { type: "string", arg: "<n>", help: "workers" }, "inner-steps": { type: "string", arg: "<n>", help: "inner steps H per round" }, reward: { type: "string", arg: "<tokens>", help: "reward per worker per round" }, bond: { type: "string", arg: "<tokens>", help: "worker bond" }, "join-window": { type: "string", arg: "<s>", help: "join window" }, "commit-window": { type: "string", arg: "<s>", help: "commit window" }, "vote-window": { type: "string", arg: "<s>", help: "vote window" }, "challenge-window": { type: "string", arg: "<s>", help: "challenge window" }, arbiter: { type: "string", arg: "<address>", help: "arbiter (default: the --key-file's address)" }, name: { type: "string", arg: "<text>", help: "job name" }, force: { type: "boolean", help: "overwrite --out" }, ...CONFIG_DEFS }, notes: NOTE },
   "arbiter resolve": { name: "market arbiter resolve", positionals: "<challenge id>", summary: "As the job's arbiter: replays the challenged round and decides the challenge.", options: { ...CONFIG_DEFS }, notes: NOTE },
 };
 
@@ -53,11 +64,14 @@ const HELP = groupHelp("market", "Commands for job posters and arbiters.", [
   { name: "job model", summary: "download the model, verified by hash" },
   { name: "withdraw", summary: "withdraw refunds and credits" },
   { name: "arbiter resolve", summary: "decide a challenge as the job's arbiter" },
+  { name: "job start", summary: "start a job past its join window" },
+  { name: "token mint", summary: "mint the test token (its owner only)" },
+  { name: "spec init", summary: "write a validated spec from a preset" },
 ], NOTE);
 
 function commandOf(argv: string[]): { key: string; rest: string[] } {
   const [group, action] = argv;
-  if (group === "job" || group === "arbiter") {
+  if (group === "job" || group === "arbiter" || group === "token" || group === "spec") {
     const key = `${group} ${action}`;
     if (!(key in COMMANDS)) {
       const choices = Object.keys(COMMANDS).filter((k) => k.startsWith(`${group} `)).map((k) => `"${k}"`).join(", ");
@@ -87,6 +101,21 @@ async function main(argv: string[]) {
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   if (key === "job model" && !values.out) throw new UsageError("job model needs --out <file>");
 
+  if (key === "spec init") {
+    if (!values.out) throw new UsageError("spec init needs --out <file.json>");
+    const raw = rawConfig(flags, process.env);
+    let blockTime: number | undefined;
+    if (raw["rpc-url"]) {
+      const { publicClient } = await makeClients(resolveConfig(raw, { needKeys: false }));
+      blockTime = await recentBlockTime(publicClient);
+    }
+    const made = specFromFlags(values, { arbiter: keystoreAddress(raw["key-file"]), blockTime });
+    checkSpecRunnable(made);
+    await writeSpecFile(values.out as string, made, values.force === true);
+    console.log(JSON.stringify({ spec: values.out, name: made.name, rounds: made.market.rounds, workers: made.market.maxWorkers, commitWindow: made.market.commitWindow, voteWindow: made.market.voteWindow, blockTime: blockTime ?? null }));
+    return;
+  }
+
   // Validate the spec before touching keys or the network, so mistakes cost nothing.
   let spec;
   if (key === "job create") {
@@ -105,12 +134,15 @@ async function main(argv: string[]) {
   const account = readOnly ? undefined : await loadKeystore(config.keyFile, config.password);
   const { publicClient, walletClient } = await makeClients(config, account);
   await checkDeployment(publicClient, config.addresses, config.chainId);
-  const reader = new MarketReader(publicClient, config.addresses);
-  const blobs = new HttpBlobStore(config.blobUrl);
+  const fromBlock = config.fromBlock ?? (await findDeployBlock(publicClient, config.addresses.market).catch(() => 0n));
+  const reader = new MarketReader(publicClient, config.addresses, fromBlock);
+  const blobs = new HttpBlobStore(config.blobUrl, { signer: account });
   const sender = walletClient ? new TxSender({ publicClient, walletClient }) : undefined;
 
   switch (key) {
     case "job create": {
+      await checkSpecForChain(reader, spec!);
+      await checkGas(reader, account!.address);
       const r = await createJobFromSpec({ reader, sender: sender!, blobs, me: account!.address, progress: progressBar("create job") }, spec!);
       console.log(JSON.stringify({ jobId: r.jobId.toString(), specHash: r.specHash, initialModelHash: r.modelHash, escrow: formatUnits(r.escrow, 18) }));
       return;
@@ -138,6 +170,12 @@ async function main(argv: string[]) {
       console.log(JSON.stringify({ withdrawn: formatUnits(balance, 18) }));
       return;
     }
+    case "job start":
+      console.log(JSON.stringify(await startJob(reader, sender!, id!)));
+      return;
+    case "token mint":
+      console.log(JSON.stringify(await mintTestToken(reader, sender!, account!.address, values.to as string | undefined, values.amount as string | undefined)));
+      return;
     case "arbiter resolve":
       console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, id!)));
       return;
@@ -146,6 +184,6 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const [group, action] = process.argv.slice(2);
-  const key = group === "job" || group === "arbiter" ? `${group} ${action}` : group;
+  const key = group === "job" || group === "arbiter" || group === "token" || group === "spec" ? `${group} ${action}` : group;
   exitWithError("market", err, key && key in COMMANDS ? `market ${key} --help` : "market --help");
 });

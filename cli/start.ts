@@ -17,8 +17,8 @@ import { fileURLToPath } from "node:url";
 import { createPublicClient, createWalletClient, formatUnits, http, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "./dev-accounts.ts";
-import { startHardhatNode, rpc } from "./chain.ts";
-import { ChainJournal } from "./chain-journal.ts";
+import type { ChainJournal } from "./chain-journal.ts";
+import { startDevNode, DEV_NODE_KINDS, type DevNodeKind } from "./dev-node.ts";
 import { deployWithIgnition } from "./deploy.ts";
 import { startBlobServer } from "../blobstore/server.ts";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
@@ -52,6 +52,8 @@ const START: CommandDef = {
     "inner-steps": { type: "string", arg: "<n>", default: "40", help: "inner steps H per round" },
     model: { type: "string", arg: "<size>", default: "default", help: "default (0.43M parameters) or tiny" },
     "data-dir": { type: "string", arg: "<dir>", default: ".data", help: "where everything is kept (one ./run start per folder)" },
+    chain: { type: "string", arg: "<node>", default: "hardhat", help: "hardhat, or anvil (Foundry's node from npm: mines only on its interval, like a public chain)" },
+    "block-time": { type: "string", arg: "<s>", help: "seconds between interval blocks (default 1 on hardhat, 2 on anvil)" },
     port: { type: "string", arg: "<n>", default: "8545", help: "chain JSON-RPC port" },
     "blob-port": { type: "string", arg: "<n>", default: "8700", help: "blob store port" },
     "indexer-port": { type: "string", arg: "<n>", default: "8787", help: "indexer health/metrics port" },
@@ -86,12 +88,16 @@ const opts = {
   model: values.model as string,
   dataDir: path.resolve(root, values["data-dir"] as string),
 };
+const chainKind = values.chain as DevNodeKind;
+if (!DEV_NODE_KINDS.includes(chainKind)) exitWithError("start", new UsageError(`--chain must be one of ${DEV_NODE_KINDS.join(", ")}, got ${values.chain}`), "./run start --help");
+const blockTime = values["block-time"] === undefined ? undefined : intOpt("block-time", 1, 3600);
 if (opts.model !== "default" && opts.model !== "tiny") exitWithError("start", new UsageError(`--model must be "default" or "tiny", got ${opts.model}`), "./run start --help");
 
 const say = (msg: string) => console.log(`[start] ${msg}`);
 
 interface NetworkState {
   version: 1;
+  chain?: DevNodeKind;
   addresses?: MarketAddresses;
   funded?: boolean;
   registered?: string[];
@@ -208,32 +214,38 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  // ---- chain
-  const journalFile = path.join(opts.dataDir, "chain", "journal.jsonl");
-  mkdirSync(path.dirname(journalFile), { recursive: true });
-  say(`chain: Hardhat node on 127.0.0.1:${opts.port}`);
-  const chain = await startHardhatNode({ port: opts.port });
-  chainStop = chain.stop;
-  journal = new ChainJournal(journalFile, chain.url, {
-    onRetry: (err, ms) => { if (ms > 5000) say(`chain journal: retrying (${oneLine(err)})`); },
-    onFatal: (err) => {
-      say(`FATAL: ${err.message}. Stopping the network now so that no more work is done that a resume would lose; run ./run start again to resume from the journal.`);
-      void shutdown(1);
+  // ---- chain (through the dev-node adapter: Hardhat's journal or anvil's state dump)
+  const chainDir = path.join(opts.dataDir, "chain");
+  if (state.addresses && (state.chain ?? "hardhat") !== chainKind) {
+    throw new UsageError(`${opts.dataDir} holds a network on ${state.chain ?? "hardhat"}; run with --chain ${state.chain ?? "hardhat"}, or --fresh to start over on ${chainKind}`);
+  }
+  if (!state.addresses) rmSync(chainDir, { recursive: true, force: true }); // nothing deployed yet: a new chain
+  const chain = await startDevNode({
+    kind: chainKind,
+    port: opts.port,
+    blockTime,
+    stateDir: chainDir,
+    journal: {
+      onRetry: (err, ms) => { if (ms > 5000) say(`chain journal: retrying (${oneLine(err)})`); },
+      onFatal: (err) => {
+        say(`FATAL: ${err.message}. Stopping the network now so that no more work is done that a resume would lose; run ./run start again to resume from the journal.`);
+        void shutdown(1);
+      },
     },
   });
-  const resumed = existsSync(journalFile) && state.addresses !== undefined;
-  if (resumed) {
-    const n = await journal.replay(say);
-    await rpc(chain.url, "evm_setIntervalMining", [1000]);
-    say(`chain: restored from the journal (${n} transactions replayed)`);
-    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes were re-created: re-index
+  chainStop = chain.stop;
+  say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
+  const restored = await chain.restore(say);
+  if (restored.resumed) {
+    say(`chain: restored (${restored.detail})`);
+    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
     state.funded = false;
     state.registered = [];
     state.jobId = undefined;
   }
-  journal.start();
+  state.chain = chainKind;
 
   // ---- contracts
   if (!state.addresses) {
@@ -334,8 +346,8 @@ try {
   while (!finished && !shuttingDown) {
     const job = await reader.jobState(jobId);
     const status = JobStatus[job.status];
-    const credits = await publicClient.getContractEvents({ address: addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId }, fromBlock: 0n });
-    const paid = credits.filter((c) => c.args.kind === 0).reduce((a, c) => a + c.args.amount!, 0n);
+    const credits = await reader.jobEvents("Credited", jobId);
+    const paid = credits.filter((c) => Number(c.args.kind) === 0).reduce((a, c) => a + (c.args.amount as bigint), 0n);
     const rewardsPaid = credits.filter((c) => c.args.kind === 0).length;
     const done = status === "Completed" ? opts.rounds : job.currentRound;
     let trainLoss = "-";

@@ -2,6 +2,7 @@
  * The provider's command line (`./run worker …`, or `node worker/cli.ts …` on Node ≥ 22.13).
  *
  *   worker keys new --out <file> [--force]      create an encrypted keystore (password: WORKER_PASSWORD)
+ *   worker keys import --out <file>             encrypt the key in PRIVATE_KEY into a keystore
  *   worker register --stake <tokens>            stake and register (creates the attestation key if missing)
  *   worker run [--job <id>] [--once]            find, join and run jobs; withdraw earnings
  *   worker withdraw                             withdraw credited earnings
@@ -15,6 +16,7 @@
 import { existsSync } from "node:fs";
 import { formatUnits, isAddress, parseUnits } from "viem";
 import { createKeystore } from "./keys/keystore.ts";
+import { importKey } from "./keys/import-key.ts";
 import { CONFIG_HELP, CONFIG_KEYS, CONFIG_OPTIONS, configFlags, rawConfig, resolveConfig, type ConfigKey } from "./node/config.ts";
 import { openProvider, registerProvider, runService, withdrawEarnings } from "./node/provider.ts";
 import { auditRound } from "./node/audit.ts";
@@ -35,6 +37,14 @@ const COMMANDS: Record<string, CommandDef> = {
     options: {
       out: { type: "string", arg: "<file>", help: "where to write the keystore (required)" },
       force: { type: "boolean", help: "replace an existing keystore at --out (the old key is lost)" },
+      "scrypt-n": { type: "string", arg: "<n>", help: "scrypt cost (default 131072)" },
+    },
+  },
+  "keys import": {
+    name: "worker keys import",
+    summary: "Encrypts an existing private key, read from the PRIVATE_KEY environment variable (never from the command line), into a keystore; the password comes from WORKER_PASSWORD.",
+    options: {
+      out: { type: "string", arg: "<file>", help: "where to write the keystore (required; never overwritten)" },
       "scrypt-n": { type: "string", arg: "<n>", help: "scrypt cost (default 131072)" },
     },
   },
@@ -68,6 +78,7 @@ const COMMANDS: Record<string, CommandDef> = {
 
 const HELP = groupHelp("worker", "The GPU provider's node: keys, registration, running jobs, earnings and audits.", [
   { name: "keys new", summary: "create an encrypted keystore" },
+  { name: "keys import", summary: "encrypt the key in PRIVATE_KEY into a keystore" },
   { name: "register", summary: "stake and register (creates the attestation key)" },
   { name: "run", summary: "find, join and run jobs" },
   { name: "withdraw", summary: "withdraw earnings" },
@@ -79,6 +90,7 @@ function commandOf(argv: string[]): { key: string; rest: string[] } {
   const [cmd, sub] = argv;
   if (cmd === "keys") {
     if (sub === "new") return { key: "keys new", rest: argv.slice(2) };
+    if (sub === "import") return { key: "keys import", rest: argv.slice(2) };
     throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new"' : `unknown command "keys ${sub}"; did you mean "keys new"?`);
   }
   if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, register, run, withdraw, status, audit`);
@@ -101,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
     return BigInt(v);
   };
 
+  if (key === "keys import") {
+    console.log(JSON.stringify(await importKey(str("out"), flags["scrypt-n"])));
+    return;
+  }
   if (key === "keys new") {
     const out = str("out");
     if (!out) throw new UsageError("keys new needs --out <file>");

@@ -5,7 +5,7 @@
  */
 import { checkSpecRunnable } from "../../worker/spec/runnable.ts";
 import { writeFile, rename } from "node:fs/promises";
-import { formatUnits, type Address, type Hex } from "viem";
+import { formatUnits, parseEventLogs, type Address, type Hex } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { decodeLoss } from "../../shared/eip712.ts";
@@ -41,17 +41,20 @@ export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{
   const [escrow] = await d.reader.escrowFor(params0.rewardPerRound, params0.rounds, params0.maxWorkers);
   const balance = await d.reader.client.readContract({ address: addresses.token, abi: testTokenAbi, functionName: "balanceOf", args: [d.me] });
   if (balance < escrow) throw new Error(`the job needs ${formatUnits(escrow, 18)} tokens in escrow (rewards + protocol fee) but ${d.me} holds ${formatUnits(balance, 18)}; fund the account or lower rounds/workers/reward`);
-  d.progress?.("uploading spec", 1, steps);
+  // approve first: a blob store that authenticates uploads accepts them from an account that has
+  // approved the market for its escrow (blobstore/chain-policy.ts)
+  d.progress?.("approving escrow", 1, steps);
+  await d.sender.send({ address: addresses.token, abi: testTokenAbi, functionName: "approve", args: [addresses.market, escrow] });
+  d.progress?.("uploading spec", 2, steps);
   const specHash = await d.blobs.put(encodeJobSpec(spec));
-  d.progress?.("uploading initial model", 2, steps);
+  d.progress?.("uploading initial model", 3, steps);
   const modelHash = await d.blobs.put(await initialModelBlob(spec));
   const params = jobParamsFromSpec(spec, specHash, modelHash);
-  d.progress?.("approving escrow", 3, steps);
-  await d.sender.send({ address: addresses.token, abi: testTokenAbi, functionName: "approve", args: [addresses.market, escrow] });
   d.progress?.("creating job", 4, steps);
-  await d.sender.send({ address: addresses.market, abi: trainingMarketAbi, functionName: "createJob", args: [params] });
-  const logs = await d.reader.client.getContractEvents({ address: addresses.market, abi: trainingMarketAbi, eventName: "JobCreated", args: { poster: d.me }, fromBlock: "latest" });
-  const jobId = logs.length > 0 ? logs[logs.length - 1].args.jobId! : await d.reader.jobCount();
+  const receipt = await d.sender.send({ address: addresses.market, abi: trainingMarketAbi, functionName: "createJob", args: [params] });
+  const created = parseEventLogs({ abi: trainingMarketAbi, eventName: "JobCreated", logs: receipt.logs });
+  if (created.length === 0) throw new Error(`createJob transaction ${receipt.transactionHash} emitted no JobCreated event`);
+  const jobId = created[0].args.jobId;
   d.progress?.("created", 5, steps);
   return { jobId, specHash, modelHash, escrow };
 }

@@ -1,35 +1,17 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { buildCore } from "./MarketCore.ts";
 
 /**
- * Deploys the whole market: the payment/stake token (TestToken, unless `token` is given),
- * ProviderRegistry, TrainingMarket, and grants the market MARKET_ROLE on the registry.
+ * Deploys the whole market on the project's TestToken (mintable by the deployer: local networks
+ * and testnets): TestToken, ProviderRegistry, TrainingMarket, and grants the market MARKET_ROLE on
+ * the registry. For an existing ERC-20, deploy ignition/modules/MarketWithToken.ts instead.
  *
  * The deployer becomes admin of both contracts (hand the roles over afterwards for production).
  * Parameters (all optional): treasury, minStake, unbondingDelay, protocolFeeBps,
  * challengeBountyBps, arbitrationPeriod.
  */
 export default buildModule("Market", (m) => {
-  const deployer = m.getAccount(0);
-  const admin = deployer;
-  const treasury = m.getParameter("treasury", deployer);
-  const minStake = m.getParameter("minStake", 100n * 10n ** 18n);
-  const unbondingDelay = m.getParameter("unbondingDelay", 7n * 24n * 3600n);
-  const protocolFeeBps = m.getParameter("protocolFeeBps", 200);
-  const challengeBountyBps = m.getParameter("challengeBountyBps", 2_000);
-  const arbitrationPeriod = m.getParameter("arbitrationPeriod", 3n * 24n * 3600n);
-
-  const token = m.contract("TestToken", [deployer]);
-  const registry = m.contract("ProviderRegistry", [token, admin, minStake, unbondingDelay]);
-  const market = m.contract("TrainingMarket", [
-    registry,
-    admin,
-    treasury,
-    protocolFeeBps,
-    challengeBountyBps,
-    arbitrationPeriod,
-  ]);
-  const marketRole = m.staticCall(registry, "MARKET_ROLE", []);
-  m.call(registry, "grantRole", [marketRole, market], { from: deployer });
-
+  const token = m.contract("TestToken", [m.getAccount(0)]);
+  const { registry, market } = buildCore(m, token);
   return { token, registry, market };
 });

@@ -12,8 +12,13 @@ export function chainFor(config: Pick<WorkerConfig, "chainId" | "rpcUrl">): Chai
   });
 }
 
+/** JSON-RPC requests this process sent over HTTP (read by the round timing log and bench/chains). */
+export const rpcCounter = { calls: 0 };
+
 export function transportFor(url: string) {
-  return url.startsWith("ws") ? webSocket(url, { retryCount: 5 }) : http(url, { retryCount: 5, retryDelay: 200, timeout: 30_000 });
+  return url.startsWith("ws")
+    ? webSocket(url, { retryCount: 5 })
+    : http(url, { retryCount: 5, retryDelay: 200, timeout: 30_000, onFetchRequest: () => void (rpcCounter.calls += 1) });
 }
 
 export async function makeClients(config: Pick<WorkerConfig, "chainId" | "rpcUrl">, account?: Account) {

@@ -24,6 +24,10 @@ export interface WorkerConfig {
   /** Accept only jobs whose model has at most this many parameters. */
   maxParams: number;
   pollMs: number;
+  /** First block of event scans (the market's deployment block); undefined: found on the chain. */
+  fromBlock?: bigint;
+  /** Lowest priority fee in wei for this worker's transactions (default: the node's suggestion). */
+  minPriorityFee?: bigint;
   /** scrypt cost for keystores this process creates (tests lower it). */
   scryptN?: number;
 }
@@ -42,6 +46,8 @@ export const CONFIG_KEYS = {
   "min-reward": "WORKER_MIN_REWARD",
   "max-params": "WORKER_MAX_PARAMS",
   "poll-ms": "WORKER_POLL_MS",
+  "from-block": "DEPLOY_BLOCK",
+  "priority-fee": "PRIORITY_FEE_WEI",
   "scrypt-n": "WORKER_SCRYPT_N",
   config: "WORKER_CONFIG",
 } as const;
@@ -61,7 +67,9 @@ export const CONFIG_HELP: Record<ConfigKey, { arg: string; help: string }> = {
   "data-dir": { arg: "<dir>", help: "worker state (default .data/worker)" },
   "min-reward": { arg: "<base units>", help: "accept only jobs paying at least this per round" },
   "max-params": { arg: "<n>", help: "accept only models with at most this many parameters" },
-  "poll-ms": { arg: "<ms>", help: "chain polling interval (default 1000)" },
+  "poll-ms": { arg: "<ms>", help: "chain polling interval (default 1000; never faster than a quarter block)" },
+  "from-block": { arg: "<n>", help: "first block of event scans: the market's deployment block (default: found on the chain)" },
+  "priority-fee": { arg: "<wei>", help: "lowest priority fee of this account's transactions (default: the node's suggestion)" },
   "scrypt-n": { arg: "<n>", help: "scrypt cost of keystores this command creates" },
   config: { arg: "<file.json>", help: "JSON file with any of these settings (keys as the flag names)" },
 };
@@ -124,6 +132,13 @@ function intIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey, def: num
   return n;
 }
 
+function bigIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey): bigint | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new ConfigError(`--${key} must be a non-negative integer, got ${v}`);
+  return BigInt(v);
+}
+
 /** Builds a validated WorkerConfig. `needKeys` = false for commands that do not sign (e.g. status). */
 export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { needKeys?: boolean } = {}): WorkerConfig {
   const rpcUrl = need(raw, "rpc-url");
@@ -177,6 +192,8 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
     minReward: BigInt(minRewardRaw),
     maxParams: intIn(raw, "max-params", WORKER_LIMITS.maxParams, 1, 2 ** 40),
     pollMs: intIn(raw, "poll-ms", 1000, 10, 600_000),
+    fromBlock: bigIn(raw, "from-block"),
+    minPriorityFee: bigIn(raw, "priority-fee"),
     scryptN: raw["scrypt-n"] !== undefined ? intIn(raw, "scrypt-n", 131072, 2, 2 ** 20) : undefined,
   };
 }
