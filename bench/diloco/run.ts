@@ -60,6 +60,8 @@ const { values: args } = parseArgs({
     bits: { type: "string", default: "2" },
     "vector-bits": { type: "string", default: "2" },
     "block-size": { type: "string", default: "128" },
+    /** Warm-started factors are the default; the flag is kept so earlier command lines still run. */
+    "warm-start": { type: "boolean", default: true },
     "no-warm-start": { type: "boolean", default: false },
     /** Plain "DLXU" version 1 (layout written out, codes bit-packed) instead of entropy-coded codes + layout hash. */
     "no-compact": { type: "boolean", default: false },
