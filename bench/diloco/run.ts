@@ -10,8 +10,9 @@
  * section), bench/results/diloco.json, bench/results/diloco-runs.json and bench/results/diloco-loss-vs-bytes.svg.
  *
  *   nice -n 10 ./run exec node bench/diloco/run.ts [--model default|half|tiny] [--workers 4] [--rounds 50] [--inner 10]
- *        [--batch 16] [--min-rank 4] [--max-rank 4] [--bits 2] [--vector-bits 2] [--block-size 128] [--warm-start]
- *        [--overlap-start eager-mix] [--outer-lr 0.7] [--outer-momentum 0.9] [--gpu-step-ms 5,50]
+ *        [--batch 8] [--min-rank 8] [--max-rank 8] [--bits 2] [--vector-bits 2] [--block-size 128] [--no-warm-start]
+ *        [--overlap-start eager-own] [--overlap-outer-momentum 0.5] [--outer-lr 0.7] [--outer-momentum 0.9] [--gpu-step-ms 5,50]
+ *        [--rows-out FILE]   (one process per arm, e.g. --only sync; then --from-json A,B,… for the report)
  *        [--only sync,fp32,int8,dilocox,dilocox-overlap] [--no-write]
  *   ./run exec node bench/diloco/run.ts --from-json bench/results/diloco-runs.json   (report only)
  */
@@ -48,26 +49,28 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "4" },
     rounds: { type: "string", default: "50" },
     inner: { type: "string", default: "10" },
-    batch: { type: "string", default: "16" },
+    batch: { type: "string", default: "8" },
     seed: { type: "string", default: "1" },
     "eval-batches": { type: "string", default: "16" },
     "eval-batch-size": { type: "string", default: "32" },
     "eval-every": { type: "string", default: "5" },
-    "min-rank": { type: "string", default: "4" },
-    "max-rank": { type: "string", default: "4" },
+    "min-rank": { type: "string", default: "8" },
+    "max-rank": { type: "string", default: "8" },
     energy: { type: "string", default: "0.9" },
     bits: { type: "string", default: "2" },
     "vector-bits": { type: "string", default: "2" },
     "block-size": { type: "string", default: "128" },
-    "warm-start": { type: "boolean", default: false },
+    /** Warm-started factors are the default; the flag is kept so earlier command lines still run. */
+    "warm-start": { type: "boolean", default: true },
+    "no-warm-start": { type: "boolean", default: false },
     /** Plain "DLXU" version 1 (layout written out, codes bit-packed) instead of entropy-coded codes + layout hash. */
     "no-compact": { type: "boolean", default: false },
     "no-keep-inner": { type: "boolean", default: false },
-    "overlap-start": { type: "string", default: "eager-mix" },
+    "overlap-start": { type: "string", default: "eager-own" },
     "outer-lr": { type: "string", default: "0.7" },
     "outer-momentum": { type: "string", default: "0.9" },
     /** Outer momentum of the overlap arm only (lower momentum under delay); default: --outer-momentum. */
-    "overlap-outer-momentum": { type: "string" },
+    "overlap-outer-momentum": { type: "string", default: "0.5" },
     "gpu-step-ms": { type: "string", default: "5,50" },
     only: { type: "string" },
     /** Comma-separated saved runs (diloco-runs.json or --rows-out files) to report on together, without training. */
@@ -97,7 +100,7 @@ const dilocox: CompressionConfig = {
   bits: Number(args.bits),
   vectorBits: Number(args["vector-bits"]),
   blockSize: Number(args["block-size"]),
-  warmStart: args["warm-start"],
+  warmStart: !args["no-warm-start"],
   entropyCoding: !args["no-compact"],
   layoutHash: !args["no-compact"],
 };
