@@ -2,8 +2,9 @@
  * In-process `Trainer` on jax-js (WebAssembly backend, one thread).
  *
  * Parameters live on the device as one array per layout tensor during a `train` call; they enter and
- * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start at zero every call, so
- * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs).
+ * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start from `req.innerState`
+ * (zero when absent) and come back in the result, so a round is a pure function of
+ * (params, innerState, shard, seed, round, workerIndex, steps, stepOffset, configs).
  */
 import { jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
 import { initBackend, type FloatMode } from "./backend.ts";
@@ -95,8 +96,14 @@ export class JaxTrainer implements Trainer {
     if (typeof req.seed !== "bigint" && !(Number.isSafeInteger(req.seed) && req.seed >= 0)) {
       throw new Error(`TrainRequest.seed must be a non-negative integer or bigint, got ${String(req.seed)}`);
     }
-    if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array)) {
-      throw new Error("TrainRequest.shard.tokens must be a Uint8Array or Uint16Array");
+    if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array || req.shard.tokens instanceof Uint32Array)) {
+      throw new Error("TrainRequest.shard.tokens must be a Uint8Array, Uint16Array or Uint32Array");
+    }
+    if (req.innerState !== undefined) {
+      const st = req.innerState;
+      checkParams(this.layout, st.m, "TrainRequest.innerState.m");
+      checkParams(this.layout, st.v, "TrainRequest.innerState.v");
+      if (!Number.isSafeInteger(st.t) || st.t < 0) throw new Error(`TrainRequest.innerState.t must be a non-negative integer, got ${String(st.t)}`);
     }
     if (req.shard.tokens.length < this.config.contextLength + 1) {
       throw new Error(`TrainRequest.shard has ${req.shard.tokens.length} tokens, needs at least contextLength + 1 = ${this.config.contextLength + 1}`);
@@ -110,10 +117,12 @@ export class JaxTrainer implements Trainer {
     const t0 = performance.now();
     const { contextLength: T, vocabSize: V } = this.config;
     this.#step ??= makeTrainStep(this.config, this.layout, this.opt);
+    const inner = req.innerState;
+    const t0Adam = inner ? inner.t : 0;
     let state: StepState = {
       params: toDevice(this.layout, req.params),
-      m: this.layout.tensors.map((t) => np.zeros(t.shape)),
-      v: this.layout.tensors.map((t) => np.zeros(t.shape)),
+      m: inner ? toDevice(this.layout, inner.m) : this.layout.tensors.map((t) => np.zeros(t.shape)),
+      v: inner ? toDevice(this.layout, inner.v) : this.layout.tensors.map((t) => np.zeros(t.shape)),
     };
     const losses: number[] = [];
     const stats: TrainStats = { gradNorms: [], learningRates: [] };
@@ -123,7 +132,7 @@ export class JaxTrainer implements Trainer {
         checkTokenRange(batch, V);
         const [x, y] = batchArrays(batch);
         const lr = learningRateAt(this.opt, req.stepOffset + s);
-        const sc = stepScalars(this.opt, lr, s + 1);
+        const sc = stepScalars(this.opt, lr, t0Adam + s + 1);
         const [next, out] = this.#step(state, x, y, scalar(sc.lr), scalar(sc.stepSize), scalar(sc.sqrtBc2));
         state = next;
         const [loss, gradNorm] = await out.data();
@@ -134,14 +143,18 @@ export class JaxTrainer implements Trainer {
       }
       const params = await fromDevice(this.layout, state.params);
       state.params = [];
+      const m = await fromDevice(this.layout, state.m);
+      state.m = [];
+      const v = await fromDevice(this.layout, state.v);
+      state.v = [];
       this.lastStats = stats;
-      return { params, losses, tokensProcessed: req.steps * req.batchSize * T, seconds: (performance.now() - t0) / 1000 };
+      return { params, losses, tokensProcessed: req.steps * req.batchSize * T, seconds: (performance.now() - t0) / 1000, innerState: { m, v, t: t0Adam + req.steps } };
     } finally {
       for (const a of [...state.params, ...state.m, ...state.v]) if (a.refCount > 0) a.dispose();
     }
   }
 
-  async evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts: { batches?: number; batchSize?: number } = {}): Promise<number> {
+  async evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array | Uint32Array, opts: { batches?: number; batchSize?: number } = {}): Promise<number> {
     this.#alive();
     checkParams(this.layout, params);
     const batches = opts.batches ?? 8;
