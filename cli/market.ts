@@ -5,6 +5,8 @@
  *   market job status <id>                       rounds, loss per round, workers, escrow left
  *   market job cancel <id>                       cancel (refund; the round in flight is paid)
  *   market job model <id> --out <file>           download the current/final model, verified by hash
+ *   market job model <id> --format safetensors --out <dir>   … as model.safetensors + config.json + tokenizer (HF layout)
+ *   market dataset pack|upload …, market generate …   see cli/market-training.ts
  *   market withdraw                              withdraw refunds and other credits
  *   market arbiter resolve <challengeId>         replay the challenged round and decide
  *
@@ -25,6 +27,8 @@ import { JobSpecError, parseJobSpec } from "../worker/spec/job-spec.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
+import { runTrainingCommand } from "./market-training.ts";
+import { exportModel } from "./poster/export-model.ts";
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`market: ${message}\n`);
@@ -38,7 +42,8 @@ function idArg(v: string | undefined, what: string): bigint {
 }
 
 async function main(argv: string[]) {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
+  if (await runTrainingCommand(argv)) return; // dataset pack/upload, generate (cli/market-training.ts)
+  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, format: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
   const [group, action, arg] = positionals;
   if (values.help || !group) {
     console.log("usage: market job <create|status|cancel|model> … | market withdraw | market arbiter resolve <id>   (see cli/market.ts)");
@@ -81,8 +86,10 @@ async function main(argv: string[]) {
     await cancelJob({ reader, sender: sender!, blobs, me: account!.address }, idArg(arg, "job id"));
     console.log(JSON.stringify({ cancelled: arg, credited: formatUnits(await reader.balanceOf(account!.address), 18) }));
   } else if (group === "job" && action === "model") {
-    if (!values.out) fail("job model needs --out <file>");
-    console.log(JSON.stringify(await downloadModel(reader, blobs, idArg(arg, "job id"), values.out)));
+    if (!values.out) fail("job model needs --out <file> (or --format safetensors --out <dir>)");
+    if (values.format === "safetensors") console.log(JSON.stringify(await exportModel(reader, blobs, idArg(arg, "job id"), values.out)));
+    else if (values.format === undefined || values.format === "dlxs") console.log(JSON.stringify(await downloadModel(reader, blobs, idArg(arg, "job id"), values.out)));
+    else fail(`--format must be safetensors or dlxs, got ${values.format}`);
   } else if (group === "withdraw") {
     const balance = await reader.balanceOf(account!.address);
     if (balance === 0n) fail("nothing to withdraw: no refunds or credits for this account", 1);

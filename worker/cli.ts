@@ -7,6 +7,7 @@
  *   worker withdraw                             withdraw credited earnings
  *   worker status                               stake, bonds, balance
  *   worker audit --job J --round R --worker W [--challenge]   replay a worker's round and challenge a mismatch
+ *   worker capabilities [--trainer pytorch --device cuda]      backend, device, memory, determinism class
  *
  * Common options (also from env or a JSON --config file; see worker/node/config.ts):
  *   --rpc-url --chain-id --market --registry --token --key-file --attestor-key-file --password-file
@@ -19,7 +20,7 @@ import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } fr
 import { openProvider, registerProvider, runService, withdrawEarnings } from "./node/provider.ts";
 import { auditRound } from "./node/audit.ts";
 
-const USAGE = `usage: worker <keys new|register|run|withdraw|status|audit> [options]   (see worker/cli.ts or README)`;
+const USAGE = `usage: worker <keys new|register|run|withdraw|status|audit|capabilities> [options]   (see worker/cli.ts or README)`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`worker: ${message}\n`);
@@ -56,6 +57,13 @@ async function main(argv: string[]): Promise<void> {
     return BigInt(values.job);
   };
 
+  if (cmd === "capabilities") {
+    // what this machine's trainer backend is (the determinism class a job spec pins); no keys or chain needed
+    const { probeCapabilities } = await import("./node/trainer-backend.ts");
+    const backend = flags.trainer === "pytorch" ? { backend: "pytorch" as const, device: (flags.device ?? "cpu") as "cpu" | "cuda" | "auto", threads: 1 } : { backend: "jax-js" as const };
+    console.log(JSON.stringify(await probeCapabilities(backend)));
+    return;
+  }
   if (cmd === "keys") {
     if (sub !== "new") fail(`unknown command "keys ${sub ?? ""}"; did you mean "keys new"?`);
     if (!values.out) fail("keys new needs --out <file>");

@@ -11,6 +11,8 @@ import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
+import type { InnerState } from "../diloco/types.ts";
+import type { BackendChoice } from "./trainer-backend.ts";
 
 export interface AuditResult {
   jobId: bigint;
@@ -25,15 +27,16 @@ export interface AuditResult {
 }
 
 /** Replays `worker`'s rounds 0..round and compares hashes (no transaction). */
-export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address): Promise<Omit<AuditResult, "challengeId">> {
+export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId">> {
   const worker = getAddress(workerIn);
   const slot = await reader.slot(jobId, worker);
   if (!slot.joined) throw new Error(`${worker} is not a worker of job ${jobId}`);
   const job = await reader.jobState(jobId);
   if (round > job.currentRound) throw new Error(`round ${round} has not started (job ${jobId} is at round ${job.currentRound})`);
-  const ctx = await loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: job.workerCount, blobs });
+  const ctx = await loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: job.workerCount, blobs, backend });
   const starts = await reader.roundStartHashes(jobId);
   let residual: Float32Array | null = null;
+  let innerState: InnerState | null = null;
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
@@ -46,8 +49,9 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     const startHash = starts.get(r);
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const out = await trainRound(ctx, { global, residual, round: r, workerIndex: slot.index });
+    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index });
     residual = out.nextState.residual;
+    innerState = out.train.innerState ?? null;
     if (out.hash !== commit.updateHash.toLowerCase() && firstMismatchRound === undefined) firstMismatchRound = r;
     if (r === round) {
       committedHash = commit.updateHash;

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { loadAddresses, type MarketAddresses } from "../../shared/addresses.ts";
+import type { BackendChoice } from "./trainer-backend.ts";
 
 export interface WorkerConfig {
   rpcUrl: string;
@@ -25,6 +26,8 @@ export interface WorkerConfig {
   pollMs: number;
   /** scrypt cost for keystores this process creates (tests lower it). */
   scryptN?: number;
+  /** Trainer backend (--trainer jax-js|pytorch, --device cpu|cuda|auto for PyTorch). */
+  backend: BackendChoice;
 }
 
 export const CONFIG_KEYS = {
@@ -42,6 +45,8 @@ export const CONFIG_KEYS = {
   "max-params": "WORKER_MAX_PARAMS",
   "poll-ms": "WORKER_POLL_MS",
   "scrypt-n": "WORKER_SCRYPT_N",
+  trainer: "WORKER_TRAINER",
+  device: "WORKER_DEVICE",
   config: "WORKER_CONFIG",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -136,7 +141,14 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
   } catch {
     throw new ConfigError(`--blob-url must be a URL, got ${blobUrl}`);
   }
+  const backendName = raw.trainer ?? "jax-js";
+  if (backendName !== "jax-js" && backendName !== "pytorch") throw new ConfigError(`--trainer must be jax-js or pytorch, got ${backendName}`);
+  const device = raw.device ?? "cpu";
+  if (device !== "cpu" && device !== "cuda" && device !== "auto") throw new ConfigError(`--device must be cpu, cuda or auto, got ${device}`);
+  if (raw.device !== undefined && backendName !== "pytorch") throw new ConfigError("--device applies to --trainer pytorch only");
+  const backend: BackendChoice = backendName === "pytorch" ? { backend: "pytorch", device, threads: 1 } : { backend: "jax-js" };
   return {
+    backend,
     rpcUrl,
     chainId,
     addresses,

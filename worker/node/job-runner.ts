@@ -24,6 +24,9 @@ import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.
 import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Commitment, MarketReader } from "./market-reader.ts";
+import { decodeInnerState, encodeInnerState } from "../state/inner-state.ts";
+import type { InnerState } from "../diloco/types.ts";
+import type { BackendChoice } from "./trainer-backend.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -50,6 +53,8 @@ export interface JobRunnerDeps {
   onRound?: (info: { jobId: bigint; round: number; trainLoss: number; modelHash?: Hex }) => void;
   /** Stop signal: the loop exits at the next safe point. */
   signal?: AbortSignal;
+  /** Trainer backend of this worker (default jax-js). */
+  backend?: BackendChoice;
 }
 
 interface PersistedJob {
@@ -145,7 +150,7 @@ export class JobRunner {
         log("removed from job", { jobId: this.jobId });
         return "Removed";
       }
-      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs });
+      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs, backend: this.d.backend, dataDir: this.d.dataDir });
       await this.playRound(job.currentRound, slot.index, job.modelHash);
     }
   }
@@ -160,6 +165,8 @@ export class JobRunner {
     if (committed) {
       const next = await readBytes(path.join(this.dir, `residual-${p.round}.bin`));
       if (next) await writeBytes(path.join(this.dir, "residual.bin"), next);
+      const inner = await readBytes(path.join(this.dir, `inner-${p.round}.bin`));
+      if (inner) await writeBytes(path.join(this.dir, "inner.bin"), inner);
       this.state.pending = { ...p, adopted: true };
       this.state.residualThrough = p.round + 1;
       await this.save();
@@ -175,6 +182,12 @@ export class JobRunner {
     const bytes = await readBytes(path.join(this.dir, "residual.bin"));
     if (!bytes) return null;
     return decodeState(bytes, { expectedLayout: ctx.trainer.layout, expectedKind: "residual" }).values;
+  }
+
+  private async loadInnerState(ctx: JobContext): Promise<InnerState | null> {
+    if (!ctx.spec.training.keepInnerState) return null;
+    const bytes = await readBytes(path.join(this.dir, "inner.bin"));
+    return bytes ? decodeInnerState(bytes, ctx.trainer.layout.size) : null;
   }
 
   private async playRound(round: number, index: number, modelHash: Hex): Promise<void> {
@@ -271,7 +284,8 @@ export class JobRunner {
     }
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
-    const out = await trainRound(ctx, { global, residual, round, workerIndex: index });
+    const innerState = await this.loadInnerState(ctx);
+    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index });
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
@@ -286,6 +300,7 @@ export class JobRunner {
     if (out.nextState.residual) {
       await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));
     }
+    if (t.keepInnerState && out.train.innerState) await writeBytes(path.join(this.dir, `inner-${round}.bin`), encodeInnerState(out.train.innerState));
     await writeBytes(path.join(this.dir, `update-${round}.bin`), bytes);
     const { blobId } = await import("../diloco/hash.ts");
     this.state.pending = { round, updateHash: blobId(bytes), trainLoss, adopted: false };

@@ -13,6 +13,8 @@ import { ContractRevertError, TxSender } from "../chain/tx-sender.ts";
 import { createKeystore, loadKeystore } from "../keys/keystore.ts";
 import { decodeJobSpec } from "../spec/job-spec.ts";
 import { paramCount } from "../diloco/model/layout.ts";
+import { capabilitiesMetadata, declineReason, JAX_BACKEND, probeCapabilities } from "./trainer-backend.ts";
+import { checkJobDataset } from "./job-context.ts";
 import { makeClients } from "./clients.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
@@ -64,8 +66,11 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
     } else p.log("already registered", { provider: p.address, stake: info.stake });
     return;
   }
+  // The metadata names what this worker can run (backend, determinism class, device, memory).
+  const caps = await probeCapabilities(p.config.backend ?? JAX_BACKEND);
+  const metadata = metadataURI.startsWith("data:") || metadataURI.startsWith("http") ? metadataURI : capabilitiesMetadata(caps, p.config.maxParams, metadataURI);
   await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
-  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadataURI] });
+  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadata] });
   p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
 }
 
@@ -81,6 +86,19 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
   }
   const size = paramCount(spec.model);
   if (size > p.config.maxParams) return `model has ${size} parameters, above --max-params ${p.config.maxParams}`;
+  let caps;
+  try {
+    caps = await probeCapabilities(p.config.backend ?? JAX_BACKEND);
+  } catch (err) {
+    return `trainer backend unavailable: ${(err as Error).message}`;
+  }
+  const why = declineReason(spec, caps);
+  if (why) return why;
+  try {
+    await checkJobDataset(spec, p.blobs);
+  } catch (err) {
+    return `dataset unusable: ${(err as Error).message}`;
+  }
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
   const free = await p.reader.client.readContract({ address: p.config.addresses.registry, abi: providerRegistryAbi, functionName: "freeStakeOf", args: [p.address] });
   if (free < params.workerBond) return `free stake ${free} is below the job's bond ${params.workerBond}`;
@@ -166,7 +184,7 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
       await new Promise((r) => setTimeout(r, p.config.pollMs));
       continue;
     }
-    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
+    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal, backend: p.config.backend }, jobId);
     const outcome = await runner.run();
     results.push({ jobId, outcome });
     if (outcome === "Stopped") break;

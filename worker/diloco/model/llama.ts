@@ -29,7 +29,7 @@ export function llamaTensorCount(config: ModelConfig): number {
  * receives these exact tables (the PyTorch worker gets them over its pipe), so the engines' last-ulp
  * differences in Math.cos could change a float32 value only on an exact rounding tie.
  */
-export function ropeTables(T: number, dh: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(T: number, dh: number): { cos: Float32Array<ArrayBuffer>; sin: Float32Array<ArrayBuffer> } {
   const half = dh / 2;
   const cos = new Float32Array(T * dh);
   const sin = new Float32Array(T * dh);
@@ -45,7 +45,7 @@ export function ropeTables(T: number, dh: number): { cos: Float32Array; sin: Flo
 }
 
 /** rotate_half as a [dh, dh] signed permutation: (x1, x2) ↦ (−x2, x1). */
-export function rotateHalfMatrix(dh: number): Float32Array {
+export function rotateHalfMatrix(dh: number): Float32Array<ArrayBuffer> {
   const h = dh / 2;
   const r = new Float32Array(dh * dh);
   for (let j = 0; j < h; j++) {

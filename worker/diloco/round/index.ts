@@ -26,7 +26,7 @@ import { encodeUpdate } from "../format/update.ts";
 import { blobId } from "../hash.ts";
 import { outerStep, type GlobalState, type OuterConfig } from "../outer/index.ts";
 import { aggregateBlobs, type WorkerBlob } from "../aggregate/index.ts";
-import type { DataShard, ParamLayout, Trainer, TrainResult } from "../types.ts";
+import type { DataShard, InnerState, ParamLayout, Trainer, TrainResult } from "../types.ts";
 
 export interface WorkerState {
   residual: Float32Array | null;
@@ -75,6 +75,8 @@ export interface WorkerRoundInput {
   steps: number;
   batchSize: number;
   shard: DataShard;
+  /** Inner AdamW state to continue from (absent = fresh); the new one is `train.innerState`. */
+  innerState?: InnerState;
 }
 
 export interface WorkerRoundOutput {
@@ -102,6 +104,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     round: inp.round,
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
+    ...(inp.innerState ? { innerState: inp.innerState } : {}),
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
