@@ -159,7 +159,7 @@ export class TorchTrainer implements Trainer {
   readonly layout: ParamLayout;
   readonly info: TorchInfo;
   /** Per-step gradient norms (before clipping) and learning rates of the last `train` call. */
-  lastStats: { gradNorms: number[]; learningRates: number[] } = { gradNorms: [], learningRates: [] };
+  lastStats: { gradNorms: number[]; learningRates: number[]; cpuSeconds?: number; wallSeconds?: number } = { gradNorms: [], learningRates: [] };
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #pipe: FramedPipe;
   #disposed = false;
@@ -239,7 +239,7 @@ export class TorchTrainer implements Trainer {
     if (inner) bufs.push({ name: "m", data: inner.m }, { name: "v", data: inner.v });
     const reply = await this.#pipe.request({ cmd: "train", steps: req.steps, batchSize: req.batchSize, T, dtype: tokenDtype(tokens), scalars }, bufs);
     const losses = reply.header.losses as number[];
-    this.lastStats = { gradNorms: reply.header.gradNorms as number[], learningRates: lrs };
+    this.lastStats = { gradNorms: reply.header.gradNorms as number[], learningRates: lrs, cpuSeconds: reply.header.cpuSeconds as number, wallSeconds: reply.header.wallSeconds as number };
     const params = f32(reply.bufs.get("params"), "params");
     checkParams(this.layout, params, "PyTorch trainer params");
     return {

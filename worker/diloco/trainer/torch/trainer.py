@@ -239,6 +239,8 @@ def cmd_init(h, bufs):
 
 
 def cmd_train(h, bufs):
+    import time
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     model, opt, dev = STATE["model"], STATE["opt"], STATE["device"]
     ps = model.unflatten(f32(bufs["params"], dev))
     if "m" in bufs:
@@ -293,7 +295,9 @@ def cmd_train(h, bufs):
         out = [("params", model.flatten(ps).cpu().numpy().astype("<f4").tobytes()),
                ("m", model.flatten(ms).cpu().numpy().astype("<f4").tobytes()),
                ("v", model.flatten(vs).cpu().numpy().astype("<f4").tobytes())]
-    return {"losses": losses, "gradNorms": norms}, out
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return {"losses": losses, "gradNorms": norms, "cpuSeconds": time.process_time() - cpu0, "wallSeconds": time.perf_counter() - wall0}, out
 
 
 def cmd_eval(h, bufs):
