@@ -23,14 +23,33 @@ export class HttpBlobStore implements BlobStore {
     return `${this.baseUrl}/blobs/${parseBlobId(id)}`;
   }
 
+  /**
+   * fetch with retries on network errors only (a pooled keep-alive socket closed by the server just as
+   * a request goes out surfaces as "fetch failed"): every request here is idempotent (content-addressed PUT).
+   */
+  private async fetchRetry(url: string, init: () => RequestInit): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetch(url, init());
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        if (attempt >= 3) {
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          throw new Error(`blob store ${init().method ?? "GET"} ${url}: ${err.message}${cause ? ` (${cause.code ?? ""} ${cause.message ?? ""})` : ""}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
   async put(bytes: Uint8Array): Promise<Hex> {
     const id = blobId(bytes);
-    const res = await fetch(this.url(id), {
+    const res = await this.fetchRetry(this.url(id), () => ({
       method: "PUT",
       body: bytes as Uint8Array<ArrayBuffer>,
       headers: { "content-type": "application/octet-stream" },
       signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    }));
     if (res.status === 413) throw new BlobTooLargeError(bytes.byteLength, Number.NaN);
     if (res.status !== 200 && res.status !== 201) throw new Error(`blob store refused ${id}: HTTP ${res.status} ${await res.text()}`);
     return id;
@@ -38,7 +57,7 @@ export class HttpBlobStore implements BlobStore {
 
   async get(id: Hex): Promise<Uint8Array> {
     const clean = parseBlobId(id);
-    const res = await fetch(this.url(clean), { signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await this.fetchRetry(this.url(clean), () => ({ signal: AbortSignal.timeout(this.timeoutMs) }));
     if (res.status === 404) throw new BlobNotFoundError(clean);
     if (res.status !== 200) throw new Error(`blob store GET ${clean}: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());

@@ -45,11 +45,11 @@ export async function checkJobDataset(spec: JobSpec, blobs: BlobStore, cacheDir?
   return ds;
 }
 
-export async function loadJobContext(opts: { jobId: bigint; params: JobParams; workerCount: number; blobs: BlobStore; backend?: BackendChoice; dataDir?: string }): Promise<JobContext> {
+export async function loadJobContext(opts: { jobId: bigint; params: JobParams; workerCount: number; blobs: BlobStore; backend?: BackendChoice; dataDir?: string; crossClass?: boolean }): Promise<JobContext> {
   const spec = decodeJobSpec(await opts.blobs.get(opts.params.specHash));
   assertSpecMatchesChain(spec, opts.params);
   const ds = await checkJobDataset(spec, opts.blobs, opts.dataDir ? path.join(opts.dataDir, "datasets") : undefined);
-  const trainer = await createJobTrainer(spec, opts.backend ?? JAX_BACKEND);
+  const trainer = await createJobTrainer(spec, opts.backend ?? JAX_BACKEND, opts.crossClass);
   const base = { jobId: opts.jobId, spec, params: opts.params, trainer, workerCount: opts.workerCount };
   if (ds && isDatasetData(spec.data)) {
     const shardsPerRound = spec.data.shardsPerRound;

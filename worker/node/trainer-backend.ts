@@ -69,8 +69,15 @@ export function declineReason(spec: JobSpec, caps: Capabilities): string | undef
   return undefined;
 }
 
-/** The trainer for a job on this worker's backend. */
-export async function createJobTrainer(spec: JobSpec, choice: BackendChoice): Promise<Trainer> {
+/**
+ * The trainer for a job on this worker's backend. `crossClass` (auditors only): use the auditor's own
+ * backend even when the job pins another class (its results are then checked within tolerance).
+ */
+export async function createJobTrainer(spec: JobSpec, choice: BackendChoice, crossClass = false): Promise<Trainer> {
+  if (crossClass) {
+    if (choice.backend === "jax-js") return createTrainer(spec.model, spec.training.innerOptimizer);
+    return TorchTrainer.start(spec.model, spec.training.innerOptimizer, { device: choice.device, threads: choice.threads, python: choice.python });
+  }
   const want = trainerOf(spec);
   if (want.backend === "jax-js") return createTrainer(spec.model, spec.training.innerOptimizer, { floatMode: want.determinism === "relaxed" ? "relaxed" : "strict" });
   if (choice.backend !== "pytorch") throw new Error(`job pins the pytorch backend; this process runs ${choice.backend} (start the worker with --trainer pytorch)`);
