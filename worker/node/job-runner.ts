@@ -130,6 +130,16 @@ export class JobRunner {
 
   /** Runs until the job ends (or this worker is removed); returns how it ended. */
   async run(): Promise<JobOutcome> {
+    try {
+      return await this.loop();
+    } finally {
+      // a PyTorch trainer is a child process: stop it with the job
+      await this.ctx?.trainer.dispose();
+      this.ctx = undefined;
+    }
+  }
+
+  private async loop(): Promise<JobOutcome> {
     const { reader, log } = this.d;
     this.state = (await readJson<PersistedJob>(path.join(this.dir, "state.json"))) ?? { jobId: this.jobId, residualThrough: 0 };
     for (;;) {
