@@ -3,13 +3,14 @@
  * GPT-2 BPE tokenizer into a content-addressed dataset and uploads it, posts a Llama-style job pinned to
  * this machine's PyTorch determinism class; two workers on the PyTorch backend train it to completion
  * while a jax-js worker declines it (class mismatch, logged); the poster exports the final model as
- * model.safetensors + config.json (verified against the on-chain hash), an independent PyTorch loader
+ * model.safetensors + config.json (verified against the on-chain hash), an auditor replays a worker bit
+ * for bit within the class and within tolerance from jax-js, an independent PyTorch loader
  * reproduces the project's logits from those files, and `market generate` samples text from them.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256 } from "viem";
@@ -22,6 +23,7 @@ import { exportModel, readModelDir } from "../../cli/poster/export-model.ts";
 import { probeCapabilities } from "../../worker/node/trainer-backend.ts";
 import { defaultPython } from "../../worker/diloco/trainer/torch-trainer.ts";
 import { sequenceLogits } from "../../worker/diloco/model/generate.ts";
+import { replayWorker } from "../../worker/node/audit.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TEXTS = [
@@ -56,7 +58,7 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
       arbiter: poster.address, rounds: 2, innerSteps: 6, batchSize: 4, workers: 2, commitWindow: 180, voteWindow: 90, name: "llama on my texts",
       modelConfig: { family: "llama", vocabSize: 50257, contextLength: 16, dModel: 32, nHeads: 2, nLayers: 1, dMlp: 64, tieEmbeddings: true },
       dataset: { hash: up.manifestHash, shardsPerRound: 1, description: "a few documents, GPT-2 BPE" },
-      trainer: { backend: "pytorch", determinism: caps.determinismClass },
+      trainer: { backend: "pytorch", determinism: caps.determinismClass, tolerance: { updateRelL2: 0.2, loss: 0.05 } },
       keepInnerState: true,
     });
     const bad = makeSpec({ arbiter: poster.address, modelConfig: { ...spec.model, vocabSize: 1000 }, dataset: { hash: up.manifestHash, shardsPerRound: 1 } });
@@ -93,6 +95,17 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
       const hashes = new Set(workers.map((w) => w.lines.find((l) => l.includes('"msg":"voted"') && l.includes(`"round":${round},`))).filter(Boolean).map((l) => JSON.parse(l!).modelHash));
       assert.equal(hashes.size, 1, `round ${round}: the two PyTorch workers agree bit for bit`);
     }
+
+    // ---- audits: bit-exact replay within the class (inner AdamW state and residual carried from round 0),
+    //      a tolerance check from the jax-js class
+    assert.ok(existsSync(path.join(net.dir, "workers", "w2", "jobs", jobId.toString(), "inner.bin")), "the worker kept its inner AdamW state");
+    const w2 = hardhatAccount(2).address;
+    const inClass = await replayWorker(net.reader, net.blobs, jobId, 1, w2, { backend: "pytorch", device: "cpu", threads: 1 });
+    assert.equal(inClass.mode, "replay");
+    assert.ok(inClass.match, `replay of round 1 reproduces the commitment: ${JSON.stringify(inClass, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`);
+    const crossClass = await replayWorker(net.reader, net.blobs, jobId, 1, w2, { backend: "jax-js" });
+    assert.equal(crossClass.mode, "tolerance");
+    assert.ok(crossClass.match && crossClass.tolerance!.relL2 < 0.2, `cross-class audit within tolerance: ${JSON.stringify(crossClass.tolerance)}`);
 
     // ---- export, load in PyTorch independently, generate
     const outDir = path.join(net.dir, "model");

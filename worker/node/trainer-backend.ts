@@ -49,12 +49,16 @@ export function probeCapabilities(choice: BackendChoice): Promise<Capabilities> 
   return p;
 }
 
-/** Bytes a training step needs, roughly: params, grads, two moments (4 × 4 bytes each) plus activations. */
+/**
+ * Bytes a float32 training step needs, roughly: params, grads and two moments (16 bytes per parameter)
+ * plus activations kept for the backward pass (per token: per layer ~8·d + 2·dMlp values and the
+ * attention scores and weights, nHeads·T each; the logits and their softmax, 2·V), doubled for gradients.
+ */
 export function trainingBytes(spec: JobSpec): number {
   const m = spec.model;
   const n = paramCount(m);
   const tokens = spec.training.batchSize * m.contextLength;
-  const activations = tokens * (m.nLayers * (8 * m.dModel + 2 * m.dMlp) + 2 * m.vocabSize) * 4 * 2;
+  const activations = tokens * (m.nLayers * (8 * m.dModel + 2 * m.dMlp + 2 * m.nHeads * m.contextLength) + 2 * m.vocabSize) * 4 * 2;
   return 16 * n + activations;
 }
 
