@@ -1,108 +1,159 @@
 /**
- * Poster and arbiter commands against any EVM JSON-RPC endpoint.
+ * Poster and arbiter commands against any EVM JSON-RPC endpoint (`./run market …`).
  *
  *   market job create --spec <file.json>         validate, upload spec + initial model, lock escrow
  *   market job status <id>                       rounds, loss per round, workers, escrow left
  *   market job cancel <id>                       cancel (refund; the round in flight is paid)
  *   market job model <id> --out <file>           download the current/final model, verified by hash
- *   market job model <id> --format safetensors --out <dir>   … as model.safetensors + config.json + tokenizer (HF layout)
- *   market dataset pack|upload …, market generate …   see cli/market-training.ts
  *   market withdraw                              withdraw refunds and other credits
  *   market arbiter resolve <challengeId>         replay the challenged round and decide
  *
- * Options: --rpc-url --chain-id --market --registry --token --key-file --password-file --blob-url
- * (or the same environment variables / --config file as the worker; WORKER_PASSWORD for the key).
+ * Every command answers --help. Options: --rpc-url --chain-id --market --registry --token --key-file
+ * --password-file --blob-url (or the same environment variables / --config file as the worker;
+ * WORKER_PASSWORD for the key); without them, the network of `./run start` and its poster's key.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { formatUnits } from "viem";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
 import { trainingMarketAbi } from "../shared/abis.ts";
+import { JobStatus } from "../shared/types.ts";
 import { TxSender } from "../worker/chain/tx-sender.ts";
 import { loadKeystore } from "../worker/keys/keystore.ts";
 import { makeClients } from "../worker/node/clients.ts";
-import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } from "../worker/node/config.ts";
+import { CONFIG_HELP, CONFIG_KEYS, configFlags, rawConfig, resolveConfig, type ConfigKey } from "../worker/node/config.ts";
+import { checkDeployment } from "../worker/node/deployment-check.ts";
 import { MarketReader } from "../worker/node/market-reader.ts";
-import { JobSpecError, parseJobSpec } from "../worker/spec/job-spec.ts";
+import { parseJobSpec } from "../worker/spec/job-spec.ts";
+import { checkSpecRunnable } from "../worker/spec/runnable.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
 import { runTrainingCommand } from "./market-training.ts";
 import { exportModel } from "./poster/export-model.ts";
+import { groupHelp, parseCommand, type CommandDef, type OptionDef } from "./common/args.ts";
+import { exitWithError, UsageError } from "./common/errors.ts";
+import { localCliConfig } from "./local-config.ts";
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`market: ${message}\n`);
-  process.exit(code);
+const CHAIN_KEYS: ConfigKey[] = ["rpc-url", "chain-id", "market", "registry", "token", "key-file", "password-file", "blob-url", "config"];
+const CONFIG_DEFS: Record<string, OptionDef> = Object.fromEntries(CHAIN_KEYS.map((k) => [k, { type: "string", arg: CONFIG_HELP[k].arg, help: `${CONFIG_HELP[k].help} [env ${CONFIG_KEYS[k]}]` }]));
+CONFIG_DEFS["network-dir"] = { type: "string", arg: "<dir>", help: "data directory of a ./run start network whose settings to use (default .data)" };
+const NOTE = "Without --config, --rpc-url or contract addresses, the network of ./run start in this folder is used\n(.data/cli-config.json, or --network-dir), with its poster's key (.data/keys/account-1.json, password in .data/keys/password).";
+
+const COMMANDS: Record<string, CommandDef> = {
+  "job create": { name: "market job create", summary: "Validates a job spec (before any gas), uploads it and the initial model, and locks the escrow.", options: { spec: { type: "string", arg: "<file.json>", help: "the job spec (required)" }, ...CONFIG_DEFS }, notes: NOTE },
+  "job status": { name: "market job status", positionals: "<job id>", summary: "Prints a job's state: rounds, loss per round, workers, escrow left (JSON).", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "job cancel": { name: "market job cancel", positionals: "<job id>", summary: "Cancels an open or running job: unspent escrow is credited back (the round in flight is paid to the workers who committed).", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "job model": { name: "market job model", positionals: "<job id>", summary: "Downloads the job's current (or final) model, verified against the hash on chain; --format safetensors writes a Hugging Face folder (model.safetensors, config.json, tokenizer).", options: { out: { type: "string", arg: "<file|dir>", help: "where to write the model (required; a folder with --format safetensors)" }, format: { type: "string", arg: "<dlxs|safetensors>", help: "dlxs (the project's global-state blob, default) or safetensors" }, ...CONFIG_DEFS }, notes: NOTE },
+  withdraw: { name: "market withdraw", summary: "Withdraws the account's refunds and other credits.", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "arbiter resolve": { name: "market arbiter resolve", positionals: "<challenge id>", summary: "As the job's arbiter: replays the challenged round and decides the challenge.", options: { ...CONFIG_DEFS }, notes: NOTE },
+};
+
+const HELP = groupHelp("market", "Commands for job posters and arbiters.", [
+  { name: "job create", summary: "validate a spec, upload it, lock escrow" },
+  { name: "job status", summary: "a job's rounds, losses, workers, escrow" },
+  { name: "job cancel", summary: "cancel a job (unspent escrow refunded)" },
+  { name: "job model", summary: "download the model, verified by hash" },
+  { name: "withdraw", summary: "withdraw refunds and credits" },
+  { name: "arbiter resolve", summary: "decide a challenge as the job's arbiter" },
+  { name: "dataset pack", summary: "tokenise text into content-addressed shards (no chain needed)" },
+  { name: "dataset upload", summary: "upload a packed dataset; prints its manifest hash" },
+  { name: "generate", summary: "sample text from an exported model folder" },
+], NOTE);
+
+function commandOf(argv: string[]): { key: string; rest: string[] } {
+  const [group, action] = argv;
+  if (group === "job" || group === "arbiter") {
+    const key = `${group} ${action}`;
+    if (!(key in COMMANDS)) {
+      const choices = Object.keys(COMMANDS).filter((k) => k.startsWith(`${group} `)).map((k) => `"${k}"`).join(", ");
+      throw new UsageError(action === undefined || action.startsWith("-") ? `${group} needs a sub-command: ${choices}` : `unknown command "${key}"; commands: ${choices}`);
+    }
+    return { key, rest: argv.slice(2) };
+  }
+  if (group === "withdraw") return { key: group, rest: argv.slice(1) };
+  throw new UsageError(`unknown command "${group}"; commands: ${Object.keys(COMMANDS).join(", ")}`);
 }
 
-
 function idArg(v: string | undefined, what: string): bigint {
-  if (!v || !/^[0-9]+$/.test(v) || BigInt(v) === 0n) fail(`${what} must be a positive integer id, got ${v ?? "nothing"}`);
+  if (!v || !/^[0-9]+$/.test(v) || BigInt(v) === 0n) throw new UsageError(`${what} must be a positive integer id, got ${v ?? "nothing"}`);
   return BigInt(v);
 }
 
 async function main(argv: string[]) {
   if (await runTrainingCommand(argv)) return; // dataset pack/upload, generate (cli/market-training.ts)
-  const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, format: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
-  const [group, action, arg] = positionals;
-  if (values.help || !group) {
-    console.log("usage: market job <create|status|cancel|model> … | market withdraw | market arbiter resolve <id>   (see cli/market.ts)");
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    console.log(HELP);
     return;
   }
+  const { key, rest } = commandOf(argv);
+  const { values, positionals } = parseCommand(rest, COMMANDS[key]);
   const flags = configFlags(values);
-  const readOnly = group === "job" && (action === "status" || action === "model");
+  const readOnly = key === "job status" || key === "job model";
+  const id = COMMANDS[key].positionals ? idArg(positionals[0], COMMANDS[key].positionals!.replace(/[<>]/g, "")) : undefined;
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+  if (key === "job model" && !values.out) throw new UsageError("job model needs --out <file> (or --format safetensors --out <dir>)");
+  if (key === "job model" && values.format !== undefined && values.format !== "dlxs" && values.format !== "safetensors") throw new UsageError(`--format must be dlxs or safetensors, got ${values.format}`);
 
   // Validate the spec before touching keys or the network, so mistakes cost nothing.
   let spec;
-  if (group === "job" && action === "create") {
-    if (!values.spec) fail("job create needs --spec <file.json>");
+  if (key === "job create") {
+    if (!values.spec) throw new UsageError("job create needs --spec <file.json>");
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(values.spec, "utf8"));
+      json = JSON.parse(await readFile(values.spec as string, "utf8"));
     } catch (err) {
-      fail(`cannot read the spec ${values.spec}: ${(err as Error).message}`);
+      throw new UsageError(`cannot read the spec ${values.spec}: ${(err as Error).message.split("\n")[0]}`);
     }
-    try {
-      spec = parseJobSpec(json);
-    } catch (err) {
-      if (err instanceof JobSpecError) fail(`${err.message} (in ${values.spec}; fix it before any gas is spent)`);
-      throw err;
-    }
+    spec = parseJobSpec(json);
+    checkSpecRunnable(spec);
   }
 
-  const config = resolveConfig(rawConfig(flags), { needKeys: !readOnly });
+  const config = resolveConfig(rawConfig(flags, process.env, { file: localCliConfig(values["network-dir"] as string | undefined) }), { needKeys: !readOnly });
   const account = readOnly ? undefined : await loadKeystore(config.keyFile, config.password);
   const { publicClient, walletClient } = await makeClients(config, account);
+  await checkDeployment(publicClient, config.addresses, config.chainId);
   const reader = new MarketReader(publicClient, config.addresses);
   const blobs = new HttpBlobStore(config.blobUrl);
   const sender = walletClient ? new TxSender({ publicClient, walletClient }) : undefined;
 
-  if (group === "job" && action === "create") {
-    const r = await createJobFromSpec({ reader, sender: sender!, blobs, me: account!.address, progress: progressBar("create job") }, spec!);
-    console.log(JSON.stringify({ jobId: r.jobId.toString(), specHash: r.specHash, initialModelHash: r.modelHash, escrow: formatUnits(r.escrow, 18) }));
-  } else if (group === "job" && action === "status") {
-    console.log(JSON.stringify(await jobStatus(reader, idArg(arg, "job id")), null, 2));
-  } else if (group === "job" && action === "cancel") {
-    await cancelJob({ reader, sender: sender!, blobs, me: account!.address }, idArg(arg, "job id"));
-    console.log(JSON.stringify({ cancelled: arg, credited: formatUnits(await reader.balanceOf(account!.address), 18) }));
-  } else if (group === "job" && action === "model") {
-    if (!values.out) fail("job model needs --out <file> (or --format safetensors --out <dir>)");
-    if (values.format === "safetensors") console.log(JSON.stringify(await exportModel(reader, blobs, idArg(arg, "job id"), values.out)));
-    else if (values.format === undefined || values.format === "dlxs") console.log(JSON.stringify(await downloadModel(reader, blobs, idArg(arg, "job id"), values.out)));
-    else fail(`--format must be safetensors or dlxs, got ${values.format}`);
-  } else if (group === "withdraw") {
-    const balance = await reader.balanceOf(account!.address);
-    if (balance === 0n) fail("nothing to withdraw: no refunds or credits for this account", 1);
-    await sender!.send({ address: config.addresses.market, abi: trainingMarketAbi, functionName: "withdraw", args: [] });
-    console.log(JSON.stringify({ withdrawn: formatUnits(balance, 18) }));
-  } else if (group === "arbiter" && action === "resolve") {
-    console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, idArg(arg, "challenge id"))));
-  } else {
-    fail(`unknown command "${positionals.join(" ")}"`);
+  switch (key) {
+    case "job create": {
+      const r = await createJobFromSpec({ reader, sender: sender!, blobs, me: account!.address, progress: progressBar("create job") }, spec!);
+      console.log(JSON.stringify({ jobId: r.jobId.toString(), specHash: r.specHash, initialModelHash: r.modelHash, escrow: formatUnits(r.escrow, 18) }));
+      return;
+    }
+    case "job status":
+      console.log(JSON.stringify(await jobStatus(reader, id!), null, 2));
+      return;
+    case "job cancel": {
+      const job = await reader.jobState(id!);
+      const status = JobStatus[job.status];
+      if (status !== "Open" && status !== "Running") throw new UsageError(`job ${id} is ${status}: only an Open or Running job can be cancelled; nothing would be refunded`);
+      const before = await reader.balanceOf(account!.address);
+      await cancelJob({ reader, sender: sender!, blobs, me: account!.address }, id!);
+      const after = await reader.balanceOf(account!.address);
+      console.log(JSON.stringify({ cancelled: id!.toString(), refunded: formatUnits(after - before, 18), withdrawable: formatUnits(after, 18) }));
+      return;
+    }
+    case "job model":
+      if (values.format === "safetensors") console.log(JSON.stringify(await exportModel(reader, blobs, id!, values.out as string)));
+      else console.log(JSON.stringify(await downloadModel(reader, blobs, id!, values.out as string)));
+      return;
+    case "withdraw": {
+      const balance = await reader.balanceOf(account!.address);
+      if (balance === 0n) throw new Error(`nothing to withdraw: account ${account!.address} has no refunds or credits`);
+      await sender!.send({ address: config.addresses.market, abi: trainingMarketAbi, functionName: "withdraw", args: [] });
+      console.log(JSON.stringify({ withdrawn: formatUnits(balance, 18) }));
+      return;
+    }
+    case "arbiter resolve":
+      console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, id!)));
+      return;
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) fail(err.message);
-  fail((err as Error).message, 1);
+  const [group, action] = process.argv.slice(2);
+  const key = group === "job" || group === "arbiter" ? `${group} ${action}` : group;
+  exitWithError("market", err, key && key in COMMANDS ? `market ${key} --help` : "market --help");
 });

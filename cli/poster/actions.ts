@@ -3,6 +3,7 @@
  * create a job from a spec (validated before any gas is spent; spec and initial model uploaded),
  * read its status, cancel it, and download the final model verified against the on-chain hash.
  */
+import { checkSpecRunnable } from "../../worker/spec/runnable.ts";
 import { writeFile, rename } from "node:fs/promises";
 import { formatUnits, type Address, type Hex } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -34,6 +35,7 @@ export async function initialModelBlob(spec: JobSpec): Promise<Uint8Array> {
 
 export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{ jobId: bigint; specHash: Hex; modelHash: Hex; escrow: bigint }> {
   const { addresses } = d.reader;
+  checkSpecRunnable(spec); // a spec no worker would run is refused before any upload or gas
   const steps = 5;
   d.progress?.("checking balance", 0, steps);
   const params0 = jobParamsFromSpec(spec, "0x01", "0x01");
@@ -60,7 +62,10 @@ export interface JobStatusView {
   jobId: string;
   status: string;
   poster: Address;
-  round: number;
+  /** The round in progress (0-based, as on chain and in GraphQL), or null when the job is not running. */
+  currentRound: number | null;
+  /** Rounds finalized so far (equals `rounds` for a completed job). */
+  roundsFinalized: number;
   rounds: number;
   workers: { address: Address; active: boolean }[];
   escrowLeft: string;
@@ -81,13 +86,15 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     const commits = await reader.commitments(jobId, r);
     const perWorker = Object.fromEntries(commits.map((c) => [c.worker, decodeLoss(c.trainLoss)]));
     const values = Object.values(perWorker);
-    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null, perWorker });
+    // losses are on chain in micro-units: the mean is shown to that precision (no float noise)
+    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1e6) / 1e6 : null, perWorker });
   }
   return {
     jobId: jobId.toString(),
     status: JobStatus[s.status],
     poster: s.poster,
-    round: s.currentRound,
+    currentRound: JobStatus[s.status] === "Running" ? s.currentRound : null,
+    roundsFinalized: losses.filter((l) => l.status === "Finalized").length,
     rounds: p.rounds,
     workers: workers.map((w, i) => ({ address: w, active: slots[i].active })),
     escrowLeft: formatUnits(s.escrow, 18),

@@ -82,6 +82,8 @@ export interface TrainRequest {
    * Part of the worker's replayable state: an auditor replays it forward like the error-feedback residual.
    */
   innerState?: InnerState;
+  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
+  onStep?: (done: number, loss: number) => void;
 }
 
 /** AdamW moments (flat, in layout order) and the number of steps they have seen (bias correction). */

@@ -295,7 +295,16 @@ export class JobRunner {
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
     const innerState = await this.loadInnerState(ctx);
-    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index });
+    // step progress for operators (at most ~8 lines a round, plus one every 10 s on slow machines)
+    const every = Math.max(1, Math.ceil(t.innerSteps / 8));
+    let lastLog = Date.now();
+    const onStep = (done: number, loss: number) => {
+      if (done % every === 0 || done === t.innerSteps || Date.now() - lastLog > 10_000) {
+        lastLog = Date.now();
+        this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
+      }
+    };
+    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index, onStep });
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");

@@ -16,6 +16,7 @@ import { paramCount } from "../diloco/model/layout.ts";
 import { capabilitiesMetadata, declineReason, JAX_BACKEND, probeCapabilities } from "./trainer-backend.ts";
 import { checkJobDataset } from "./job-context.ts";
 import { makeClients } from "./clients.ts";
+import { checkDeployment } from "./deployment-check.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
 import { MarketReader } from "./market-reader.ts";
@@ -38,15 +39,15 @@ export function jsonLogger(name: string): Logger {
 export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean; needAttestor?: boolean } = {}): Promise<Provider> {
   const log = opts.log ?? jsonLogger("worker");
   const account = await loadKeystore(config.keyFile, config.password);
+  // the chain and the contracts are checked before anything is created (e.g. the attestation key)
+  const { publicClient, walletClient } = await makeClients(config, account);
+  await checkDeployment(publicClient, config.addresses, config.chainId);
   let attestorAccount;
   if (existsSync(config.attestorKeyFile)) attestorAccount = await loadKeystore(config.attestorKeyFile, config.password);
   else if (opts.createAttestor) {
     attestorAccount = await createKeystore(config.attestorKeyFile, config.password, { scryptN: config.scryptN });
     log("created attestation key", { signer: attestorAccount.address, keystore: config.attestorKeyFile });
   } else if (opts.needAttestor ?? true) throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
-  const { publicClient, walletClient } = await makeClients(config, account);
-  const code = await publicClient.getCode({ address: config.addresses.market });
-  if (!code || code === "0x") throw new Error(`no contract at the market address ${config.addresses.market} on chain ${config.chainId}`);
   const reader = new MarketReader(publicClient, config.addresses);
   const sender = new TxSender({ publicClient, walletClient: walletClient!, log });
   const attestor = attestorAccount ? new SoftwareAttestor(attestorAccount) : undefined;

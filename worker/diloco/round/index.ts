@@ -77,6 +77,8 @@ export interface WorkerRoundInput {
   shard: DataShard;
   /** Inner AdamW state to continue from (absent = fresh); the new one is `train.innerState`. */
   innerState?: InnerState;
+  /** Inner-step progress (passed to the trainer). */
+  onStep?: (done: number, loss: number) => void;
 }
 
 export interface WorkerRoundOutput {
@@ -105,6 +107,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     workerIndex: inp.workerIndex,
     stepOffset: inp.round * inp.steps,
     ...(inp.innerState ? { innerState: inp.innerState } : {}),
+    onStep: inp.onStep,
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;

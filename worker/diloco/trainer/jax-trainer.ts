@@ -138,6 +138,7 @@ export class JaxTrainer implements Trainer {
         const [loss, gradNorm] = await out.data();
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${req.stepOffset + s}`);
         losses.push(loss);
+        req.onStep?.(s + 1, loss);
         stats.gradNorms.push(gradNorm);
         stats.learningRates.push(lr);
       }

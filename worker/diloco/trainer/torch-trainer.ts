@@ -239,6 +239,8 @@ export class TorchTrainer implements Trainer {
     if (inner) bufs.push({ name: "m", data: inner.m }, { name: "v", data: inner.v });
     const reply = await this.#pipe.request({ cmd: "train", steps: req.steps, batchSize: req.batchSize, T, dtype: tokenDtype(tokens), scalars }, bufs);
     const losses = reply.header.losses as number[];
+    // the subprocess answers once per call: progress is reported when the losses arrive
+    if (req.onStep) losses.forEach((l, i) => req.onStep!(i + 1, l));
     this.lastStats = { gradNorms: reply.header.gradNorms as number[], learningRates: lrs, cpuSeconds: reply.header.cpuSeconds as number, wallSeconds: reply.header.wallSeconds as number };
     const params = f32(reply.bufs.get("params"), "params");
     checkParams(this.layout, params, "PyTorch trainer params");
