@@ -11,7 +11,7 @@
  * Counted: tokens (batch × context × steps) of one `train` call after a warm-up call that compiles /
  * warms caches, divided by the CPU seconds of the process doing the work (Node's process.cpuUsage for
  * jax-js; Python's time.process_time inside the PyTorch process). Wall-clock rates are recorded too
- * (the machine is shared). Best of `reps` alternating runs. Writes bench/results/trainer.json (keys
+ * (the machine is shared). Best of `reps` alternating runs (one run for the larger sizes). Writes bench/results/trainer.json (keys
  * jaxVsTorchCpu, torchCpuTokPerS, jaxTokPerS, perSize) keeping the older keys of bench/trainer/run.ts.
  */
 import { spawnSync } from "node:child_process";
@@ -33,8 +33,8 @@ const reps = Number(values.reps);
 
 const SIZES: Record<string, { model: ModelConfig; batch: number; steps: number }> = {
   "0.43m": { model: { vocabSize: 96, contextLength: 64, dModel: 128, nHeads: 4, nLayers: 2, dMlp: 512 }, batch: 32, steps: 20 },
-  "10m": { model: { vocabSize: 96, contextLength: 64, dModel: 384, nHeads: 6, nLayers: 6, dMlp: 1536 }, batch: 8, steps: 6 },
-  "50m": { model: { vocabSize: 96, contextLength: 64, dModel: 640, nHeads: 10, nLayers: 10, dMlp: 2560 }, batch: 4, steps: 3 },
+  "10m": { model: { vocabSize: 96, contextLength: 64, dModel: 384, nHeads: 6, nLayers: 6, dMlp: 1536 }, batch: 8, steps: 3 },
+  "50m": { model: { vocabSize: 96, contextLength: 64, dModel: 640, nHeads: 10, nLayers: 10, dMlp: 2560 }, batch: 4, steps: 2 },
 };
 const opt = { ...DEFAULT_INNER_OPT, warmupSteps: 10, totalSteps: 1000 };
 const shard = makeShards(loadCorpus(), { workers: 4 }).shards[0];
@@ -59,12 +59,15 @@ async function measure(trainer: Trainer, kind: "jax" | "torch", steps: number, b
   return { tokPerCpuS: tokens / cpuSeconds, tokPerS: tokens / wallSeconds, cpuSeconds, wallSeconds, lastLoss: r.losses[r.losses.length - 1] };
 }
 
-function idiomaticTorch(model: ModelConfig, batch: number, steps: number): Rate | null {
+/** `blasThreads` unset = OpenBLAS's default (one thread per core), as a run without OPENBLAS_NUM_THREADS gets. */
+function idiomaticTorch(model: ModelConfig, batch: number, steps: number, blasThreads: string | undefined = "1"): Rate | null {
   const dir = mkdtempSync(join(tmpdir(), "trainer-bench-"));
   try {
     const file = join(dir, "shard.bin");
     writeFileSync(file, Uint8Array.from(shard.tokens));
-    const res = spawnSync(defaultPython(), [join(here, "torch_bench.py"), JSON.stringify({ ...model, batchSize: batch, ...opt }), file, String(steps)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } });
+    const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: blasThreads, MKL_NUM_THREADS: "1" };
+    if (blasThreads === undefined) delete env.OPENBLAS_NUM_THREADS;
+    const res = spawnSync(defaultPython(), [join(here, "torch_bench.py"), JSON.stringify({ ...model, batchSize: batch, ...opt }), file, String(steps)], { encoding: "utf8", env });
     if (res.status !== 0) return null;
     const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as { steps: number; wallSeconds: number; cpuSeconds: number; losses: number[] };
     const tokens = out.steps * batch * model.contextLength;
@@ -83,17 +86,20 @@ for (const name of (values.sizes as string).split(",")) {
   const jaxRuns: Rate[] = [];
   const torchRuns: Rate[] = [];
   const idiomRuns: Rate[] = [];
+  const idiomBlasDefault: Rate[] = [];
   const jax = await createTrainer(s.model, opt);
   const torch = await TorchTrainer.start(s.model, opt, { threads: 1 });
   torchVersion = torch.info.torch;
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < (name === "0.43m" ? reps : 1); r++) {
     jaxRuns.push(await measure(jax, "jax", s.steps, s.batch));
     torchRuns.push(await measure(torch, "torch", s.steps, s.batch));
     if (name === "0.43m") {
       const i = idiomaticTorch(s.model, s.batch, s.steps);
       if (i) idiomRuns.push(i);
+      const d = idiomaticTorch(s.model, s.batch, s.steps, undefined);
+      if (d) idiomBlasDefault.push(d);
     }
-    console.error(`[bench] ${name} rep ${r + 1}: jax ${jaxRuns.at(-1)!.tokPerCpuS.toFixed(0)} tok/CPU-s, torch ${torchRuns.at(-1)!.tokPerCpuS.toFixed(0)}${idiomRuns.length ? `, idiomatic torch ${idiomRuns.at(-1)!.tokPerCpuS.toFixed(0)}` : ""} (load ${loadavg()[0].toFixed(1)})`);
+    console.error(`[bench] ${name} rep ${r + 1}: jax ${jaxRuns.at(-1)!.tokPerCpuS.toFixed(0)} tok/CPU-s, torch ${torchRuns.at(-1)!.tokPerCpuS.toFixed(0)}${idiomRuns.length ? `, idiomatic torch ${idiomRuns.at(-1)!.tokPerCpuS.toFixed(0)}` : ""}${idiomBlasDefault.length ? `, idiomatic torch with OpenBLAS default threads ${idiomBlasDefault.at(-1)!.tokPerCpuS.toFixed(0)} tok/CPU-s (${idiomBlasDefault.at(-1)!.tokPerS.toFixed(0)} tok/s wall)` : ""} (load ${loadavg()[0].toFixed(1)})`);
   }
   jax.dispose();
   await torch.dispose();
@@ -104,11 +110,14 @@ for (const name of (values.sizes as string).split(",")) {
     jaxTokPerS: Math.round(j.tokPerCpuS), torchCpuTokPerS: Math.round(t.tokPerCpuS), jaxVsTorchCpu: Number((j.tokPerCpuS / t.tokPerCpuS).toFixed(3)),
     jaxWallTokPerS: Math.round(j.tokPerS), torchWallTokPerS: Math.round(t.tokPerS),
     ...(idiomRuns.length ? { torchIdiomaticTokPerS: Math.round(best(idiomRuns).tokPerCpuS), jaxVsTorchIdiomatic: Number((j.tokPerCpuS / best(idiomRuns).tokPerCpuS).toFixed(3)) } : {}),
-    runs: { jax: jaxRuns, torch: torchRuns, torchIdiomatic: idiomRuns },
+    ...(idiomBlasDefault.length ? { torchIdiomaticBlasDefaultThreadsTokPerCpuS: Math.round(best(idiomBlasDefault).tokPerCpuS), jaxVsTorchIdiomaticBlasDefaultThreads: Number((j.tokPerCpuS / best(idiomBlasDefault).tokPerCpuS).toFixed(3)) } : {}),
+    runs: { jax: jaxRuns, torch: torchRuns, torchIdiomatic: idiomRuns, torchIdiomaticBlasDefaultThreads: idiomBlasDefault },
   };
+  writeResults(); // after every size, so a long run keeps what it measured
 }
-const file = join(root, "bench", "results", "trainer.json");
-const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+function writeResults(): void {
+  const file = join(root, "bench", "results", "trainer.json");
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
 const d = perSize["0.43m"] as { jaxTokPerS: number; torchCpuTokPerS: number; jaxVsTorchCpu: number } | undefined;
 const out = {
   ...previous,
@@ -119,5 +128,6 @@ const out = {
   compareMachine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores (shared), Node ${process.versions.node}`,
   compareDate: new Date().toISOString(),
 };
-writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
-console.log(JSON.stringify({ jaxVsTorchCpu: out.jaxVsTorchCpu, torchCpuTokPerS: out.torchCpuTokPerS, jaxTokPerS: out.jaxTokPerS, perSize: Object.fromEntries(Object.entries(perSize).map(([k, v]) => [k, { ...(v as object), runs: undefined }])) }, null, 2));
+  writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+  console.log(JSON.stringify({ jaxVsTorchCpu: out.jaxVsTorchCpu, torchCpuTokPerS: out.torchCpuTokPerS, jaxTokPerS: out.jaxTokPerS, perSize: Object.fromEntries(Object.entries(perSize).map(([k, v]) => [k, { ...(v as object), runs: undefined }])) }, null, 2));
+}

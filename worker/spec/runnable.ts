@@ -20,7 +20,7 @@ export const WORKER_LIMITS = {
 export function runnableProblems(spec: JobSpec): JobSpecError[] {
   const problems: JobSpecError[] = [];
   if (!isDatasetData(spec.data) && !WORKER_LIMITS.corpora.includes(spec.data.corpus)) {
-    problems.push(new JobSpecError("$.data.corpus", `is ${JSON.stringify(spec.data.corpus)}, a corpus this software does not ship; known: ${WORKER_LIMITS.corpora.join(", ")} (or name a dataset: data.dataset = the manifest hash from \`market dataset upload\`)`));
+    problems.push(new JobSpecError("$.data.corpus", `is ${JSON.stringify(spec.data.corpus)}, a dataset this software does not know; known: ${WORKER_LIMITS.corpora.join(", ")} (or name a dataset: data.dataset = the manifest hash from \`market dataset upload\`)`));
   }
   const size = paramCount(spec.model);
   if (size > WORKER_LIMITS.maxParams) {
