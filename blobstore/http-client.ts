@@ -27,14 +27,34 @@ export class HttpBlobStore implements BlobStore {
     return `${this.baseUrl}/blobs/${parseBlobId(id)}`;
   }
 
+  /**
+   * fetch with retries on network errors only (a pooled keep-alive socket closed by the server just as
+   * a request goes out surfaces as "fetch failed"): every request here is idempotent (content-addressed PUT).
+   */
+  private async fetchRetry(url: string, init: () => RequestInit | Promise<RequestInit>): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      const req = await init(); // fresh per attempt: a new timeout signal (and upload signature)
+      try {
+        return await fetch(url, req);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        if (attempt >= 3) {
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          throw new Error(`blob store ${req.method ?? "GET"} ${url}: ${err.message}${cause ? ` (${cause.code ?? ""} ${cause.message ?? ""})` : ""}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
   async put(bytes: Uint8Array): Promise<Hex> {
     const id = blobId(bytes);
-    const res = await fetch(this.url(id), {
+    const res = await this.fetchRetry(this.url(id), async () => ({
       method: "PUT",
       body: bytes as Uint8Array<ArrayBuffer>,
       headers: { "content-type": "application/octet-stream", ...(this.signer ? { authorization: await uploadAuthorization(this.signer, id) } : {}) },
       signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    }));
     if (res.status === 413) throw new BlobTooLargeError(bytes.byteLength, Number.NaN);
     if (res.status === 401 || res.status === 403) {
       const reason = ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${res.status}`;
@@ -46,7 +66,7 @@ export class HttpBlobStore implements BlobStore {
 
   async get(id: Hex): Promise<Uint8Array> {
     const clean = parseBlobId(id);
-    const res = await fetch(this.url(clean), { signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await this.fetchRetry(this.url(clean), () => ({ signal: AbortSignal.timeout(this.timeoutMs) }));
     if (res.status === 404) throw new BlobNotFoundError(clean);
     if (res.status !== 200) throw new Error(`blob store GET ${clean}: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());

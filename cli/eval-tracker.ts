@@ -92,7 +92,7 @@ export class EvalTracker {
   }
 
   private async evaluate(modelHash: Hex): Promise<number> {
-    return evaluateModel(this.o.spec, await this.o.blobs.get(modelHash), this.o.batches ? { batches: this.o.batches } : {});
+    return evaluateModel(this.o.spec, await this.o.blobs.get(modelHash), { blobs: this.o.blobs, ...(this.o.batches ? { batches: this.o.batches } : {}) });
   }
 
   /** Reports through the API's poster-signed mutation; false when it could not (retried on the next pass). */

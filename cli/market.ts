@@ -36,6 +36,8 @@ import { progressBar } from "./progress.ts";
 import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
 import { recentBlockTime } from "../worker/chain/chain-clock.ts";
 import { findDeployBlock } from "../worker/chain/deploy-block.ts";
+import { runTrainingCommand } from "./market-training.ts";
+import { exportModel } from "./poster/export-model.ts";
 import { groupHelp, parseCommand, type CommandDef, type OptionDef } from "./common/args.ts";
 import { exitWithError, UsageError } from "./common/errors.ts";
 import { localCliConfig } from "./local-config.ts";
@@ -49,7 +51,7 @@ const COMMANDS: Record<string, CommandDef> = {
   "job create": { name: "market job create", summary: "Validates a job spec (before any gas), uploads it and the initial model, and locks the escrow.", options: { spec: { type: "string", arg: "<file.json>", help: "the job spec (required)" }, ...CONFIG_DEFS }, notes: NOTE },
   "job status": { name: "market job status", positionals: "<job id>", summary: "Prints a job's state: rounds, loss per round, workers, escrow left (JSON).", options: { ...CONFIG_DEFS }, notes: NOTE },
   "job cancel": { name: "market job cancel", positionals: "<job id>", summary: "Cancels an open or running job: unspent escrow is credited back (the round in flight is paid to the workers who committed).", options: { ...CONFIG_DEFS }, notes: NOTE },
-  "job model": { name: "market job model", positionals: "<job id>", summary: "Downloads the job's current (or final) model, verified against the hash on chain.", options: { out: { type: "string", arg: "<file>", help: "where to write the model (required)" }, ...CONFIG_DEFS }, notes: NOTE },
+  "job model": { name: "market job model", positionals: "<job id>", summary: "Downloads the job's current (or final) model, verified against the hash on chain; --format safetensors writes a Hugging Face folder (model.safetensors, config.json, tokenizer).", options: { out: { type: "string", arg: "<file>", help: "where to write the model (required; a folder with --format safetensors)" }, format: { type: "string", arg: "<dlxs|safetensors>", help: "dlxs (the project's global-state blob, default) or safetensors" }, ...CONFIG_DEFS }, notes: NOTE },
   withdraw: { name: "market withdraw", summary: "Withdraws the account's refunds and other credits.", options: { ...CONFIG_DEFS }, notes: NOTE },
   "job start": { name: "market job start", positionals: "<job id>", summary: "Starts a job whose join window has passed with at least minWorkers joined (anyone may).", options: { ...CONFIG_DEFS }, notes: NOTE },
   "token mint": { name: "market token mint", summary: "Mints the project's TestToken (its owner only; refuses any other token).", options: { to: { type: "string", arg: "<address|keystore>", help: "recipient (an address, or a keystore file naming one) (required)" }, amount: { type: "string", arg: "<tokens>", help: "whole tokens, e.g. 1000 (required)" }, ...CONFIG_DEFS }, notes: NOTE },
@@ -67,6 +69,9 @@ const HELP = groupHelp("market", "Commands for job posters and arbiters.", [
   { name: "job start", summary: "start a job past its join window" },
   { name: "token mint", summary: "mint the test token (its owner only)" },
   { name: "spec init", summary: "write a validated spec from a preset" },
+  { name: "dataset pack", summary: "tokenise text into content-addressed shards (no chain needed)" },
+  { name: "dataset upload", summary: "upload a packed dataset; prints its manifest hash" },
+  { name: "generate", summary: "sample text from an exported model folder" },
 ], NOTE);
 
 function commandOf(argv: string[]): { key: string; rest: string[] } {
@@ -89,6 +94,7 @@ function idArg(v: string | undefined, what: string): bigint {
 }
 
 async function main(argv: string[]) {
+  if (await runTrainingCommand(argv)) return; // dataset pack/upload, generate (cli/market-training.ts)
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(HELP);
     return;
@@ -99,7 +105,8 @@ async function main(argv: string[]) {
   const readOnly = key === "job status" || key === "job model";
   const id = COMMANDS[key].positionals ? idArg(positionals[0], COMMANDS[key].positionals!.replace(/[<>]/g, "")) : undefined;
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
-  if (key === "job model" && !values.out) throw new UsageError("job model needs --out <file>");
+  if (key === "job model" && !values.out) throw new UsageError("job model needs --out <file> (or --format safetensors --out <dir>)");
+  if (key === "job model" && values.format !== undefined && values.format !== "dlxs" && values.format !== "safetensors") throw new UsageError(`--format must be dlxs or safetensors, got ${values.format}`);
 
   if (key === "spec init") {
     if (!values.out) throw new UsageError("spec init needs --out <file.json>");
@@ -161,7 +168,8 @@ async function main(argv: string[]) {
       return;
     }
     case "job model":
-      console.log(JSON.stringify(await downloadModel(reader, blobs, id!, values.out as string)));
+      if (values.format === "safetensors") console.log(JSON.stringify(await exportModel(reader, blobs, id!, values.out as string)));
+      else console.log(JSON.stringify(await downloadModel(reader, blobs, id!, values.out as string)));
       return;
     case "withdraw": {
       const balance = await reader.balanceOf(account!.address);

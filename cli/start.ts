@@ -21,6 +21,7 @@ import type { ChainJournal } from "./chain-journal.ts";
 import { startDevNode, DEV_NODE_KINDS, type DevNodeKind } from "./dev-node.ts";
 import { deployWithIgnition } from "./deploy.ts";
 import { startBlobServer } from "../blobstore/server.ts";
+import { uploadDemoDataset } from "./demo-dataset.ts";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
 import { encryptKey, writeKeystore } from "../worker/keys/keystore.ts";
 import { TxSender } from "../worker/chain/tx-sender.ts";
@@ -327,7 +328,9 @@ try {
   say(`workers: ${opts.workers} providers registered (stake 1000 TCRED each)`);
 
   // ---- demo job
-  const spec = makeSpec({ arbiter: poster.address, model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus" });
+  const demoData = await uploadDemoDataset(blobs); // the corpus as a content-addressed dataset (cli/demo-dataset.ts)
+  say(`dataset: State of the Union (char) ${demoData.hash}, ${demoData.shards} shards`);
+  const spec = makeSpec({ arbiter: poster.address, model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus", dataset: { hash: demoData.hash, shardsPerRound: demoData.shardsPerRound }, keepInnerState: true });
   if (!state.jobId) {
     const created = await createJobFromSpec({ reader, sender: senderOf(hardhatKey(1)), blobs, me: poster.address }, spec);
     state.jobId = created.jobId.toString();

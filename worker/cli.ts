@@ -8,6 +8,7 @@
  *   worker withdraw                             withdraw credited earnings
  *   worker status                               stake, bonds, balance
  *   worker audit --job J --round R --worker W [--challenge]   replay a worker's round and challenge a mismatch
+ *   worker capabilities [--trainer pytorch --device cuda]      backend, device, memory, determinism class
  *
  * Every command answers --help. Common options (also from env or a JSON --config file; see
  * worker/node/config.ts); without them, the network of `./run start` (its .data/cli-config.json).
@@ -76,6 +77,12 @@ const COMMANDS: Record<string, CommandDef> = {
   },
 };
 
+COMMANDS.capabilities = {
+  name: "worker capabilities",
+  summary: "Starts the trainer backend and prints what it is: backend, device, memory and the determinism class a job spec pins (no keys or chain needed).",
+  options: { trainer: CONFIG_DEFS.trainer, device: CONFIG_DEFS.device },
+};
+
 const HELP = groupHelp("worker", "The GPU provider's node: keys, registration, running jobs, earnings and audits.", [
   { name: "keys new", summary: "create an encrypted keystore" },
   { name: "keys import", summary: "encrypt the key in PRIVATE_KEY into a keystore" },
@@ -84,6 +91,7 @@ const HELP = groupHelp("worker", "The GPU provider's node: keys, registration, r
   { name: "withdraw", summary: "withdraw earnings" },
   { name: "status", summary: "stake, bonds, earnings" },
   { name: "audit", summary: "replay a worker's round; challenge a mismatch" },
+  { name: "capabilities", summary: "trainer backend, device, memory, determinism class" },
 ]);
 
 function commandOf(argv: string[]): { key: string; rest: string[] } {
@@ -91,9 +99,9 @@ function commandOf(argv: string[]): { key: string; rest: string[] } {
   if (cmd === "keys") {
     if (sub === "new") return { key: "keys new", rest: argv.slice(2) };
     if (sub === "import") return { key: "keys import", rest: argv.slice(2) };
-    throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new"' : `unknown command "keys ${sub}"; did you mean "keys new"?`);
+    throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new" or "keys import"' : `unknown command "keys ${sub}"; sub-commands: "keys new", "keys import"`);
   }
-  if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, register, run, withdraw, status, audit`);
+  if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, keys import, register, run, withdraw, status, audit, capabilities`);
   return { key: cmd, rest: argv.slice(1) };
 }
 
@@ -115,6 +123,13 @@ async function main(argv: string[]): Promise<void> {
 
   if (key === "keys import") {
     console.log(JSON.stringify(await importKey(str("out"), flags["scrypt-n"])));
+    return;
+  }
+  if (key === "capabilities") {
+    const { probeCapabilities } = await import("./node/trainer-backend.ts");
+    const backend = flags.trainer === "pytorch" ? { backend: "pytorch" as const, device: (flags.device ?? "cpu") as "cpu" | "cuda" | "auto", threads: 1 } : { backend: "jax-js" as const };
+    if (flags.trainer !== undefined && flags.trainer !== "pytorch" && flags.trainer !== "jax-js") throw new UsageError(`--trainer must be jax-js or pytorch, got ${flags.trainer}`);
+    console.log(JSON.stringify(await probeCapabilities(backend)));
     return;
   }
   if (key === "keys new") {

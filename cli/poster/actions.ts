@@ -17,6 +17,7 @@ import { buildLayout } from "../../worker/diloco/model/layout.ts";
 import { blobId } from "../../worker/diloco/hash.ts";
 import { encodeJobSpec, jobParamsFromSpec, type JobSpec } from "../../worker/spec/job-spec.ts";
 import type { MarketReader } from "../../worker/node/market-reader.ts";
+import { checkJobDataset } from "../../worker/node/job-context.ts";
 
 export interface PosterDeps {
   reader: MarketReader;
@@ -41,6 +42,7 @@ export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{
   const [escrow] = await d.reader.escrowFor(params0.rewardPerRound, params0.rounds, params0.maxWorkers);
   const balance = await d.reader.client.readContract({ address: addresses.token, abi: testTokenAbi, functionName: "balanceOf", args: [d.me] });
   if (balance < escrow) throw new Error(`the job needs ${formatUnits(escrow, 18)} tokens in escrow (rewards + protocol fee) but ${d.me} holds ${formatUnits(balance, 18)}; fund the account or lower rounds/workers/reward`);
+  await checkJobDataset(spec, d.blobs); // the dataset exists, is well-formed and fits the model, before any gas
   // approve first: a blob store that authenticates uploads accepts them from an account that has
   // approved the market for its escrow (blobstore/chain-policy.ts)
   d.progress?.("approving escrow", 1, steps);

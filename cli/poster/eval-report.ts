@@ -12,7 +12,13 @@ import { CORPUS_PACKAGE, loadCorpus, makeShards, type Corpus } from "../../worke
 import { buildLayout } from "../../worker/diloco/model/layout.ts";
 import { decodeGlobalState } from "../../worker/diloco/outer/index.ts";
 import { createTrainer } from "../../worker/diloco/trainer/index.ts";
-import type { JobSpec } from "../../worker/spec/job-spec.ts";
+import { isDatasetData, type JobSpec } from "../../worker/spec/job-spec.ts";
+import type { BlobStore } from "../../blobstore/types.ts";
+import { DatasetSource } from "../../worker/node/dataset-source.ts";
+
+function missingBlobs(): never {
+  throw new Error("evaluating a dataset job needs its blob store (EvaluateOptions.blobs) or its eval tokens");
+}
 import { evalLossMessage, type EvalLossReport } from "../../shared/eval-report.ts";
 
 /** Evaluation size used unless told otherwise: 4 batches of 16 windows (64 context windows). */
@@ -24,6 +30,23 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** The corpus (default: the package's, loaded once per process). */
   corpus?: Corpus;
+  /** Evaluation tokens of a dataset job (its manifest's eval shards; `datasetEvalTokens`). */
+  tokens?: Uint8Array | Uint16Array | Uint32Array;
+  /** Blob store to fetch a dataset job's eval shards from (when `tokens` is not given). */
+  blobs?: BlobStore;
+}
+
+const datasetEvalCache = new Map<string, Promise<Uint16Array | Uint32Array>>();
+/** A dataset job's held-out tokens (every eval shard of its manifest, verified). */
+export function datasetEvalTokens(spec: JobSpec, blobs: BlobStore): Promise<Uint16Array | Uint32Array> {
+  if (!isDatasetData(spec.data)) throw new Error("the job uses the built-in corpus, not a dataset");
+  const hash = spec.data.dataset;
+  let p = datasetEvalCache.get(hash);
+  if (!p) {
+    p = DatasetSource.open(hash, blobs).then((ds) => ds.evalTokens());
+    datasetEvalCache.set(hash, p);
+  }
+  return p;
 }
 
 let corpusCache: Corpus | undefined;
@@ -31,6 +54,7 @@ const evalCache = new Map<string, Uint8Array>();
 
 /** The job's held-out evaluation tokens (the same split every worker's shards exclude). */
 export function evalTokens(spec: JobSpec, corpus?: Corpus): Uint8Array {
+  if (isDatasetData(spec.data)) throw new Error(`the job trains on dataset ${spec.data.dataset}: use datasetEvalTokens`);
   if (!corpus && spec.data.corpus !== CORPUS_PACKAGE) throw new Error(`the job's corpus is ${spec.data.corpus}; this software ships ${CORPUS_PACKAGE}`);
   const key = `${spec.data.chunkSize}/${spec.data.evalEvery}`;
   const hit = corpus ? undefined : evalCache.get(key);
@@ -49,7 +73,7 @@ export function evalTokens(spec: JobSpec, corpus?: Corpus): Uint8Array {
  */
 export async function evaluateModel(spec: JobSpec, modelBytes: Uint8Array, opts: EvaluateOptions = {}): Promise<number> {
   const state = decodeGlobalState(modelBytes, { expectedLayout: buildLayout(spec.model) });
-  const tokens = evalTokens(spec, opts.corpus);
+  const tokens = opts.tokens ?? (isDatasetData(spec.data) ? await datasetEvalTokens(spec, opts.blobs ?? missingBlobs()) : evalTokens(spec, opts.corpus));
   const trainer = await createTrainer(spec.model, spec.training.innerOptimizer);
   try {
     return await trainer.evaluate(state.params, tokens, { batches: opts.batches ?? DEFAULT_EVAL_BATCHES, batchSize: opts.batchSize ?? DEFAULT_EVAL_BATCH_SIZE });

@@ -9,7 +9,7 @@ import { rngFor } from "../../worker/diloco/rng.ts";
 
 const corpus = loadCorpus();
 
-function indexOf(hay: Uint8Array | Uint16Array, needle: Uint8Array): number {
+function indexOf(hay: Uint8Array | Uint16Array | Uint32Array, needle: Uint8Array): number {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(Buffer.from(needle.buffer, needle.byteOffset, needle.byteLength));
 }
 

@@ -8,7 +8,7 @@ import type { ModelConfig } from "../../worker/diloco/types.ts";
 // A small model (120 K parameters) so that 40 steps take a few seconds on one core.
 const SMALL: ModelConfig = { vocabSize: 96, contextLength: 32, dModel: 64, nHeads: 4, nLayers: 2, dMlp: 256 };
 
-function unigramEntropy(tokens: Uint8Array | Uint16Array): number {
+function unigramEntropy(tokens: Uint8Array | Uint16Array | Uint32Array): number {
   const counts = new Map<number, number>();
   for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
   let h = 0;

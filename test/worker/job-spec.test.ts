@@ -49,6 +49,15 @@ describe("job spec", () => {
     ["NaN lr", (s) => (s.training.innerOptimizer.lr = Number.NaN), /innerOptimizer\.lr must be a number/],
     ["schedule mismatch", (s) => (s.training.innerOptimizer.totalSteps = 7), /totalSteps must equal market\.rounds × training\.innerSteps = 15/],
     ["seed too large", (s) => (s.training.seed = "18446744073709551616"), /seed must be a decimal string of a uint64/],
+    ["unknown family", (s) => (s.model.family = "mamba"), /model\.family must be "gpt2" or "llama"/],
+    ["tied gpt2", (s) => (s.model.tieEmbeddings = true), /tieEmbeddings is only offered for the llama family/],
+    ["odd rotary head", (s) => Object.assign(s.model, { family: "llama", dModel: 18, nHeads: 2 }), /even head size/],
+    ["too large", (s) => Object.assign(s.model, { dModel: 8192, nLayers: 256, dMlp: 32768, nHeads: 64 }), /above the protocol cap of 1000000000/],
+    ["bad dataset hash", (s) => (s.data = { dataset: "0x1234", shardsPerRound: 1 }), /data\.dataset must be a dataset manifest hash/],
+    ["zero shards", (s) => (s.data = { dataset: "0x" + "ab".repeat(32), shardsPerRound: 0 }), /shardsPerRound must be an integer/],
+    ["unknown backend", (s) => (s.trainer = { backend: "tf", determinism: "x" }), /trainer\.backend must be "jax-js" or "pytorch"/],
+    ["bad jax class", (s) => (s.trainer = { backend: "jax-js", determinism: "fast" }), /"strict" or "relaxed"/],
+    ["bad torch class", (s) => (s.trainer = { backend: "pytorch", determinism: "cuda" }), /PyTorch class string/],
   ];
   for (const [name, mutate, re] of bad) {
     it(`names the field: ${name}`, () => {
@@ -57,6 +66,18 @@ describe("job spec", () => {
       assert.throws(() => parseJobSpec(copy), (err: unknown) => err instanceof JobSpecError && re.test(err.message));
     });
   }
+
+  it("accepts a llama model on a dataset with a pinned PyTorch class, keeping inner state", () => {
+    const copy = structuredClone(spec) as any;
+    copy.model = { ...copy.model, family: "llama", tieEmbeddings: true };
+    copy.data = { dataset: "0x" + "ab".repeat(32), shardsPerRound: 2 };
+    copy.trainer = { backend: "pytorch", determinism: "pytorch-1.13.1/cpu-avx2/openblas-0.3.21-haswell/t1", tolerance: { updateRelL2: 0.01, loss: 0.001 } };
+    copy.training.keepInnerState = true;
+    const parsed = parseJobSpec(copy);
+    assert.deepEqual(decodeJobSpec(encodeJobSpec(parsed)), parsed);
+    assert.equal(parsed.trainer?.backend, "pytorch");
+    assert.equal(parsed.training.keepInnerState, true);
+  });
 
   it("maps to createJob parameters and detects on-chain terms that differ", () => {
     const h = jobSpecHash(spec);

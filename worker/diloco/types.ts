@@ -33,6 +33,14 @@ export interface ModelConfig {
   nHeads: number;
   nLayers: number;
   dMlp: number;
+  /**
+   * Architecture family (absent = "gpt2"):
+   *   "gpt2": pre-LN LayerNorm blocks, learned positions, GELU-tanh MLP, biases, untied head with bias;
+   *   "llama": pre-norm RMSNorm blocks, rotary positions (θ = 10000, rotate-half), SwiGLU MLP, no biases.
+   */
+  family?: "gpt2" | "llama";
+  /** "llama" only: the output head is the transposed token embedding (absent = false). */
+  tieEmbeddings?: boolean;
 }
 
 /** Inner optimiser: AdamW with linear warm-up, cosine decay (over the whole job) and global-norm clipping. */
@@ -53,7 +61,7 @@ export interface InnerOptimizerConfig {
 
 /** A worker's token stream (its shard) as byte/char ids. */
 export interface DataShard {
-  tokens: Uint8Array | Uint16Array;
+  tokens: Uint8Array | Uint16Array | Uint32Array;
 }
 
 export interface TrainRequest {
@@ -69,13 +77,13 @@ export interface TrainRequest {
   workerIndex: number;
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
-  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
-  onStep?: (done: number, loss: number) => void;
   /**
    * Inner AdamW state to continue from (DiLoCo keeps it across rounds); absent = fresh moments at t = 0.
    * Part of the worker's replayable state: an auditor replays it forward like the error-feedback residual.
    */
   innerState?: InnerState;
+  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
+  onStep?: (done: number, loss: number) => void;
 }
 
 /** AdamW moments (flat, in layout order) and the number of steps they have seen (bias correction). */
@@ -107,9 +115,9 @@ export interface Trainer {
   readonly layout: ParamLayout;
   /** Deterministic initial parameters for a seed. */
   initParams(seed: number): Promise<Float32Array>;
-  /** Runs H inner AdamW steps (optimiser state starts fresh unless `req.innerState` is given). */
+  /** Runs H inner AdamW steps from `req.innerState` (fresh moments when absent); returns the new state. */
   train(req: TrainRequest): Promise<TrainResult>;
   /** Mean cross-entropy (nats/token) over the evaluation tokens, deterministic. */
-  evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts?: { batches?: number; batchSize?: number }): Promise<number>;
+  evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array | Uint32Array, opts?: { batches?: number; batchSize?: number }): Promise<number>;
   dispose(): Promise<void> | void;
 }

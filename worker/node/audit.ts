@@ -11,6 +11,11 @@ import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
+import type { InnerState } from "../diloco/types.ts";
+import { JAX_BACKEND, probeCapabilities, type BackendChoice } from "./trainer-backend.ts";
+import { toleranceCheck } from "./tolerance-audit.ts";
+import { decodeJobSpec, trainerOf } from "../spec/job-spec.ts";
+import { decodeLoss } from "../../shared/eip712.ts";
 
 export interface AuditResult {
   jobId: bigint;
@@ -21,19 +26,32 @@ export interface AuditResult {
   match: boolean;
   /** First round whose replay differs from the commitment (≤ round), if any. */
   firstMismatchRound?: number;
+  /** "replay": bit-exact, the auditor is in the job's determinism class; "tolerance": another class,
+   *  compared within the spec's `trainer.tolerance` (docs/training.md). */
+  mode: "replay" | "tolerance";
+  /** Tolerance mode: the measured distance of the audited round. */
+  tolerance?: { relL2: number; lossDiff: number };
   challengeId?: bigint;
 }
 
 /** Replays `worker`'s rounds 0..round and compares hashes (no transaction). */
-export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address): Promise<Omit<AuditResult, "challengeId">> {
+export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId">> {
   const worker = getAddress(workerIn);
   const slot = await reader.slot(jobId, worker);
   if (!slot.joined) throw new Error(`${worker} is not a worker of job ${jobId}`);
   const job = await reader.jobState(jobId);
   if (round > job.currentRound) throw new Error(`round ${round} has not started (job ${jobId} is at round ${job.currentRound})`);
-  const ctx = await loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: job.workerCount, blobs });
+  const params = await reader.jobParams(jobId);
+  const spec = decodeJobSpec(await blobs.get(params.specHash));
+  const want = trainerOf(spec);
+  const mine = await probeCapabilities(backend ?? JAX_BACKEND);
+  const crossClass = mine.backend !== want.backend || mine.determinismClass !== want.determinism;
+  if (crossClass && !want.tolerance) throw new Error(`job ${jobId} pins ${want.backend} "${want.determinism}" and declares no cross-class tolerance; this auditor runs ${mine.backend} "${mine.determinismClass}": audit it from a worker in the job's class`);
+  const ctx = await loadJobContext({ jobId, params, workerCount: job.workerCount, blobs, backend, crossClass });
+  let tolerance: { relL2: number; lossDiff: number } | undefined;
   const starts = await reader.roundStartHashes(jobId);
   let residual: Float32Array | null = null;
+  let innerState: InnerState | null = null;
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
@@ -46,21 +64,28 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     const startHash = starts.get(r);
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const out = await trainRound(ctx, { global, residual, round: r, workerIndex: slot.index });
+    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index });
     residual = out.nextState.residual;
-    if (out.hash !== commit.updateHash.toLowerCase() && firstMismatchRound === undefined) firstMismatchRound = r;
+    innerState = out.train.innerState ?? null;
+    let same = out.hash === commit.updateHash.toLowerCase();
+    if (crossClass) {
+      const check = toleranceCheck({ committed: await blobs.get(commit.updateHash), replayed: out.bytes, layout: ctx.trainer.layout, committedLoss: decodeLoss(commit.trainLoss), replayedLoss: out.train.losses.reduce((a, b) => a + b, 0) / out.train.losses.length, tolerance: want.tolerance! });
+      same = check.pass;
+      if (r === round) tolerance = { relL2: check.relL2, lossDiff: check.lossDiff };
+    }
+    if (!same && firstMismatchRound === undefined) firstMismatchRound = r;
     if (r === round) {
       committedHash = commit.updateHash;
       replayedHash = out.hash;
     }
   }
   await ctx.trainer.dispose();
-  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound };
+  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}) };
 }
 
 /** Audits and, when asked and the replay differs, challenges the worker's commitment of `round`. */
 export async function auditRound(p: Provider, opts: { jobId: bigint; round: number; worker: Address; challenge: boolean }): Promise<AuditResult> {
-  const result: AuditResult = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker);
+  const result: AuditResult = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker, p.config.backend);
   p.log(result.match ? "audit: commitment reproduced" : "audit: MISMATCH", { jobId: opts.jobId, round: opts.round, worker: result.worker, committed: result.committedHash, replayed: result.replayedHash, firstMismatchRound: result.firstMismatchRound });
   if (!result.match && opts.challenge) {
     const challengeRound = result.firstMismatchRound ?? opts.round;

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { loadAddresses, type MarketAddresses } from "../../shared/addresses.ts";
+import type { BackendChoice } from "./trainer-backend.ts";
 import { WORKER_LIMITS } from "../spec/runnable.ts";
 
 export interface WorkerConfig {
@@ -30,6 +31,8 @@ export interface WorkerConfig {
   minPriorityFee?: bigint;
   /** scrypt cost for keystores this process creates (tests lower it). */
   scryptN?: number;
+  /** Trainer backend (--trainer jax-js|pytorch, --device cpu|cuda|auto for PyTorch). */
+  backend: BackendChoice;
 }
 
 export const CONFIG_KEYS = {
@@ -49,6 +52,8 @@ export const CONFIG_KEYS = {
   "from-block": "DEPLOY_BLOCK",
   "priority-fee": "PRIORITY_FEE_WEI",
   "scrypt-n": "WORKER_SCRYPT_N",
+  trainer: "WORKER_TRAINER",
+  device: "WORKER_DEVICE",
   config: "WORKER_CONFIG",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -71,6 +76,8 @@ export const CONFIG_HELP: Record<ConfigKey, { arg: string; help: string }> = {
   "from-block": { arg: "<n>", help: "first block of event scans: the market's deployment block (default: found on the chain)" },
   "priority-fee": { arg: "<wei>", help: "lowest priority fee of this account's transactions (default: the node's suggestion)" },
   "scrypt-n": { arg: "<n>", help: "scrypt cost of keystores this command creates" },
+  trainer: { arg: "<jax-js|pytorch>", help: "trainer backend (default jax-js; pytorch runs a Python subprocess)" },
+  device: { arg: "<cpu|cuda|auto>", help: "PyTorch device (default cpu)" },
   config: { arg: "<file.json>", help: "JSON file with any of these settings (keys as the flag names)" },
 };
 
@@ -180,7 +187,14 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
   } catch {
     throw new ConfigError(`--blob-url must be a URL, got ${blobUrl}`);
   }
+  const backendName = raw.trainer ?? "jax-js";
+  if (backendName !== "jax-js" && backendName !== "pytorch") throw new ConfigError(`--trainer must be jax-js or pytorch, got ${backendName}`);
+  const device = raw.device ?? "cpu";
+  if (device !== "cpu" && device !== "cuda" && device !== "auto") throw new ConfigError(`--device must be cpu, cuda or auto, got ${device}`);
+  if (raw.device !== undefined && backendName !== "pytorch") throw new ConfigError("--device applies to --trainer pytorch only");
+  const backend: BackendChoice = backendName === "pytorch" ? { backend: "pytorch", device, threads: 1 } : { backend: "jax-js" };
   return {
+    backend,
     rpcUrl,
     chainId,
     addresses,

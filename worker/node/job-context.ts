@@ -1,37 +1,69 @@
 /**
  * Everything a worker (or an auditor) needs to train a job reproducibly: the spec fetched by hash
- * and checked against the chain, the trainer, the data shard of each worker index, and the decoders.
+ * and checked against the chain, the trainer (the backend the spec pins), the data of each worker
+ * index per round (a content-addressed dataset, or the built-in demo corpus of older specs), and the decoders.
  */
+import path from "node:path";
 import type { Hex } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
-import { createTrainer } from "../diloco/trainer/index.ts";
 import { loadCorpus, makeShards, CORPUS_PACKAGE, type ShardedCorpus } from "../diloco/data/index.ts";
+import { DatasetError } from "../diloco/data/dataset.ts";
 import { decodeGlobalState, type GlobalState } from "../diloco/outer/index.ts";
 import { runWorkerRound, type WorkerRoundOutput } from "../diloco/round/index.ts";
-import { decodeJobSpec, assertSpecMatchesChain, type JobSpec } from "../spec/job-spec.ts";
-import type { Trainer } from "../diloco/types.ts";
+import { decodeJobSpec, assertSpecMatchesChain, isDatasetData, type JobSpec } from "../spec/job-spec.ts";
+import type { DataShard, InnerState, Trainer } from "../diloco/types.ts";
 import type { JobParams } from "../../shared/types.ts";
+import { DatasetSource } from "./dataset-source.ts";
+import { createJobTrainer, JAX_BACKEND, type BackendChoice } from "./trainer-backend.ts";
 
 export interface JobContext {
   jobId: bigint;
   spec: JobSpec;
   params: JobParams;
   trainer: Trainer;
-  data: ShardedCorpus;
-  /** Number of workers the job started with (shards are cut for this many). */
+  /** Worker `workerIndex`'s training tokens for `round`. */
+  shardFor(round: number, workerIndex: number): Promise<DataShard>;
+  /** Held-out evaluation tokens. */
+  evalTokens(): Promise<Uint8Array | Uint16Array | Uint32Array>;
+  /** Number of workers the job started with (corpus shards are cut for this many). */
   workerCount: number;
 }
 
 let corpusCache: ReturnType<typeof loadCorpus> | undefined;
 
-export async function loadJobContext(opts: { jobId: bigint; params: JobParams; workerCount: number; blobs: BlobStore }): Promise<JobContext> {
+/** Checks a dataset against the spec's model before anything is spent: the dataset exists, its vocabulary fits. */
+export async function checkJobDataset(spec: JobSpec, blobs: BlobStore, cacheDir?: string): Promise<DatasetSource | undefined> {
+  if (!isDatasetData(spec.data)) {
+    if (spec.data.corpus !== CORPUS_PACKAGE) throw new Error(`the spec wants corpus ${spec.data.corpus}; this software ships ${CORPUS_PACKAGE} (or name a dataset by manifest hash)`);
+    return undefined;
+  }
+  const ds = await DatasetSource.open(spec.data.dataset, blobs, cacheDir);
+  const v = ds.manifest.tokenizer.vocabSize;
+  if (v > spec.model.vocabSize) throw new DatasetError(`dataset ${spec.data.dataset}: its ${ds.manifest.tokenizer.kind} tokenizer has ${v} tokens, more than the model's vocabSize ${spec.model.vocabSize} (set model.vocabSize ≥ ${v})`);
+  const shortest = Math.min(...ds.manifest.train.map((s) => s.tokens)) * spec.data.shardsPerRound;
+  if (shortest < spec.model.contextLength + 1) throw new DatasetError(`dataset ${spec.data.dataset}: ${spec.data.shardsPerRound} shard(s) per round can hold only ${shortest} tokens, fewer than contextLength + 1 = ${spec.model.contextLength + 1}`);
+  return ds;
+}
+
+export async function loadJobContext(opts: { jobId: bigint; params: JobParams; workerCount: number; blobs: BlobStore; backend?: BackendChoice; dataDir?: string; crossClass?: boolean }): Promise<JobContext> {
   const spec = decodeJobSpec(await opts.blobs.get(opts.params.specHash));
   assertSpecMatchesChain(spec, opts.params);
-  if (spec.data.corpus !== CORPUS_PACKAGE) throw new Error(`job ${opts.jobId} wants corpus ${spec.data.corpus}; this worker ships ${CORPUS_PACKAGE}`);
+  const ds = await checkJobDataset(spec, opts.blobs, opts.dataDir ? path.join(opts.dataDir, "datasets") : undefined);
+  const trainer = await createJobTrainer(spec, opts.backend ?? JAX_BACKEND, opts.crossClass);
+  const base = { jobId: opts.jobId, spec, params: opts.params, trainer, workerCount: opts.workerCount };
+  if (ds && isDatasetData(spec.data)) {
+    const shardsPerRound = spec.data.shardsPerRound;
+    let evalCache: Promise<Uint16Array | Uint32Array> | undefined;
+    return {
+      ...base,
+      shardFor: async (round, workerIndex) => ({ tokens: await ds.roundTokens({ seed: BigInt(spec.training.seed), round, workerIndex, shardsPerRound }) }),
+      evalTokens: () => (evalCache ??= ds.evalTokens()),
+    };
+  }
+  const legacy = spec.data as { chunkSize: number; evalEvery: number };
   corpusCache ??= loadCorpus();
-  const data = makeShards(corpusCache, { workers: opts.workerCount, chunkSize: spec.data.chunkSize, evalEvery: spec.data.evalEvery });
-  const trainer = await createTrainer(spec.model, spec.training.innerOptimizer);
-  return { jobId: opts.jobId, spec, params: opts.params, trainer, data, workerCount: opts.workerCount };
+  const data: ShardedCorpus = makeShards(corpusCache, { workers: opts.workerCount, chunkSize: legacy.chunkSize, evalEvery: legacy.evalEvery });
+  return { ...base, shardFor: async (_round, workerIndex) => data.shards[workerIndex], evalTokens: async () => data.eval };
 }
 
 /** Fetches (and verifies, by hash) a global state blob and decodes it for the job's layout. */
@@ -42,10 +74,11 @@ export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: 
 
 /**
  * One worker's round exactly as the job spec prescribes it (synchronous schedule): train H steps
- * from the global model, compress Δ + e. The worker and the replay audit both call this, so an
- * honest worker's commitment is reproducible by construction.
+ * from the global model (continuing the worker's inner AdamW state when the spec keeps it), compress
+ * Δ + e. The worker and the replay audit both call this, so an honest worker's commitment is
+ * reproducible by construction.
  */
-export function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput> {
+export async function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput> {
   const t = ctx.spec.training;
   return runWorkerRound({
     trainer: ctx.trainer,
@@ -58,7 +91,8 @@ export function trainRound(ctx: JobContext, opts: { global: GlobalState; residua
     workerIndex: opts.workerIndex,
     steps: t.innerSteps,
     batchSize: t.batchSize,
-    shard: ctx.data.shards[opts.workerIndex],
+    shard: await ctx.shardFor(opts.round, opts.workerIndex),
+    innerState: t.keepInnerState ? (opts.innerState ?? undefined) : undefined,
     onStep: opts.onStep,
   });
 }

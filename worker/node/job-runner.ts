@@ -25,6 +25,9 @@ import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Commitment, MarketReader } from "./market-reader.ts";
 import { rpcCounter } from "./clients.ts";
+import { decodeInnerState, encodeInnerState } from "../state/inner-state.ts";
+import type { InnerState } from "../diloco/types.ts";
+import type { BackendChoice } from "./trainer-backend.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -51,6 +54,8 @@ export interface JobRunnerDeps {
   onRound?: (info: { jobId: bigint; round: number; trainLoss: number; modelHash?: Hex }) => void;
   /** Stop signal: the loop exits at the next safe point. */
   signal?: AbortSignal;
+  /** Trainer backend of this worker (default jax-js). */
+  backend?: BackendChoice;
 }
 
 interface PersistedJob {
@@ -146,6 +151,16 @@ export class JobRunner {
 
   /** Runs until the job ends (or this worker is removed); returns how it ended. */
   async run(): Promise<JobOutcome> {
+    try {
+      return await this.loop();
+    } finally {
+      // a PyTorch trainer is a child process: stop it with the job
+      await this.ctx?.trainer.dispose();
+      this.ctx = undefined;
+    }
+  }
+
+  private async loop(): Promise<JobOutcome> {
     const { reader, log } = this.d;
     this.state = (await readJson<PersistedJob>(path.join(this.dir, "state.json"))) ?? { jobId: this.jobId, residualThrough: 0 };
     this.blockTime = await reader.clock.blockTime();
@@ -167,7 +182,7 @@ export class JobRunner {
         log("removed from job", { jobId: this.jobId });
         return "Removed";
       }
-      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs });
+      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs, backend: this.d.backend, dataDir: this.d.dataDir });
       await this.playRound(job.currentRound, slot.index, job.modelHash);
     }
   }
@@ -182,6 +197,8 @@ export class JobRunner {
     if (committed) {
       const next = await readBytes(path.join(this.dir, `residual-${p.round}.bin`));
       if (next) await writeBytes(path.join(this.dir, "residual.bin"), next);
+      const inner = await readBytes(path.join(this.dir, `inner-${p.round}.bin`));
+      if (inner) await writeBytes(path.join(this.dir, "inner.bin"), inner);
       this.state.pending = { ...p, adopted: true };
       this.state.residualThrough = p.round + 1;
       await this.save();
@@ -197,6 +214,12 @@ export class JobRunner {
     const bytes = await readBytes(path.join(this.dir, "residual.bin"));
     if (!bytes) return null;
     return decodeState(bytes, { expectedLayout: ctx.trainer.layout, expectedKind: "residual" }).values;
+  }
+
+  private async loadInnerState(ctx: JobContext): Promise<InnerState | null> {
+    if (!ctx.spec.training.keepInnerState) return null;
+    const bytes = await readBytes(path.join(this.dir, "inner.bin"));
+    return bytes ? decodeInnerState(bytes, ctx.trainer.layout.size) : null;
   }
 
   private async playRound(round: number, index: number, modelHash: Hex): Promise<void> {
@@ -302,6 +325,7 @@ export class JobRunner {
     }
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
+    const innerState = await this.loadInnerState(ctx);
     // step progress for operators (at most ~8 lines a round, plus one every 10 s on slow machines)
     const every = Math.max(1, Math.ceil(t.innerSteps / 8));
     let lastLog = Date.now();
@@ -311,7 +335,7 @@ export class JobRunner {
         this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
       }
     };
-    const out = await trainRound(ctx, { global, residual, round, workerIndex: index, onStep });
+    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index, onStep });
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
@@ -326,6 +350,7 @@ export class JobRunner {
     if (out.nextState.residual) {
       await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));
     }
+    if (t.keepInnerState && out.train.innerState) await writeBytes(path.join(this.dir, `inner-${round}.bin`), encodeInnerState(out.train.innerState));
     await writeBytes(path.join(this.dir, `update-${round}.bin`), bytes);
     const { blobId } = await import("../diloco/hash.ts");
     this.state.pending = { round, updateHash: blobId(bytes), trainLoss, adopted: false };

@@ -14,6 +14,8 @@ import { createKeystore, loadKeystore } from "../keys/keystore.ts";
 import { decodeJobSpec } from "../spec/job-spec.ts";
 import { paramCount } from "../diloco/model/layout.ts";
 import { windowProblem } from "../spec/chain-windows.ts";
+import { capabilitiesMetadata, declineReason, JAX_BACKEND, probeCapabilities } from "./trainer-backend.ts";
+import { checkJobDataset } from "./job-context.ts";
 import { makeClients } from "./clients.ts";
 import { bindDataDir } from "./data-dir.ts";
 import { findDeployBlock } from "../chain/deploy-block.ts";
@@ -81,8 +83,11 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
   if (gas === 0n) throw new Error(`${p.address} has no ether to pay for gas on chain ${p.config.chainId}; fund it first (on a testnet: from a faucet)`);
   const held = await p.reader.client.readContract({ address: token, abi: testTokenAbi, functionName: "balanceOf", args: [p.address] });
   if (held < stake) throw new Error(`${p.address} holds ${formatUnits(held, 18)} tokens, less than the stake ${formatUnits(stake, 18)}; fund it first (test token: \`market token mint --to ${p.address}\` by the token's owner)`);
+  // The metadata names what this worker can run (backend, determinism class, device, memory).
+  const caps = await probeCapabilities(p.config.backend ?? JAX_BACKEND);
+  const metadata = metadataURI.startsWith("data:") || metadataURI.startsWith("http") ? metadataURI : capabilitiesMetadata(caps, p.config.maxParams, metadataURI);
   await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
-  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadataURI] });
+  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadata] });
   p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
 }
 
@@ -98,6 +103,19 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
   }
   const size = paramCount(spec.model);
   if (size > p.config.maxParams) return `model has ${size} parameters, above --max-params ${p.config.maxParams}`;
+  let caps;
+  try {
+    caps = await probeCapabilities(p.config.backend ?? JAX_BACKEND);
+  } catch (err) {
+    return `trainer backend unavailable: ${(err as Error).message}`;
+  }
+  const why = declineReason(spec, caps);
+  if (why) return why;
+  try {
+    await checkJobDataset(spec, p.blobs);
+  } catch (err) {
+    return `dataset unusable: ${(err as Error).message}`;
+  }
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
   const tooShort = windowProblem(params, await p.reader.clock.blockTime());
   if (tooShort) return `windows too short for this chain: ${tooShort}`;
@@ -222,7 +240,7 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
       await new Promise((r) => setTimeout(r, idleMs));
       continue;
     }
-    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
+    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal, backend: p.config.backend }, jobId);
     let outcome: JobOutcome;
     for (let attempt = 1; ; attempt++) {
       try {

@@ -10,6 +10,8 @@ import type { CompressionConfig } from "../diloco/compress/config.ts";
 import type { OuterConfig } from "../diloco/outer/index.ts";
 import type { JobParams } from "../../shared/types.ts";
 import { MAX_WORKERS } from "../../shared/types.ts";
+import { MAX_PARAMS, MAX_VOCAB } from "../diloco/model/config.ts";
+import { paramCount } from "../diloco/model/layout.ts";
 
 export const JOB_SPEC_FORMAT = "diloco-market/job-spec";
 export const JOB_SPEC_VERSION = 1;
@@ -20,14 +22,10 @@ export interface JobSpec {
   name: string;
   description?: string;
   model: ModelConfig;
-  data: {
-    /** npm package providing the corpus (the engine's loader knows which). */
-    corpus: string;
-    /** Tokens per interleaved shard chunk. */
-    chunkSize: number;
-    /** Every n-th document is held out for evaluation. */
-    evalEvery: number;
-  };
+  /** Either a content-addressed dataset (manifest hash) or the built-in demo corpus (legacy form). */
+  data: DatasetData | CorpusData;
+  /** Which trainer backend and determinism class the job pins (absent = jax-js strict). */
+  trainer?: TrainerSpec;
   training: {
     /** H: inner steps per round. */
     innerSteps: number;
@@ -38,6 +36,8 @@ export interface JobSpec {
     initSeed: number;
     /** DiLoCoX one-step-delay overlap. */
     overlap: boolean;
+    /** Keep each worker's inner AdamW state across rounds (DiLoCo); absent = false (fresh every round). */
+    keepInnerState?: boolean;
     innerOptimizer: InnerOptimizerConfig;
     outer: OuterConfig;
     compression: CompressionConfig;
@@ -58,6 +58,44 @@ export interface JobSpec {
     challengeWindow: number;
     arbiter: Address;
   };
+}
+
+export interface CorpusData {
+  /** npm package providing the corpus (the engine's loader knows which). */
+  corpus: string;
+  /** Tokens per interleaved shard chunk. */
+  chunkSize: number;
+  /** Every n-th document is held out for evaluation. */
+  evalEvery: number;
+}
+
+export interface DatasetData {
+  /** keccak-256 of the dataset manifest blob (worker/diloco/data/dataset.ts). */
+  dataset: Hex;
+  /** Training shards each worker trains on per round (assignment keyed by seed, round, worker index). */
+  shardsPerRound: number;
+}
+
+export function isDatasetData(d: JobSpec["data"]): d is DatasetData {
+  return "dataset" in d;
+}
+
+/**
+ * The trainer a job pins. `determinism` is the class whose members reproduce each other's bits:
+ * jax-js: "strict" (every CPU) or "relaxed"; pytorch: the class string a PyTorch worker reports, e.g.
+ * "pytorch-1.13.0a0/cpu-avx2/openblas-0.3.21-cooperlake/t1". Workers outside the class decline the job;
+ * audits replay within it and check across classes with `tolerance`.
+ */
+export interface TrainerSpec {
+  backend: "jax-js" | "pytorch";
+  determinism: string;
+  /** Cross-class audit bounds: relative L2 distance of the update and absolute mean-loss difference. */
+  tolerance?: { updateRelL2: number; loss: number };
+}
+
+/** The trainer of a spec, with the default made explicit. */
+export function trainerOf(spec: JobSpec): TrainerSpec {
+  return spec.trainer ?? { backend: "jax-js", determinism: "strict" };
 }
 
 /** A spec problem, with the JSON path of the offending field. */
@@ -117,16 +155,16 @@ const WINDOW_MAX = 30 * 24 * 3600;
 /** Validates an untrusted value as a JobSpec, naming the first offending field. */
 export function parseJobSpec(value: unknown): JobSpec {
   const root = obj(value, "$");
-  noExtraKeys(root, ["format", "version", "name", "description", "model", "data", "training", "market"], "$");
+  noExtraKeys(root, ["format", "version", "name", "description", "model", "data", "trainer", "training", "market"], "$");
   if (root.format !== JOB_SPEC_FORMAT) throw new JobSpecError("$.format", `must be "${JOB_SPEC_FORMAT}", got ${JSON.stringify(root.format)}`);
   if (root.version !== JOB_SPEC_VERSION) throw new JobSpecError("$.version", `must be ${JOB_SPEC_VERSION} (this software's spec version), got ${JSON.stringify(root.version)}`);
   const name = str(root, "name", "$");
   if (root.description !== undefined && typeof root.description !== "string") throw new JobSpecError("$.description", "must be a string");
 
   const m = obj(root.model, "$.model");
-  noExtraKeys(m, ["vocabSize", "contextLength", "dModel", "nHeads", "nLayers", "dMlp"], "$.model");
+  noExtraKeys(m, ["vocabSize", "contextLength", "dModel", "nHeads", "nLayers", "dMlp", "family", "tieEmbeddings"], "$.model");
   const model: ModelConfig = {
-    vocabSize: int(m, "vocabSize", "$.model", 2, 65536),
+    vocabSize: int(m, "vocabSize", "$.model", 2, MAX_VOCAB),
     contextLength: int(m, "contextLength", "$.model", 2, 4096),
     dModel: int(m, "dModel", "$.model", 1, 8192),
     nHeads: int(m, "nHeads", "$.model", 1, 256),
@@ -134,13 +172,47 @@ export function parseJobSpec(value: unknown): JobSpec {
     dMlp: int(m, "dMlp", "$.model", 1, 65536),
   };
   if (model.dModel % model.nHeads !== 0) throw new JobSpecError("$.model.nHeads", `must divide dModel (${model.dModel})`);
+  if (m.family !== undefined) {
+    if (m.family !== "gpt2" && m.family !== "llama") throw new JobSpecError("$.model.family", `must be "gpt2" or "llama", got ${JSON.stringify(m.family)}`);
+    model.family = m.family;
+  }
+  if (m.tieEmbeddings !== undefined) {
+    model.tieEmbeddings = bool(m, "tieEmbeddings", "$.model");
+    if (model.family !== "llama") throw new JobSpecError("$.model.tieEmbeddings", "is only offered for the llama family");
+  }
+  if (model.family === "llama" && (model.dModel / model.nHeads) % 2 !== 0) throw new JobSpecError("$.model.nHeads", `rotary positions need an even head size dModel/nHeads, got ${model.dModel / model.nHeads}`);
+  const nParams = paramCount(model);
+  if (nParams > MAX_PARAMS) throw new JobSpecError("$.model", `has ${nParams} parameters, above the protocol cap of ${MAX_PARAMS}`);
 
   const d = obj(root.data, "$.data");
-  noExtraKeys(d, ["corpus", "chunkSize", "evalEvery"], "$.data");
-  const data = { corpus: str(d, "corpus", "$.data"), chunkSize: int(d, "chunkSize", "$.data", 1, 1 << 24), evalEvery: int(d, "evalEvery", "$.data", 2, 1000) };
+  let data: JobSpec["data"];
+  if ("dataset" in d) {
+    noExtraKeys(d, ["dataset", "shardsPerRound"], "$.data");
+    if (typeof d.dataset !== "string" || !/^0x[0-9a-f]{64}$/.test(d.dataset)) throw new JobSpecError("$.data.dataset", `must be a dataset manifest hash (0x + 64 lowercase hex digits; \`market dataset upload\` prints it), got ${JSON.stringify(d.dataset)}`);
+    data = { dataset: d.dataset as Hex, shardsPerRound: int(d, "shardsPerRound", "$.data", 1, 4096) };
+  } else {
+    noExtraKeys(d, ["corpus", "chunkSize", "evalEvery"], "$.data");
+    data = { corpus: str(d, "corpus", "$.data"), chunkSize: int(d, "chunkSize", "$.data", 1, 1 << 24), evalEvery: int(d, "evalEvery", "$.data", 2, 1000) };
+  }
+
+  let trainer: TrainerSpec | undefined;
+  if (root.trainer !== undefined) {
+    const tr = obj(root.trainer, "$.trainer");
+    noExtraKeys(tr, ["backend", "determinism", "tolerance"], "$.trainer");
+    if (tr.backend !== "jax-js" && tr.backend !== "pytorch") throw new JobSpecError("$.trainer.backend", `must be "jax-js" or "pytorch", got ${JSON.stringify(tr.backend)}`);
+    const determinism = str(tr, "determinism", "$.trainer");
+    if (tr.backend === "jax-js" && determinism !== "strict" && determinism !== "relaxed") throw new JobSpecError("$.trainer.determinism", `must be "strict" or "relaxed" for jax-js, got ${JSON.stringify(determinism)}`);
+    if (tr.backend === "pytorch" && !determinism.startsWith("pytorch-")) throw new JobSpecError("$.trainer.determinism", `must be a PyTorch class string ("pytorch-<version>/<device>/…", as \`worker capabilities\` prints), got ${JSON.stringify(determinism)}`);
+    trainer = { backend: tr.backend, determinism };
+    if (tr.tolerance !== undefined) {
+      const tol = obj(tr.tolerance, "$.trainer.tolerance");
+      noExtraKeys(tol, ["updateRelL2", "loss"], "$.trainer.tolerance");
+      trainer.tolerance = { updateRelL2: num(tol, "updateRelL2", "$.trainer.tolerance", 0, 10), loss: num(tol, "loss", "$.trainer.tolerance", 0, 100) };
+    }
+  }
 
   const t = obj(root.training, "$.training");
-  noExtraKeys(t, ["innerSteps", "batchSize", "seed", "initSeed", "overlap", "innerOptimizer", "outer", "compression"], "$.training");
+  noExtraKeys(t, ["innerSteps", "batchSize", "seed", "initSeed", "overlap", "keepInnerState", "innerOptimizer", "outer", "compression"], "$.training");
   const seed = t.seed;
   if (typeof seed !== "string" || !/^[0-9]{1,20}$/.test(seed) || BigInt(seed) >= 1n << 64n) throw new JobSpecError("$.training.seed", "must be a decimal string of a uint64");
   const io = obj(t.innerOptimizer, "$.training.innerOptimizer");
@@ -183,6 +255,7 @@ export function parseJobSpec(value: unknown): JobSpec {
     seed,
     initSeed: int(t, "initSeed", "$.training", 0, 2 ** 31 - 1),
     overlap: bool(t, "overlap", "$.training"),
+    ...(t.keepInnerState !== undefined ? { keepInnerState: bool(t, "keepInnerState", "$.training") } : {}),
     innerOptimizer,
     outer,
     compression,
@@ -213,6 +286,7 @@ export function parseJobSpec(value: unknown): JobSpec {
     throw new JobSpecError(`${iop}.totalSteps`, `must equal market.rounds × training.innerSteps = ${market.rounds * training.innerSteps}, got ${innerOptimizer.totalSteps}`);
   }
   const spec: JobSpec = { format: JOB_SPEC_FORMAT, version: JOB_SPEC_VERSION, name, model, data, training, market };
+  if (trainer) spec.trainer = trainer;
   if (typeof root.description === "string") spec.description = root.description;
   return spec;
 }

@@ -1,11 +1,12 @@
 /** Ready-made job specs: the demo job of `./run start` and a tiny one for tests. */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
+import type { ModelConfig } from "../diloco/types.ts";
 import { DEFAULT_MODEL, TINY_MODEL } from "../diloco/model/config.ts";
 import { DEFAULT_INNER_OPT } from "../diloco/trainer/options.ts";
 import { DILOCOX_COMPRESSION } from "../diloco/compress/config.ts";
 import { DEFAULT_OUTER } from "../diloco/outer/index.ts";
 import { CORPUS_PACKAGE } from "../diloco/data/index.ts";
-import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec } from "./job-spec.ts";
+import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec, type TrainerSpec } from "./job-spec.ts";
 
 export interface PresetOptions {
   arbiter: Address;
@@ -19,26 +20,35 @@ export interface PresetOptions {
   /** Phase windows in seconds (commit, vote). */
   commitWindow?: number;
   voteWindow?: number;
+  /** Any architecture (overrides `model`), e.g. from `modelPreset` of worker/diloco/model/presets.ts. */
+  modelConfig?: ModelConfig;
+  /** Train on a content-addressed dataset instead of the built-in corpus. */
+  dataset?: { hash: Hex; shardsPerRound: number; description?: string };
+  trainer?: TrainerSpec;
+  /** Keep inner AdamW state across rounds (DiLoCo). */
+  keepInnerState?: boolean;
 }
 
 export function makeSpec(opts: PresetOptions): JobSpec {
   const rounds = opts.rounds ?? 3;
   const innerSteps = opts.innerSteps ?? 20;
   const workers = opts.workers ?? 3;
-  const model = opts.model === "tiny" ? TINY_MODEL : DEFAULT_MODEL;
+  const model = opts.modelConfig ?? (opts.model === "tiny" ? TINY_MODEL : DEFAULT_MODEL);
   return parseJobSpec({
     format: JOB_SPEC_FORMAT,
     version: JOB_SPEC_VERSION,
     name: opts.name ?? `char-transformer-${opts.model ?? "default"}`,
-    description: "Character-level decoder-only transformer on US State of the Union addresses",
+    description: opts.dataset?.description ?? "Character-level decoder-only transformer on US State of the Union addresses",
     model: { ...model },
-    data: { corpus: CORPUS_PACKAGE, chunkSize: 4096, evalEvery: 10 },
+    data: opts.dataset ? { dataset: opts.dataset.hash, shardsPerRound: opts.dataset.shardsPerRound } : { corpus: CORPUS_PACKAGE, chunkSize: 4096, evalEvery: 10 },
+    ...(opts.trainer ? { trainer: opts.trainer } : {}),
     training: {
       innerSteps,
       batchSize: opts.batchSize ?? (opts.model === "tiny" ? 8 : 32),
       seed: "20261122",
       initSeed: 1,
       overlap: opts.overlap ?? false,
+      ...(opts.keepInnerState !== undefined ? { keepInnerState: opts.keepInnerState } : {}),
       innerOptimizer: { ...DEFAULT_INNER_OPT, warmupSteps: Math.min(DEFAULT_INNER_OPT.warmupSteps, Math.max(1, Math.floor((rounds * innerSteps) / 10))), totalSteps: rounds * innerSteps },
       outer: { ...DEFAULT_OUTER },
       compression: { ...DILOCOX_COMPRESSION },

@@ -6,7 +6,7 @@
  */
 import { CORPUS_PACKAGE } from "../diloco/data/index.ts";
 import { paramCount } from "../diloco/model/layout.ts";
-import { JobSpecError, type JobSpec } from "./job-spec.ts";
+import { isDatasetData, JobSpecError, type JobSpec } from "./job-spec.ts";
 
 /** What this software's worker accepts by default (`worker run --max-params` can lower the size). */
 export const WORKER_LIMITS = {
@@ -19,8 +19,8 @@ export const WORKER_LIMITS = {
 /** Problems that would make every default worker decline the job (empty when it can run). */
 export function runnableProblems(spec: JobSpec): JobSpecError[] {
   const problems: JobSpecError[] = [];
-  if (!WORKER_LIMITS.corpora.includes(spec.data.corpus)) {
-    problems.push(new JobSpecError("$.data.corpus", `is ${JSON.stringify(spec.data.corpus)}, a dataset this software does not know; known: ${WORKER_LIMITS.corpora.join(", ")}`));
+  if (!isDatasetData(spec.data) && !WORKER_LIMITS.corpora.includes(spec.data.corpus)) {
+    problems.push(new JobSpecError("$.data.corpus", `is ${JSON.stringify(spec.data.corpus)}, a dataset this software does not know; known: ${WORKER_LIMITS.corpora.join(", ")} (or name a dataset: data.dataset = the manifest hash from \`market dataset upload\`)`));
   }
   const size = paramCount(spec.model);
   if (size > WORKER_LIMITS.maxParams) {

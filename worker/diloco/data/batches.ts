@@ -23,7 +23,7 @@ export interface BatchKey {
 }
 
 /** Fills a batch from windows starting at the given offsets. */
-export function batchAt(tokens: Uint8Array | Uint16Array, offsets: readonly number[], contextLength: number): Batch {
+export function batchAt(tokens: Uint8Array | Uint16Array | Uint32Array, offsets: readonly number[], contextLength: number): Batch {
   const B = offsets.length;
   const x = new Int32Array(B * contextLength);
   const y = new Int32Array(B * contextLength);

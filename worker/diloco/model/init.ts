@@ -11,6 +11,7 @@ export const INIT_STD = 0.02;
  * - matrices and embeddings ~ N(0, 0.02²); residual output projections (attn.proj.w, mlp.proj.w)
  *   ~ N(0, (0.02 / √(2·nLayers))²);
  * - layer-norm gains 1, every bias and layer-norm shift 0.
+ * Llama family: the same rule (residual outputs are attn.o.w and mlp.down.w; RMSNorm gains 1).
  * Each tensor draws from its own stream keyed by (seed, tensor name).
  */
 export function initParams(config: ModelConfig, seed: number | bigint): Float32Array {
@@ -23,7 +24,8 @@ export function initParams(config: ModelConfig, seed: number | bigint): Float32A
       if (t.name.endsWith(".g")) view.fill(1);
       continue;
     }
-    const std = t.name.endsWith("attn.proj.w") || t.name.endsWith("mlp.proj.w") ? residualStd : INIT_STD;
+    const residual = t.name.endsWith("attn.proj.w") || t.name.endsWith("mlp.proj.w") || t.name.endsWith("attn.o.w") || t.name.endsWith("mlp.down.w");
+    const std = residual ? residualStd : INIT_STD;
     const rng = rngFor("init", seed, t.name);
     for (let i = 0; i < view.length; i++) view[i] = rng.normal() * std;
   }

@@ -1,5 +1,5 @@
 import type { ModelConfig, ParamLayout, TensorSpec } from "../types.ts";
-import { validateModelConfig } from "./config.ts";
+import { modelFamily, validateModelConfig } from "./config.ts";
 
 /**
  * Order and shapes of the transformer's tensors inside the flat parameter vector.
@@ -9,6 +9,12 @@ import { validateModelConfig } from "./config.ts";
  *   per layer l: ln1.g [d] ln1.b [d]  attn.qkv.w [d, 3d] attn.qkv.b [3d]  attn.proj.w [d, d] attn.proj.b [d]
  *                ln2.g [d] ln2.b [d]  mlp.fc.w [d, m] mlp.fc.b [m]  mlp.proj.w [m, d] mlp.proj.b [d]
  *   ln_f.g [d] ln_f.b [d]   head.w [d, V] head.b [V]
+ *
+ * Llama family (no biases, no position table):
+ *   tok_emb [V, d]
+ *   per layer l: attn_norm.g [d]  attn.q.w [d, d] attn.k.w [d, d] attn.v.w [d, d] attn.o.w [d, d]
+ *                mlp_norm.g [d]  mlp.gate.w [d, m] mlp.up.w [d, m] mlp.down.w [m, d]
+ *   norm_f.g [d]   head.w [d, V] (absent when tieEmbeddings)
  */
 export function buildLayout(config: ModelConfig): ParamLayout {
   validateModelConfig(config);
@@ -20,6 +26,24 @@ export function buildLayout(config: ModelConfig): ParamLayout {
     tensors.push({ name, shape, kind: shape.length === 2 ? "matrix" : "vector", offset, size });
     offset += size;
   };
+  if (modelFamily(config) === "llama") {
+    add("tok_emb", [V, d]);
+    for (let l = 0; l < L; l++) {
+      const p = `layers.${l}.`;
+      add(p + "attn_norm.g", [d]);
+      add(p + "attn.q.w", [d, d]);
+      add(p + "attn.k.w", [d, d]);
+      add(p + "attn.v.w", [d, d]);
+      add(p + "attn.o.w", [d, d]);
+      add(p + "mlp_norm.g", [d]);
+      add(p + "mlp.gate.w", [d, m]);
+      add(p + "mlp.up.w", [d, m]);
+      add(p + "mlp.down.w", [m, d]);
+    }
+    add("norm_f.g", [d]);
+    if (!config.tieEmbeddings) add("head.w", [d, V]);
+    return { tensors, size: offset };
+  }
   add("tok_emb", [V, d]);
   add("pos_emb", [T, d]);
   for (let l = 0; l < L; l++) {
@@ -51,9 +75,11 @@ export function tensorByName(layout: ParamLayout, name: string): TensorSpec {
   return t;
 }
 
-/** Number of parameters of a config (same as buildLayout(config).size). */
+/** Number of parameters of a config (same as buildLayout(config).size, computed without building it). */
 export function paramCount(config: ModelConfig): number {
-  return buildLayout(config).size;
+  const { vocabSize: V, contextLength: T, dModel: d, nLayers: L, dMlp: m } = config;
+  if (modelFamily(config) === "llama") return V * d + L * (2 * d + 4 * d * d + 3 * d * m) + d + (config.tieEmbeddings ? 0 : d * V);
+  return V * d + T * d + L * (5 * d + 3 * d + 3 * d * d + d * d + d * m + m + m * d + d) + 2 * d + d * V + V;
 }
 
 /** Throws if `params` does not match the layout's size. */

@@ -14,6 +14,7 @@
  */
 import { numpy as np, nn } from "@jax-js/jax";
 import type { ModelConfig } from "../types.ts";
+import { llamaForwardLogits } from "./llama.ts";
 
 type Arr = np.Array;
 
@@ -113,10 +114,11 @@ function mlp(m: Arr, p: LayerParams): Arr {
 }
 
 /**
- * Logits [B·T, V] for token ids `x` (int32 [B, T], T ≤ contextLength).
+ * Logits [B·T, V] for token ids `x` (int32 [B, T], T ≤ contextLength); the llama family is in llama.ts.
  * Consumes `params` and `x`.
  */
 export function forwardLogits(config: ModelConfig, params: Arr[], x: Arr): Arr {
+  if (config.family === "llama") return llamaForwardLogits(config, params, x);
   const [B, T] = x.shape;
   if (T > config.contextLength) throw new Error(`sequence length ${T} exceeds contextLength ${config.contextLength}`);
   const p = unpack(config, params);

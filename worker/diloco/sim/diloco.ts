@@ -33,7 +33,7 @@ export interface DilocoSimConfig {
   keepInnerState?: boolean;
   /** Initial parameters (default: trainer.initParams(seed)). */
   initParams?: Float32Array;
-  evalTokens?: Uint8Array | Uint16Array;
+  evalTokens?: Uint8Array | Uint16Array | Uint32Array;
   /** Evaluate the global model every this many rounds (and always after the last); 0 = only at the end. */
   evalEvery?: number;
   evalBatches?: number;

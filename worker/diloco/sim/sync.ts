@@ -20,7 +20,7 @@ export interface SyncSimConfig {
   batchSize: number;
   seed: number;
   initParams?: Float32Array;
-  evalTokens?: Uint8Array | Uint16Array;
+  evalTokens?: Uint8Array | Uint16Array | Uint32Array;
   evalBatches?: number;
   evalBatchSize?: number;
   links?: Link[];

@@ -2,9 +2,9 @@
  * In-process `Trainer` on jax-js (WebAssembly backend, one thread).
  *
  * Parameters live on the device as one array per layout tensor during a `train` call; they enter and
- * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start at zero every call, so
- * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs),
- * unless the request carries `innerState` (the moments and Adam step count of the previous round).
+ * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start from `req.innerState`
+ * (zero when absent) and come back in the result, so a round is a pure function of
+ * (params, innerState, shard, seed, round, workerIndex, steps, stepOffset, configs).
  */
 import { jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
 import { initBackend, type FloatMode } from "./backend.ts";
@@ -96,8 +96,8 @@ export class JaxTrainer implements Trainer {
     if (typeof req.seed !== "bigint" && !(Number.isSafeInteger(req.seed) && req.seed >= 0)) {
       throw new Error(`TrainRequest.seed must be a non-negative integer or bigint, got ${String(req.seed)}`);
     }
-    if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array)) {
-      throw new Error("TrainRequest.shard.tokens must be a Uint8Array or Uint16Array");
+    if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array || req.shard.tokens instanceof Uint32Array)) {
+      throw new Error("TrainRequest.shard.tokens must be a Uint8Array, Uint16Array or Uint32Array");
     }
     if (req.innerState !== undefined) {
       const st = req.innerState;
@@ -161,7 +161,7 @@ export class JaxTrainer implements Trainer {
     }
   }
 
-  async evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts: { batches?: number; batchSize?: number } = {}): Promise<number> {
+  async evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array | Uint32Array, opts: { batches?: number; batchSize?: number } = {}): Promise<number> {
     this.#alive();
     checkParams(this.layout, params);
     const batches = opts.batches ?? 8;
