@@ -243,7 +243,6 @@ try {
   say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
   const restored = await chain.restore(say);
   if (restored.resumed) {
-    say(`chain: restored ${restored.detail}`);
     rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
@@ -261,7 +260,8 @@ try {
     saveState();
   }
   const addresses = state.addresses!;
-  say(`contracts: market ${addresses.market}, registry ${addresses.registry}, token ${addresses.token}`);
+  // one write: readers that wait for the restore line find the addresses with it
+  say(`${restored.resumed ? `chain: restored ${restored.detail}\n[start] ` : ""}contracts: market ${addresses.market}, registry ${addresses.registry}, token ${addresses.token}`);
   const chainDef = chainFor({ chainId: 31337, rpcUrl: chain.url });
   const publicClient = createPublicClient({ chain: chainDef, transport: http(chain.url), pollingInterval: 250 });
   const reader = new MarketReader(publicClient, addresses);
