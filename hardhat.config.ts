@@ -30,9 +30,13 @@ export default defineConfig({
         path: soljson,
         settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true, evmVersion: "cancun" },
       },
+      // Ignition builds with the "production" profile, which Hardhat makes `isolated` (one compilation
+      // per contract) by default: that would compile everything a second time after the default build
+      // (minutes with solc.js). Same settings, not isolated: the default build's cache serves both.
       production: {
         version: SOLC_VERSION,
         path: soljson,
+        isolated: false,
         settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true, evmVersion: "cancun" },
       },
     },
