@@ -1,3 +1,4 @@
+// @lane chain-clock: most of this file's time is spent waiting for blocks (scripts/test.ts runs it beside the CPU-bound files)
 /**
  * The market on a second EVM implementation: Foundry's anvil (npm @foundry-rs/anvil) mining a block
  * every 2 s and only then (no block per transaction), as a real chain does. Honest workers finish a
@@ -64,7 +65,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
 
   it("three honest workers complete a job: paid in full, never penalised, no reverted transaction", async () => {
     const start = await net.reader.client.getBlockNumber({ cacheTime: 0 });
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 240, voteWindow: 120 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs: WorkerProcess[] = [2, 3, 4].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     const codes = await Promise.all(procs.map((p) => p.exited));
@@ -79,7 +80,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
   });
 
   it("an absent worker is penalised and removed; the others are paid in full", async () => {
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 40, voteWindow: 60 });
+    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 90, voteWindow: 120 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs = [5, 6].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     const silent = net.spawnWorker("w7-silent", args(jobId, 7).slice(1), { script: ADVERSARY, env: { ADVERSARY: "silent" } });
@@ -93,7 +94,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
   });
 
   it("a worker killed after its commit (SIGKILL) restarts and is paid for every round", async () => {
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 240, voteWindow: 120 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs = [8, 9, 10].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     await procs[0].waitFor(/"msg":"committed".*"round":0,/, 300_000);

@@ -1,3 +1,4 @@
+// @lane chain-clock: most of this file's time is spent waiting for blocks (scripts/test.ts runs it beside the CPU-bound files)
 /**
  * docs/deploying.md works as written: its `bash` blocks run in order, in one shell, against anvil
  * with 12 s blocks, a chain id other than 31337 and no unlocked accounts (the deployer key comes
