@@ -114,7 +114,7 @@ async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
         await rpc(chain.url, "evm_setIntervalMining", [blockTime * 1000]);
       }
       journal.start();
-      return { resumed: had, detail: had ? `from the journal (${n} transactions replayed)` : "new chain" };
+      return { resumed: had, detail: had ? `(${n} transactions replayed from the journal)` : "new chain" };
     },
     setBlockTime: (s) => rpc(chain.url, "evm_setIntervalMining", [s * 1000]).then(() => undefined),
     mine: () => rpc(chain.url, "evm_mine", []).then(() => undefined),
@@ -168,7 +168,7 @@ async function startAnvil(o: DevNodeOptions): Promise<DevNode> {
       // Resume chain time at the last block: the time the network was down does not count.
       const latest = await rpc<{ number: string; timestamp: string }>(url, "eth_getBlockByNumber", ["latest", false]);
       await rpc(url, "evm_setTime", [Number(BigInt(latest.timestamp)) + 1]);
-      return { resumed: true, detail: `from anvil's state dump (block ${Number(BigInt(latest.number))})` };
+      return { resumed: true, detail: `(from anvil's state dump at block ${Number(BigInt(latest.number))})` };
     },
     setBlockTime: (s) => rpc(url, "evm_setIntervalMining", [s]).then(() => undefined),
     mine: () => rpc(url, "evm_mine", []).then(() => undefined),
