@@ -1,12 +1,11 @@
 /**
- * Poster and arbiter commands against any EVM JSON-RPC endpoint.
+ * Poster commands against any EVM JSON-RPC endpoint.
  *
  *   market job create --spec <file.json>         validate, upload spec + initial model, lock escrow
  *   market job status <id>                       rounds, loss per round, workers, escrow left
  *   market job cancel <id>                       cancel (refund; the round in flight is paid)
  *   market job model <id> --out <file>           download the current/final model, verified by hash
  *   market withdraw                              withdraw refunds and other credits
- *   market arbiter resolve <challengeId>         replay the challenged round and decide
  *
  * Options: --rpc-url --chain-id --market --registry --token --key-file --password-file --blob-url
  * (or the same environment variables / --config file as the worker; WORKER_PASSWORD for the key).
@@ -23,7 +22,6 @@ import { CONFIG_OPTIONS, ConfigError, configFlags, rawConfig, resolveConfig } fr
 import { MarketReader } from "../worker/node/market-reader.ts";
 import { JobSpecError, parseJobSpec } from "../worker/spec/job-spec.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
-import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
 
 function fail(message: string, code = 2): never {
@@ -41,7 +39,7 @@ async function main(argv: string[]) {
   const { values, positionals } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, spec: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true });
   const [group, action, arg] = positionals;
   if (values.help || !group) {
-    console.log("usage: market job <create|status|cancel|model> … | market withdraw | market arbiter resolve <id>   (see cli/market.ts)");
+    console.log("usage: market job <create|status|cancel|model> … | market withdraw   (see cli/market.ts)");
     return;
   }
   const flags = configFlags(values);
@@ -88,8 +86,6 @@ async function main(argv: string[]) {
     if (balance === 0n) fail("nothing to withdraw: no refunds or credits for this account", 1);
     await sender!.send({ address: config.addresses.market, abi: trainingMarketAbi, functionName: "withdraw", args: [] });
     console.log(JSON.stringify({ withdrawn: formatUnits(balance, 18) }));
-  } else if (group === "arbiter" && action === "resolve") {
-    console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, idArg(arg, "challenge id"))));
   } else {
     fail(`unknown command "${positionals.join(" ")}"`);
   }

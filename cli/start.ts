@@ -260,7 +260,7 @@ try {
   say(`workers: ${opts.workers} providers registered (stake 1000 TCRED each)`);
 
   // ---- demo job
-  const spec = makeSpec({ arbiter: poster.address, model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus" });
+  const spec = makeSpec({ model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus" });
   if (!state.jobId) {
     const created = await createJobFromSpec({ reader, sender: senderOf(hardhatKey(1)), blobs, me: poster.address }, spec);
     state.jobId = created.jobId.toString();

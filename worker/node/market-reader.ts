@@ -9,6 +9,7 @@ export type Client = PublicClient<Transport, Chain | undefined>;
 export interface Commitment {
   worker: Address;
   updateHash: Hex;
+  traceRoot: Hex;
   trainLoss: bigint;
   blockNumber: bigint;
 }
@@ -45,7 +46,7 @@ export class MarketReader {
     return this.read("workersOf", [jobId]);
   }
   slot(jobId: bigint, worker: Address) {
-    return this.read<{ index: number; joined: boolean; active: boolean; bondReleased: boolean; openChallenges: number; removedAt: bigint; bond: bigint }>("workerSlot", [jobId, worker]);
+    return this.read<{ index: number; joined: boolean; active: boolean; bondReleased: boolean; paidRounds: number; removedAt: bigint; bond: bigint }>("workerSlot", [jobId, worker]);
   }
   balanceOf(account: Address): Promise<bigint> {
     return this.read("balanceOf", [account]);
@@ -53,14 +54,16 @@ export class MarketReader {
   escrowFor(reward: bigint, rounds: number, maxWorkers: number): Promise<readonly [bigint, bigint]> {
     return this.read("escrowFor", [reward, rounds, maxWorkers]);
   }
-  challenge(id: bigint) {
-    return this.read<{ jobId: bigint; worker: Address; round: number; challenger: Address; openedAt: bigint; status: number; bond: bigint }>("challengeOf", [id]);
-  }
   async attestationSignerOf(provider: Address): Promise<Address> {
     return this.client.readContract({ address: this.addresses.registry, abi: providerRegistryAbi, functionName: "attestationSignerOf", args: [provider] });
   }
   async provider(provider: Address) {
     return this.client.readContract({ address: this.addresses.registry, abi: providerRegistryAbi, functionName: "providerOf", args: [provider] });
+  }
+
+  /** `worker`'s commitment of a round, or undefined. */
+  async commitment(jobId: bigint, round: number, worker: Address): Promise<Commitment | undefined> {
+    return (await this.commitments(jobId, round)).find((c) => c.worker.toLowerCase() === worker.toLowerCase());
   }
 
   /** Commitments of a round, from UpdateCommitted events (the chain stores only a bit per worker). */
@@ -73,7 +76,7 @@ export class MarketReader {
       fromBlock: this.fromBlock,
       toBlock: "latest",
     });
-    return logs.map((l) => ({ worker: getAddress(l.args.worker!), updateHash: l.args.updateHash!, trainLoss: l.args.trainLoss!, blockNumber: l.blockNumber! }));
+    return logs.map((l) => ({ worker: getAddress(l.args.worker!), updateHash: l.args.updateHash!, traceRoot: l.args.traceRoot!, trainLoss: l.args.trainLoss!, blockNumber: l.blockNumber! }));
   }
 
   /** The global model hash each round started from (RoundStarted events), by round. */

@@ -8,7 +8,6 @@ import { CORPUS_PACKAGE } from "../diloco/data/index.ts";
 import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec } from "./job-spec.ts";
 
 export interface PresetOptions {
-  arbiter: Address;
   rounds?: number;
   workers?: number;
   innerSteps?: number;
@@ -56,7 +55,6 @@ export function makeSpec(opts: PresetOptions): JobSpec {
       commitWindow: opts.commitWindow ?? 600,
       voteWindow: opts.voteWindow ?? 300,
       challengeWindow: 3600,
-      arbiter: opts.arbiter,
     },
   });
 }
