@@ -94,12 +94,8 @@ describe("issue 13: the ten attacks against the new contracts", async () => {
     const [a] = workers;
     for (const w of workers) await commit(ctx, w, jobId, 0);
     // nobody but the dispute game can slash through the market
-    const hook = ctx.marketModule.simulate.punishFraud([jobId, 0, a.address, poster.account.address], { account: poster.account });
-    await assert.rejects(hook, (e: Error & { cause?: { data?: { errorName?: string }; raw?: Hex } }) => {
-      const raw = JSON.stringify(e, Object.getOwnPropertyNames(e)).toLowerCase();
-      assert.ok(raw.includes("notdisputegame") || raw.includes("0x"), `punishFraud by the poster must revert: ${e.message.slice(0, 200)}`);
-      return true;
-    });
+    await assert.rejects(ctx.marketModule.write.punishFraud([jobId, 0, a.address, poster.account.address], { account: poster.account }));
+    assert.equal((await ctx.market.read.workerSlot([jobId, a.address])).bond, 50n * E18);
     await challengeBond(ctx, poster as never);
     const tr = traceFor(jobId, 0, a.address);
     await ctx.game.write.challengeStep([jobId, 0, a.address, tr.leaves[4], tr.root], { account: poster.account });
