@@ -75,9 +75,13 @@ export async function fund(ctx: Ctx, wallet: Provider["wallet"], amount: bigint,
   await ctx.token.write.approve([spender, amount], { account: wallet.account });
 }
 
+/** Every attestation key this helper created, by address (lower case): tests sign key proofs with them. */
+export const attestorKeys = new Map<string, PrivateKeyAccount>();
+
 /** Registers `wallet` as a provider with a fresh software attestation key. */
 export async function registerProvider(ctx: Ctx, wallet: Provider["wallet"], stake = 1_000n * E18): Promise<Provider> {
   const attestor = privateKeyToAccount(generatePrivateKey());
+  attestorKeys.set(attestor.address.toLowerCase(), attestor);
   await fund(ctx, wallet, stake, ctx.registry.address);
   const reportHash = keccak256(toHex(`report:${attestor.address}`));
   const proof = await keyProof(ctx, attestor, wallet.account.address, reportHash);
