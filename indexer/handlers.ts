@@ -278,7 +278,8 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       store.create<Job>("job", {
         id: jobId,
         poster: a.poster,
-        arbiter: a.arbiter,
+        // no arbiter since issue 13 (disputes go to the DisputeGame); column kept until a 0003_disputes migration
+        arbiter: a.arbiter ?? "0x0000000000000000000000000000000000000000",
         token: ctx.token,
         status: "Open",
         specHash: p.specHash,
