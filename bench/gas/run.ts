@@ -159,10 +159,9 @@ async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; g
   await marketRow("expireRound", "running, nobody committed (3 absent, slashed, removed; job fails)", ctx.market.write.expireRound([jobId], as(poster)));
   await increaseTime(86_401);
   await marketRow("releaseBond", "after the challenge window", ctx.market.write.releaseBond([jobId, trio[1].address], as(poster)));
-  const payee = [poster, ...trio.map((p) => p.wallet)].find(() => true)!;
-  let who = payee;
-  for (const c of [poster, ...trio.map((p) => p.wallet)]) if ((await ctx.market.read.balanceOf([c.account.address])) > 0n) who = c;
-  await marketRow("withdraw", "whole credited balance", ctx.market.write.withdraw(as(who)));
+  let who: Wallet | undefined;
+  for (const c of [poster, ...trio.map((p) => p.wallet), ctx.treasury as Wallet]) if ((await ctx.market.read.balanceOf([c.account.address])) > 0n) who = c;
+  if (who) await marketRow("withdraw", "whole credited balance", ctx.market.write.withdraw(as(who)));
 }
 {
   // open job: expire with too few workers (refund), cancel an open job, start after the window
