@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
 
 const require = createRequire(import.meta.url);
@@ -49,7 +49,19 @@ export default defineConfig({
       invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
     },
   },
+  // Blocks Ignition waits for after each transaction on non-automining chains (default 5; a
+  // throwaway test chain can use 1: IGNITION_CONFIRMATIONS=1).
+  ...(process.env.IGNITION_CONFIRMATIONS ? { ignition: { requiredConfirmations: Number(process.env.IGNITION_CONFIRMATIONS) } } : {}),
   networks: {
     localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
+    // Any public chain (docs/deploying.md). Both values are configuration variables: Hardhat reads
+    // them from its encrypted keystore (`npx hardhat keystore set TESTNET_DEPLOYER_KEY`) or, when
+    // the keystore does not hold them, from environment variables of the same names.
+    testnet: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("TESTNET_RPC_URL"),
+      accounts: [configVariable("TESTNET_DEPLOYER_KEY")],
+    },
   },
 });

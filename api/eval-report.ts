@@ -13,7 +13,7 @@ import { getAddress, recoverMessageAddress, type Address, type Hex } from "viem"
 import type { Db } from "../indexer/db/index.ts";
 import type { Round } from "../indexer/generated/sqlite/client.ts";
 import { evalLossMessage } from "../shared/eval-report.ts";
-import { userError } from "./pagination.ts";
+import { userError } from "./sql.ts";
 
 export const EVAL_LOSS_SOURCE_POSTER = "poster";
 

@@ -19,7 +19,7 @@ import {
   type ValidationContext,
   type ValueNode,
 } from "graphql";
-import { DEFAULT_PAGE, MAX_PAGE } from "./pagination.ts";
+import { DEFAULT_PAGE, MAX_PAGE } from "./sql.ts";
 
 export interface Limits {
   maxDepth: number;
@@ -27,7 +27,8 @@ export interface Limits {
   maxCost: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxDepth: 8, maxAliases: 20, maxCost: 100_000 };
+/** Depth counts every field level, `items` of a page included (jobs.items.roundList.items.commitments.items.provider = 7). */
+export const DEFAULT_LIMITS: Limits = { maxDepth: 10, maxAliases: 20, maxCost: 100_000 };
 
 function isPageType(t: GraphQLType): boolean {
   const named = getNamedType(t);
@@ -71,7 +72,8 @@ export function limitRules(limits: Limits = DEFAULT_LIMITS) {
                   // a page's size is counted on the paged field; its `items` list is not counted again
                   const inPage = isPageType(parent);
                   const n = arg("first") ?? arg("last") ?? (!inPage && (isListType(getNullableType(def.type)) || isPageType(def.type)) ? DEFAULT_PAGE : 1);
-                  fieldCost += Math.max(1, n) * sub.cost;
+                  // sizes over the limit are refused by the resolver with PAGE_SIZE_EXCEEDED (naming the limit)
+                  fieldCost += Math.max(1, Math.min(n, MAX_PAGE)) * sub.cost;
                 }
                 cost += fieldCost;
               } else if (sel.kind === Kind.INLINE_FRAGMENT) {

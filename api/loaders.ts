@@ -1,64 +1,80 @@
-/** Per-request DataLoaders: every nested list is fetched with one query per level, never per parent. */
+/**
+ * Per-request DataLoaders of the computed fields (loss curve, vote agreement): one raw SQL statement
+ * per level for all parents, selecting only the columns these fields read (api/sql.ts).
+ */
 import DataLoader from "dataloader";
 import type { Db } from "../indexer/db/index.ts";
-import type { Account, Challenge, Commitment, Job, JobWorker, Provider, Round, Vote } from "../indexer/generated/sqlite/client.ts";
+import { dataModel } from "./model.ts";
+import { findByKeys } from "./sql.ts";
 
-function groupBy<K, T>(rows: T[], key: (r: T) => K): Map<K, T[]> {
-  const m = new Map<K, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = m.get(k);
-    if (list) list.push(r);
-    else m.set(k, [r]);
-  }
-  return m;
+export interface RoundRow {
+  jobId: bigint;
+  round: number;
+  status: string;
+  trainLossSum: string;
+  commitCount: number;
+  evalLoss: number | null;
+  evalLossSource: string | null;
+  resultModelHash: string | null;
+  includedMask: bigint | null;
 }
 
+export interface CommitmentRow {
+  jobId: bigint;
+  round: number;
+  worker: string;
+  loss: number;
+  block: bigint;
+  logIndex: number;
+}
+
+const tupleKey = (k: readonly unknown[]) => k.map(String).join("\u0000");
+
 export function createLoaders(db: Db) {
-  const p = db.prisma;
-  const byKey = <K, T>(rows: T[], keys: readonly K[], key: (r: T) => K) => {
-    const m = new Map(rows.map((r) => [key(r), r]));
-    return keys.map((k) => m.get(k) ?? null);
-  };
-  const listByKey = <K, T>(rows: T[], keys: readonly K[], key: (r: T) => K) => {
-    const m = groupBy(rows, key);
-    return keys.map((k) => m.get(k) ?? []);
-  };
-  const roundKey = (jobId: bigint, round: number) => `${jobId}-${round}`;
-  const byRounds = async <T extends { jobId: bigint; round: number }>(
-    keys: readonly string[],
-    find: (where: object) => Promise<T[]>,
-  ): Promise<T[][]> => {
-    const pairs = keys.map((k) => k.split("-"));
-    const jobIds = [...new Set(pairs.map(([j]) => BigInt(j)))];
-    const rounds = [...new Set(pairs.map(([, r]) => Number(r)))];
-    const rows = await find({ jobId: { in: jobIds }, round: { in: rounds } });
-    return listByKey(rows, keys, (r) => roundKey(r.jobId, r.round));
+  const m = dataModel();
+  const round = m.byName.get("Round")!;
+  const commitment = m.byName.get("Commitment")!;
+  const cols = (e: typeof round, names: string[]) => names.map((n) => e.byName.get(n)!);
+  const roundCols = cols(round, ["jobId", "round", "status", "trainLossSum", "commitCount", "evalLoss", "evalLossSource", "resultModelHash", "includedMask"]);
+  const commitCols = cols(commitment, ["jobId", "round", "worker", "loss", "block", "logIndex"]);
+  const groupBy = <T>(rows: T[], key: (r: T) => string) => {
+    const g = new Map<string, T[]>();
+    for (const r of rows) {
+      const k = key(r);
+      const l = g.get(k);
+      if (l) l.push(r);
+      else g.set(k, [r]);
+    }
+    return g;
   };
   return {
-    job: new DataLoader<bigint, Job | null>(async (ids) => byKey(await p.job.findMany({ where: { id: { in: [...ids] } } }), ids, (r) => r.id)),
-    provider: new DataLoader<string, Provider | null>(async (a) => byKey(await p.provider.findMany({ where: { address: { in: [...a] } } }), a, (r) => r.address)),
-    account: new DataLoader<string, Account | null>(async (a) => byKey(await p.account.findMany({ where: { address: { in: [...a] } } }), a, (r) => r.address)),
-    workersByJob: new DataLoader<bigint, JobWorker[]>(async (ids) =>
-      listByKey(await p.jobWorker.findMany({ where: { jobId: { in: [...ids] } }, orderBy: { index: "asc" } }), ids, (r) => r.jobId),
+    roundsByJob: new DataLoader<bigint, RoundRow[], string>(
+      async (ids) => {
+        const rows = (await findByKeys(db, round, [round.byName.get("jobId")!], ids.map((i) => [i]), roundCols)) as unknown as RoundRow[];
+        rows.sort((a, b) => a.round - b.round);
+        const g = groupBy(rows, (r) => String(r.jobId));
+        return ids.map((i) => g.get(String(i)) ?? []);
+      },
+      { cacheKeyFn: String },
     ),
-    roundsByJob: new DataLoader<bigint, Round[]>(async (ids) =>
-      listByKey(await p.round.findMany({ where: { jobId: { in: [...ids] } }, orderBy: { round: "asc" } }), ids, (r) => r.jobId),
+    commitmentsByJob: new DataLoader<bigint, CommitmentRow[], string>(
+      async (ids) => {
+        const rows = (await findByKeys(db, commitment, [commitment.byName.get("jobId")!], ids.map((i) => [i]), commitCols)) as unknown as CommitmentRow[];
+        rows.sort((a, b) => a.round - b.round || (a.block < b.block ? -1 : a.block > b.block ? 1 : a.logIndex - b.logIndex));
+        const g = groupBy(rows, (r) => String(r.jobId));
+        return ids.map((i) => g.get(String(i)) ?? []);
+      },
+      { cacheKeyFn: String },
     ),
-    round: new DataLoader<string, Round | null>(async (keys) => (await byRounds(keys, (where) => p.round.findMany({ where }))).map((l) => l[0] ?? null)),
-    commitmentsByRound: new DataLoader<string, Commitment[]>((keys) => byRounds(keys, (where) => p.commitment.findMany({ where, orderBy: [{ block: "asc" }, { logIndex: "asc" }] }))),
-    votesByRound: new DataLoader<string, Vote[]>((keys) => byRounds(keys, (where) => p.vote.findMany({ where, orderBy: [{ block: "asc" }, { logIndex: "asc" }] }))),
-    commitmentsByJob: new DataLoader<bigint, Commitment[]>(async (ids) =>
-      listByKey(await p.commitment.findMany({ where: { jobId: { in: [...ids] } }, orderBy: [{ round: "asc" }, { block: "asc" }, { logIndex: "asc" }] }), ids, (r) => r.jobId),
-    ),
-    challengesByJob: new DataLoader<bigint, Challenge[]>(async (ids) =>
-      listByKey(await p.challenge.findMany({ where: { jobId: { in: [...ids] } }, orderBy: { id: "asc" } }), ids, (r) => r.jobId),
-    ),
-    jobsOfWorker: new DataLoader<string, JobWorker[]>(async (addrs) =>
-      listByKey(await p.jobWorker.findMany({ where: { worker: { in: [...addrs] } }, orderBy: { jobId: "desc" } }), addrs, (r) => r.worker),
+    round: new DataLoader<[bigint, number], RoundRow | null, string>(
+      async (keys) => {
+        const rows = (await findByKeys(db, round, [round.byName.get("jobId")!, round.byName.get("round")!], keys.map((k) => [...k]), roundCols)) as unknown as RoundRow[];
+        const g = new Map(rows.map((r) => [tupleKey([r.jobId, r.round]), r]));
+        return keys.map((k) => g.get(tupleKey(k)) ?? null);
+      },
+      { cacheKeyFn: tupleKey },
     ),
   };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export const roundKey = (jobId: bigint, round: number) => `${jobId}-${round}`;

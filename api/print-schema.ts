@@ -8,7 +8,7 @@ import { buildSchema } from "./server.ts";
 export const schemaFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "schema.graphql");
 
 export function printedSchema(): string {
-  return `# Generated from api/typeDefs.ts by \`npm run api:schema\`: do not edit.\n\n${printSchema(buildSchema())}\n`;
+  return `# Generated from api/typeDefs.ts and prisma/schema.prisma (api/model.ts, api/schema-gen.ts) by \`npm run api:schema\`: do not edit.\n\n${printSchema(buildSchema())}\n`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

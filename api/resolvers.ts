@@ -1,19 +1,32 @@
-/** Resolvers over the indexer's database. Nested fields go through per-request DataLoaders. */
-import { filter, pipe, type PubSub } from "graphql-yoga";
+/**
+ * Resolvers: the generated entity resolvers (api/schema-gen.ts) plus computed fields, network
+ * totals, the eval-loss mutation and subscriptions (including the `live` query form).
+ */
+import { execute, Kind, type DocumentNode, type GraphQLResolveInfo, type OperationDefinitionNode } from "graphql";
+import { filter, pipe, Repeater, type PubSub } from "graphql-yoga";
+import type DataLoader from "dataloader";
 import type { Db } from "../indexer/db/index.ts";
-import type { Commitment, Job, JobWorker, Round, Vote } from "../indexer/generated/sqlite/client.ts";
+import type { Commitment, Job, Round } from "../indexer/generated/sqlite/client.ts";
 import { LOSS_SCALE } from "../shared/eip712.ts";
 import { JobStatus } from "../shared/types.ts";
-import { roundKey, type Loaders } from "./loaders.ts";
-import { paginate, userError, type PageArgs } from "./pagination.ts";
+import { createLoaders, type CommitmentRow, type Loaders } from "./loaders.ts";
+import { dataModel } from "./model.ts";
+import { entityResolvers } from "./schema-gen.ts";
 import { AddressScalar, BigIntScalar, Bytes32Scalar, BytesScalar } from "./scalars.ts";
 import { reportEvalLoss } from "./eval-report.ts";
+import { computed } from "./typeDefs.ts";
 
 export interface ApiContext {
   db: Db;
   loaders: Loaders;
+  /** Per-request batch loaders of the generated resolvers. */
+  batch: Map<string, DataLoader<unknown, unknown>>;
   /** Called after a mutation wrote to the database (drops the per-block response cache). */
   onWrite?: () => void;
+}
+
+export function createContext(db: Db, onWrite?: () => void): ApiContext {
+  return { db, loaders: createLoaders(db), batch: new Map(), onWrite };
 }
 
 export type Topics = {
@@ -21,92 +34,84 @@ export type Topics = {
   roundFinalized: [Round];
   commitment: [Commitment];
   evalLoss: [Round];
+  /** The data changed (a new block, a reorg, an eval-loss report): live queries run again. */
+  changed: [{ block: string }];
 };
 
 type Args = Record<string, unknown>;
+type Row = Record<string, unknown>;
 
-/** Turns `field_suffix` filter keys into a Prisma where. */
-export function filterToWhere(where: Args | null | undefined, special: Record<string, (v: unknown) => object> = {}): Record<string, unknown> {
-  const and: Record<string, unknown>[] = [];
-  for (const [key, value] of Object.entries(where ?? {})) {
-    if (value === undefined || value === null) continue;
-    if (special[key]) {
-      and.push(special[key](value) as Record<string, unknown>);
-      continue;
-    }
-    const m = /^(.*?)(?:_(in|not|gt|lt|gte|lte))?$/.exec(key)!;
-    const field = m[1];
-    const op = m[2];
-    and.push({ [field]: op === undefined ? value : { [op === "not" ? "not" : op]: value } });
-  }
-  return and.length === 0 ? {} : and.length === 1 ? and[0] : { AND: and };
-}
+// losses are on chain in micro-units: means are rounded to that precision (3.160196, not 3.1601960000000004)
+const mean = (sum: string, n: number) => (n > 0 ? Math.round((Number(BigInt(sum)) / n / LOSS_SCALE) * 1e6) / 1e6 : null);
 
-function dir(v: unknown): "asc" | "desc" {
-  return v === "desc" ? "desc" : "asc";
-}
-
-function pageArgs(a: Args): PageArgs {
-  return { first: a.first as number | null, after: a.after as string | null, last: a.last as number | null, before: a.before as string | null };
-}
-
-const mean = (sum: string, n: number) => (n > 0 ? Number(BigInt(sum)) / n / LOSS_SCALE : null);
-
-function checkList(first: unknown, max = 100): number {
-  const n = typeof first === "number" ? first : 20;
-  if (n < 0) throw userError("first must not be negative", "BAD_USER_INPUT");
-  if (n > max) throw userError(`first is ${n}, over the page size limit of ${max}`, "PAGE_SIZE_EXCEEDED", { limit: max });
-  return n;
+/**
+ * The `live` subscription: runs the selected Query fields now and after every change, and emits
+ * only when their result differs from the last one sent.
+ */
+function liveQuery(pubsub: PubSub<Topics>) {
+  return {
+    subscribe: (_: unknown, _a: Args, ctx: ApiContext, info: GraphQLResolveInfo) => {
+      const op: OperationDefinitionNode = {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: "query" as never,
+        selectionSet: info.fieldNodes[0].selectionSet!,
+        variableDefinitions: info.operation.variableDefinitions,
+      };
+      const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [op, ...Object.values(info.fragments)] };
+      const raw = Object.fromEntries(Object.entries(info.variableValues).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]));
+      return new Repeater<unknown>(async (push, stop) => {
+        let last: string | undefined;
+        let running = false;
+        let again = false;
+        const run = async () => {
+          if (running) {
+            again = true;
+            return;
+          }
+          running = true;
+          try {
+            do {
+              again = false;
+              const result = await execute({ schema: info.schema, document, variableValues: raw, contextValue: createContext(ctx.db) });
+              const text = JSON.stringify(result, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+              if (text !== last) {
+                last = text;
+                // the executor resolves the selection again for this event: fresh loaders, fresh data
+                ctx.loaders = createLoaders(ctx.db);
+                ctx.batch = new Map();
+                await push({});
+              }
+            } while (again);
+          } finally {
+            running = false;
+          }
+        };
+        const it = pubsub.subscribe("changed")[Symbol.asyncIterator]();
+        stop.then(() => it.return?.());
+        await run();
+        for (;;) {
+          const r = await Promise.race([it.next(), stop.then(() => ({ done: true, value: undefined }))]);
+          if (r.done) break;
+          await run();
+        }
+      });
+    },
+    resolve: () => ({}),
+  };
 }
 
 export function createResolvers(pubsub: PubSub<Topics>) {
+  const model = dataModel();
+  const gen = entityResolvers(model, computed);
+  const Query = gen.Query as Record<string, unknown>;
   return {
+    ...gen,
     BigInt: BigIntScalar,
     Address: AddressScalar,
     Bytes32: Bytes32Scalar,
     Bytes: BytesScalar,
     Query: {
-      job: (_: unknown, a: Args, c: ApiContext) => c.loaders.job.load(a.id as bigint),
-      jobs: (_: unknown, a: Args, c: ApiContext) =>
-        paginate<Job>(c.db.prisma.job, {
-          where: filterToWhere(a.where as Args, {
-            worker: (v) => ({ workers: { some: { worker: v } } }),
-            worker_in: (v) => ({ workers: { some: { worker: { in: v } } } }),
-          }),
-          orderBy: (a.orderBy as string) ?? "id",
-          direction: dir(a.orderDirection),
-          idField: "id",
-          args: pageArgs(a),
-        }),
-      provider: (_: unknown, a: Args, c: ApiContext) => c.loaders.provider.load(a.address as string),
-      providers: (_: unknown, a: Args, c: ApiContext) =>
-        paginate(c.db.prisma.provider, {
-          where: filterToWhere(a.where as Args),
-          orderBy: (a.orderBy as string) ?? "address",
-          direction: dir(a.orderDirection),
-          idField: "address",
-          args: pageArgs(a),
-        }),
-      round: (_: unknown, a: Args, c: ApiContext) => c.loaders.round.load(roundKey(a.jobId as bigint, a.round as number)),
-      account: (_: unknown, a: Args, c: ApiContext) => c.loaders.account.load(a.address as string),
-      payouts: (_: unknown, a: Args, c: ApiContext) =>
-        paginate(c.db.prisma.payout, {
-          where: { account: a.account, ...(a.kind_in ? { kind: { in: a.kind_in } } : {}) },
-          orderBy: "block",
-          direction: dir(a.orderDirection),
-          idField: "id",
-          args: pageArgs(a),
-        }),
-      slashes: (_: unknown, a: Args, c: ApiContext) =>
-        paginate(c.db.prisma.slash, { where: { provider: a.provider }, orderBy: "block", direction: dir(a.orderDirection), idField: "id", args: pageArgs(a) }),
-      challenges: (_: unknown, a: Args, c: ApiContext) =>
-        paginate(c.db.prisma.challenge, {
-          where: filterToWhere(a.where as Args),
-          orderBy: (a.orderBy as string) ?? "id",
-          direction: dir(a.orderDirection),
-          idField: "id",
-          args: pageArgs(a),
-        }),
+      ...Query,
       networkStats: async (_: unknown, _a: Args, c: ApiContext) => {
         const [net, byStatus, active] = await Promise.all([
           c.db.prisma.network.findUnique({ where: { id: 1 } }),
@@ -139,21 +144,11 @@ export function createResolvers(pubsub: PubSub<Topics>) {
         return { chainId: cp.chainId, block: cp.blockNumber, blockHash: cp.blockHash, syncedAt: new Date(Number(cp.syncedAt)).toISOString() };
       },
     },
-    JobPage: { totalCount: (p: { totalCount: number | (() => Promise<number>) }) => (typeof p.totalCount === "function" ? p.totalCount() : p.totalCount) },
-    ProviderPage: { totalCount: (p: { totalCount: () => Promise<number> }) => p.totalCount() },
-    PayoutPage: { totalCount: (p: { totalCount: () => Promise<number> }) => p.totalCount() },
-    SlashPage: { totalCount: (p: { totalCount: () => Promise<number> }) => p.totalCount() },
-    ChallengePage: { totalCount: (p: { totalCount: () => Promise<number> }) => p.totalCount() },
     Job: {
-      workers: (j: Job, _a: Args, c: ApiContext) => c.loaders.workersByJob.load(j.id),
-      roundList: async (j: Job, a: Args, c: ApiContext) => {
-        const n = checkList(a.first);
-        const skip = Math.max(0, (a.skip as number) ?? 0);
-        return (await c.loaders.roundsByJob.load(j.id)).slice(skip, skip + n);
-      },
-      lossCurve: async (j: Job, _a: Args, c: ApiContext) => {
+      ...gen.Job,
+      lossCurve: async (j: { id: bigint }, _a: Args, c: ApiContext) => {
         const [rounds, commits] = await Promise.all([c.loaders.roundsByJob.load(j.id), c.loaders.commitmentsByJob.load(j.id)]);
-        const byRound = new Map<number, Commitment[]>();
+        const byRound = new Map<number, CommitmentRow[]>();
         for (const cm of commits) {
           const l = byRound.get(cm.round);
           if (l) l.push(cm);
@@ -168,35 +163,18 @@ export function createResolvers(pubsub: PubSub<Topics>) {
           workers: (byRound.get(r.round) ?? []).map((cm) => ({ worker: cm.worker, trainLoss: cm.loss })),
         }));
       },
-      challenges: (j: Job, _a: Args, c: ApiContext) => c.loaders.challengesByJob.load(j.id),
-    },
-    JobWorker: {
-      job: (w: JobWorker, _a: Args, c: ApiContext) => c.loaders.job.load(w.jobId),
-      provider: (w: JobWorker, _a: Args, c: ApiContext) => c.loaders.provider.load(w.worker),
     },
     Round: {
-      job: (r: Round, _a: Args, c: ApiContext) => c.loaders.job.load(r.jobId),
-      meanTrainLoss: (r: Round) => mean(r.trainLossSum, r.commitCount),
-      commitments: (r: Round, _a: Args, c: ApiContext) => c.loaders.commitmentsByRound.load(roundKey(r.jobId, r.round)),
-      votes: (r: Round, _a: Args, c: ApiContext) => c.loaders.votesByRound.load(roundKey(r.jobId, r.round)),
-    },
-    Commitment: {
-      trainLossRaw: (cm: Commitment) => cm.trainLoss,
-      trainLoss: (cm: Commitment) => cm.loss,
+      ...gen.Round,
+      meanTrainLoss: (r: Row) => mean(r.trainLossSum as string, r.commitCount as number),
     },
     Vote: {
-      agreed: async (v: Vote, _a: Args, c: ApiContext) => {
-        const r = await c.loaders.round.load(roundKey(v.jobId, v.round));
+      ...gen.Vote,
+      agreed: async (v: Row, _a: Args, c: ApiContext) => {
+        const r = await c.loaders.round.load([v.jobId as bigint, v.round as number]);
         if (!r || r.status !== "Finalized") return null;
         return r.resultModelHash === v.modelHash && r.includedMask === v.includedMask;
       },
-    },
-    Provider: {
-      jobs: async (p: { address: string }, a: Args, c: ApiContext) => (await c.loaders.jobsOfWorker.load(p.address)).slice(0, checkList(a.first)),
-      account: (p: { address: string }, _a: Args, c: ApiContext) => c.loaders.account.load(p.address),
-    },
-    Challenge: {
-      job: (ch: { jobId: bigint }, _a: Args, c: ApiContext) => c.loaders.job.load(ch.jobId),
     },
     Mutation: {
       reportEvalLoss: async (_: unknown, a: Args, c: ApiContext) => {
@@ -209,27 +187,29 @@ export function createResolvers(pubsub: PubSub<Topics>) {
         if (changed) {
           c.onWrite?.();
           pubsub.publish("evalLoss", round);
+          pubsub.publish("changed", { block: "eval" });
         }
         return round;
       },
     },
     Subscription: {
       jobChanged: {
-        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("job"), filter((j: Job) => a.id == null || j.id === a.id)),
+        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("job"), filter((j: Job) => a.id == null || BigInt(j.id) === a.id)),
         resolve: (j: Job) => j,
       },
       roundFinalized: {
-        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("roundFinalized"), filter((r: Round) => a.jobId == null || r.jobId === a.jobId)),
+        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("roundFinalized"), filter((r: Round) => a.jobId == null || BigInt(r.jobId) === a.jobId)),
         resolve: (r: Round) => r,
       },
       newCommitment: {
-        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("commitment"), filter((cm: Commitment) => a.jobId == null || cm.jobId === a.jobId)),
+        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("commitment"), filter((cm: Commitment) => a.jobId == null || BigInt(cm.jobId) === a.jobId)),
         resolve: (cm: Commitment) => cm,
       },
       evalLossReported: {
-        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("evalLoss"), filter((r: Round) => a.jobId == null || r.jobId === a.jobId)),
+        subscribe: (_: unknown, a: Args) => pipe(pubsub.subscribe("evalLoss"), filter((r: Round) => a.jobId == null || BigInt(r.jobId) === a.jobId)),
         resolve: (r: Round) => r,
       },
+      live: liveQuery(pubsub),
     },
   };
 }

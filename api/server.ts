@@ -1,8 +1,15 @@
 /**
  * The GraphQL API (graphql-yoga) over the indexer's database: queries with batched loading,
- * subscriptions over Server-Sent Events, GraphiQL at /graphql for people, depth/alias/cost limits,
- * coded errors, and a per-block response cache (the data only changes when the indexer commits a
- * block, so identical queries between two blocks share one execution).
+ * subscriptions over Server-Sent Events and over WebSocket (graphql-ws protocol, same path),
+ * GraphiQL at /graphql for people (assets served from this process, no CDN), depth/alias/cost
+ * limits, coded errors (unexpected ones logged with a request id), and a per-block response cache
+ * (the data only changes when the indexer commits a block, so identical queries between two blocks
+ * share one execution).
+ *
+ * Replicas: with `redisUrl` (REDIS_URL) subscription events travel through Redis (graphql-yoga's
+ * Redis event target), so every replica's subscribers see every event; each block's events are
+ * published by one replica only (a Redis SET NX per block hash), or never by a replica started with
+ * `publish: false` (API_PUBLISH=0).
  *
  * The same server serves the live dashboard (GET / and /dashboard, api/dashboard.ts).
  *
@@ -10,22 +17,79 @@
  * (polled every `pollMs`, or pushed at once when the indexer runs in the same process); it reads
  * the rows written since the last checkpoint it saw (their `updatedBlock`/`block` columns).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { GraphQLError } from "graphql";
+import { GraphQLError, isEnumType, type GraphQLSchema } from "graphql";
 import { createPubSub, createSchema, createYoga, type Plugin, type PubSub } from "graphql-yoga";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import type { TypedEventTarget } from "@graphql-yoga/typed-event-target";
+import { Redis } from "ioredis";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
 import type { Db } from "../indexer/db/index.ts";
 import type { Logger } from "../indexer/log.ts";
 import { createLogger } from "../indexer/log.ts";
 import type { Indexer } from "../indexer/sync.ts";
 import { DEFAULT_LIMITS, limitRules, type Limits } from "./limits.ts";
-import { createLoaders } from "./loaders.ts";
 import { serveDashboard } from "./dashboard.ts";
-import { createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
+import { createContext, createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
 import { typeDefs } from "./typeDefs.ts";
+import { serveSql } from "./sql-http.ts";
+import { closeReaders } from "./sql.ts";
 
-export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>()) {
-  return createSchema<ApiContext>({ typeDefs, resolvers: createResolvers(pubsub) as never });
+export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>(), log?: Logger): GraphQLSchema {
+  const schema = createSchema<ApiContext>({ typeDefs, resolvers: createResolvers(pubsub) as never });
+  // an enum value the schema's doc comment does not list yet (a newer contract) is served as its text, and logged
+  for (const t of Object.values(schema.getTypeMap())) {
+    if (!isEnumType(t) || t.name.startsWith("__")) continue;
+    const strict = t.serialize.bind(t);
+    t.serialize = (v: unknown) => {
+      try {
+        return strict(v);
+      } catch {
+        log?.warn("value missing from a GraphQL enum; add it to the column's doc comment in prisma/schema.prisma", { enum: t.name, value: String(v) });
+        return String(v);
+      }
+    };
+  }
+  return schema;
 }
+
+/** Puts every Redis channel under `prefix`, so deployments (and test runs) can share one Redis. */
+function prefixed<E extends CustomEvent>(target: TypedEventTarget<E>, prefix: string): TypedEventTarget<E> {
+  return {
+    addEventListener: (type: string, listener: unknown) => target.addEventListener(prefix + type, listener as never),
+    removeEventListener: (type: string, listener: unknown) => target.removeEventListener(prefix + type, listener as never),
+    dispatchEvent: (event: E) => target.dispatchEvent(new CustomEvent(prefix + event.type, { detail: event.detail }) as E),
+  } as TypedEventTarget<E>;
+}
+
+/** The request id of the HTTP request or WebSocket message being served. */
+const requestIds = new AsyncLocalStorage<string>();
+
+/** Keeps coded errors; replaces unexpected ones by a coded message with a request id, and logs them. */
+function maskError(log: Logger) {
+  return (error: unknown, message: string): Error => {
+    const e = error as GraphQLError;
+    const orig = (e as { originalError?: Error }).originalError;
+    if (e instanceof GraphQLError && (e.extensions?.code || !orig || orig instanceof GraphQLError)) {
+      if (orig instanceof GraphQLError && !e.extensions?.code) return new GraphQLError(orig.message, { nodes: e.nodes, path: e.path, extensions: orig.extensions });
+      return e;
+    }
+    const requestId = requestIds.getStore() ?? randomUUID();
+    const cause = orig ?? (error as Error);
+    log.error("unexpected error", { requestId, path: e.path?.join("."), error: cause?.message ?? String(cause), stack: cause?.stack });
+    return new GraphQLError(`${message} It was logged with request id ${requestId}.`, { nodes: e.nodes, path: e.path, extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
+  };
+}
+
+/** JSON that keeps bigints (rows carry them) across Redis. */
+const serializer = {
+  stringify: (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? { $bigint: x.toString() } : x)),
+  parse: (s: string) => JSON.parse(s, (_k, x) => (x && typeof x === "object" && typeof x.$bigint === "string" && Object.keys(x).length === 1 ? BigInt(x.$bigint) : x)),
+};
 
 /** Adds a code to validation errors that have none (unknown fields, wrong argument types...). */
 const codedValidation: Plugin = {
@@ -107,6 +171,14 @@ export interface ApiOptions {
   limits?: Partial<Limits>;
   /** Cache query results per indexed block (default true). */
   cache?: boolean;
+  /** Redis for subscription fan-out across replicas (default REDIS_URL; none: in-process only). */
+  redisUrl?: string;
+  /** Prefix of the Redis channels and keys (default REDIS_PREFIX or "diloco-api:"): one per deployment sharing a Redis. */
+  redisPrefix?: string;
+  /** Publish the events of new blocks (default true; API_PUBLISH=0 turns it off): a replica that only relays Redis. */
+  publish?: boolean;
+  /** PostgreSQL URL of a read-only role for POST /sql (default SQL_DATABASE_URL; none: /sql is off). */
+  sqlUrl?: string;
 }
 
 export interface Api {
@@ -123,16 +195,26 @@ export interface Api {
 export async function startApi(opts: ApiOptions): Promise<Api> {
   const { db } = opts;
   const log = opts.log ?? createLogger({ svc: "api" });
-  const pubsub = createPubSub<Topics>();
+  const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
+  const publish = opts.publish ?? process.env.API_PUBLISH !== "0";
+  let redis: { pub: Redis; sub: Redis } | undefined;
+  if (redisUrl) {
+    redis = { pub: new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 }), sub: new Redis(redisUrl, { lazyConnect: true }) };
+    await Promise.all([redis.pub.connect(), redis.sub.connect()]);
+  }
+  const prefix = opts.redisPrefix ?? process.env.REDIS_PREFIX ?? "diloco-api:";
+  const pubsub = redis ? createPubSub<Topics>({ eventTarget: prefixed(createRedisEventTarget({ publishClient: redis.pub, subscribeClient: redis.sub, serializer }), prefix) }) : createPubSub<Topics>();
   const cache = new ResponseCache();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const yoga = createYoga<{}, ApiContext>({
-    schema: buildSchema(pubsub),
-    context: () => ({ db, loaders: createLoaders(db), onWrite: () => cache.clear() }),
+    schema: buildSchema(pubsub, log),
+    context: () => createContext(db, () => cache.clear()),
     graphqlEndpoint: "/graphql",
-    graphiql: { title: "Training market API", defaultQuery: "{ _meta { chainId block } networkStats { jobsTotal tokensEscrowed } jobs(first: 5) { items { id status poster } totalCount } }" },
+    graphiql: { title: "Training market API", subscriptionsProtocol: "WS", defaultQuery: "{\n  _meta { chainId block }\n  networkStats { jobsTotal tokensEscrowed }\n  jobs(first: 5, orderBy: createdAt, orderDirection: desc) { items { id status poster rewardPerRound } totalCount pageInfo { hasNextPage endCursor } }\n}\n" },
+    renderGraphiQL,
     landingPage: false,
     logging: false,
+    maskedErrors: { maskError: maskError(log) },
     plugins: [limitsPlugin(limits), codedValidation, codedVariables],
   });
 
@@ -150,6 +232,10 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       cache.clear();
       const from = last?.block ?? -1n;
       last = { block: cp.blockNumber, hash: cp.blockHash };
+      if (!publish) return;
+      // one replica publishes each block's events (the others relay them from Redis)
+      if (redis && (await redis.pub.set(`${prefix}published:${cp.chainId}:${cp.blockHash}`, "1", "EX", 3600, "NX")) !== "OK") return;
+      pubsub.publish("changed", { block: cp.blockNumber.toString() });
       if (cp.blockNumber <= from) return; // rolled back by a reorg: nothing new to announce
       const range = { gt: from, lte: cp.blockNumber };
       const [jobs, rounds, commits] = await Promise.all([
@@ -179,8 +265,24 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     generation++;
     clearCache();
   };
-  const server = http.createServer(async (req, res) => {
+  const sql = opts.sqlUrl ?? process.env.SQL_DATABASE_URL;
+  const sqlHandler = sql ? await serveSql(sql, log) : undefined;
+  const server = http.createServer((req, res) => {
+    const id = (typeof req.headers["x-request-id"] === "string" && /^[\w.:-]{1,100}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : undefined) ?? randomUUID();
+    res.setHeader("x-request-id", id);
+    requestIds.run(id, () => void handle(req, res).catch((err: Error) => {
+      log.error("request failed", { requestId: id, error: err.message, stack: err.stack });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: `Unexpected error. It was logged with request id ${id}.`, extensions: { code: "INTERNAL_SERVER_ERROR", requestId: id } }] }));
+    }));
+  });
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (serveDashboard(req, res)) return;
+    if (req.url?.split("?")[0] === "/sql") {
+      if (sqlHandler) return sqlHandler(req, res);
+      res.writeHead(404, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ error: "SQL over HTTP is off: start the API with SQL_DATABASE_URL (a read-only PostgreSQL role, see docs/indexer.md)" }));
+    }
     const accept = req.headers.accept ?? "";
     if (!useCache || req.method !== "POST" || !req.url?.startsWith("/graphql") || accept.includes("text/event-stream")) {
       return yoga(req, res);
@@ -212,7 +314,28 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
         if (process.env.API_DEBUG) console.error("cache store failed", err);
       }
     }
-  });
+  };
+  // graphql-ws (the protocol of Apollo Client and urql) on the same path, through yoga's envelop
+  const wss = new WebSocketServer({ server, path: "/graphql" });
+  const wsServer = useServer<Record<string, unknown>>(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (e) {
+          return [new GraphQLError((e as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors.map((e: GraphQLError) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })));
+        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
+      },
+    },
+    wss,
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -220,7 +343,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
   });
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host ?? process.env.API_HOST ?? "127.0.0.1"}:${port}/graphql`;
-  log.info("graphql api listening", { url, graphiql: url, dashboard: url.replace(/\/graphql$/, "/") });
+  log.info("graphql api listening", { url, graphiql: url, ws: url.replace(/^http/, "ws"), dashboard: url.replace(/\/graphql$/, "/"), redis: redisUrl ? "on" : "off", sql: sqlHandler ? url.replace(/\/graphql$/, "/sql") : "off" });
   return {
     url,
     dashboardUrl: url.replace(/\/graphql$/, "/"),
@@ -229,6 +352,14 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     cache,
     close: async () => {
       clearInterval(timer);
+      await wsServer.dispose();
+      wss.close();
+      if (redis) {
+        redis.pub.disconnect();
+        redis.sub.disconnect();
+      }
+      await sqlHandler?.close();
+      await closeReaders(db);
       opts.indexer?.off("blocks", onBlocks);
       opts.indexer?.off("reorg", onBlocks);
       server.closeAllConnections();

@@ -2,7 +2,9 @@
  * The blob store's HTTP service (embedded default of DESIGN.md §6).
  *
  *   PUT  /blobs/<id>   stores the body iff keccak-256(body) == id (400 otherwise); 201 created,
- *                      200 if already stored (idempotent); 413 over the size limit; 411 without a length
+ *                      200 if already stored (idempotent); 413 over the size limit; 411 without a length;
+ *                      with an upload policy: 401 without a valid signed authorization, 403 when the
+ *                      signer may not upload (blobstore/upload-auth.ts)
  *   GET  /blobs/<id>   streams the blob with ETag and single-range support (206/416); 404 if absent
  *   HEAD /blobs/<id>   existence and size
  *   GET  /health       liveness
@@ -17,6 +19,19 @@ import type { Hex } from "viem";
 import { createBlobHasher } from "./hash.ts";
 import { LocalDirBlobStore } from "./local-dir.ts";
 import { parseBlobId } from "./types.ts";
+import { UploadAuthError, verifyUploadAuthorization, type UploadPolicy } from "./upload-auth.ts";
+
+async function authorizeUpload(policy: UploadPolicy, id: Hex, req: IncomingMessage): Promise<void> {
+  let signer;
+  try {
+    signer = await verifyUploadAuthorization(req.headers.authorization, id);
+  } catch (err) {
+    if (err instanceof UploadAuthError) throw new HttpError(err.status, err.message);
+    throw err;
+  }
+  const refusal = await policy(signer, id);
+  if (refusal) throw new HttpError(403, refusal);
+}
 
 export interface BlobServerOptions {
   dir: string;
@@ -25,6 +40,8 @@ export interface BlobServerOptions {
   host?: string;
   port?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** When set, uploads must be signed and the signer allowed by this policy; reads stay open. */
+  uploadPolicy?: UploadPolicy;
 }
 
 export interface RunningBlobServer {
@@ -165,7 +182,13 @@ export async function startBlobServer(opts: BlobServerOptions): Promise<RunningB
     } catch (err) {
       return done(new HttpError(400, (err as Error).message));
     }
-    if (req.method === "PUT") handlePut(store, id, req, res, maxBytes).then(() => done(), done);
+    if (req.method === "PUT") {
+      const policy = opts.uploadPolicy;
+      (policy ? authorizeUpload(policy, id, req) : Promise.resolve()).then(() => handlePut(store, id, req, res, maxBytes)).then(() => done(), (err) => {
+        done(err);
+        if (err instanceof HttpError && (err.status === 401 || err.status === 403)) req.resume();
+      });
+    }
     else if (req.method === "GET" || req.method === "HEAD") handleGet(store, id, req, res, req.method === "HEAD").then(() => done(), done);
     else {
       res.setHeader("allow", "GET, HEAD, PUT");

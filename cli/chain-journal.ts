@@ -6,8 +6,14 @@
  * its (impersonated) sender at its original timestamp. Contract addresses, balances, jobs and
  * rounds come back identical, and chain time resumes where it stopped, so no deadline passes while
  * the network is down. Blocks are re-created, so block hashes may differ: the indexer re-indexes.
+ *
+ * Reliability: the journal never stops silently. A failed poll (a dropped connection, a node that is
+ * busy, a failed write) is retried on the next tick from the last block recorded, so nothing is
+ * skipped; when recording has failed for longer than `maxOutageMs`, `onFatal` is called once (the
+ * orchestrator stops the network loudly rather than run on with work that a restart would lose).
+ * A torn last line (a crash in the middle of a write) is cut off before recording resumes.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, openSync, closeSync, fsyncSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { rpc } from "./chain.ts";
 
 interface JournalTx {
@@ -34,6 +40,14 @@ interface RpcBlock {
   transactions: (JournalTx & { type: string })[];
 }
 
+export interface ChainJournalOptions {
+  /** Called once when recording has failed for longer than `maxOutageMs` (default 30 s). */
+  onFatal?: (err: Error) => void;
+  /** Called on each failed poll that will be retried (for logging). */
+  onRetry?: (err: Error, failingForMs: number) => void;
+  maxOutageMs?: number;
+}
+
 export class ChainJournal {
   readonly file: string;
   readonly rpcUrl: string;
@@ -44,10 +58,27 @@ export class ChainJournal {
   private busy: Promise<void> = Promise.resolve();
   /** After a replay, block numbers restart: the journal gets a fresh file for the new numbering. */
   private replayed = false;
+  private readonly opts: ChainJournalOptions;
+  /** When the current run of failed polls began (undefined while recording works). */
+  private failingSince: number | undefined;
+  private fatal: Error | undefined;
+  /** Transactions recorded by this process (since start or replay). */
+  recorded = 0;
 
-  constructor(file: string, rpcUrl: string) {
+  constructor(file: string, rpcUrl: string, opts: ChainJournalOptions = {}) {
     this.file = file;
     this.rpcUrl = rpcUrl;
+    this.opts = opts;
+  }
+
+  /** The error that stopped recording, if it stopped. */
+  get failed(): Error | undefined {
+    return this.fatal;
+  }
+
+  /** Highest block number recorded so far. */
+  get height(): number {
+    return this.last;
   }
 
   /** Blocks recorded in the file (only blocks with transactions, plus the final height marker). */
@@ -119,16 +150,47 @@ export class ChainJournal {
 
   /** Starts recording new blocks every `intervalMs`. */
   start(intervalMs = 500): void {
+    this.repairTail();
     if (!this.replayed && this.last < 0) this.last = this.read().height;
     this.started = true;
-    this.timer = setInterval(() => void this.flush().catch(() => {}), intervalMs);
+    this.timer = setInterval(() => void this.tick(), intervalMs);
   }
 
-  /** Records every block mined since the last call. */
+  /** Cuts a torn last line (written partly before a crash) so that appended lines stay readable. */
+  private repairTail(): void {
+    if (!existsSync(this.file)) return;
+    const text = readFileSync(this.file, "utf8");
+    if (text.length === 0 || text.endsWith("\n")) return;
+    truncateSync(this.file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+  }
+
+  /** One timed poll: failures are retried on the next tick until the outage lasts too long. */
+  private async tick(): Promise<void> {
+    if (this.fatal) return;
+    try {
+      await this.flush();
+      this.failingSince = undefined;
+    } catch (err) {
+      const now = Date.now();
+      this.failingSince ??= now;
+      const failingFor = now - this.failingSince;
+      if (failingFor >= (this.opts.maxOutageMs ?? 30_000)) {
+        this.fatal = new Error(`the chain journal could not record blocks for ${Math.round(failingFor / 1000)} s (last error: ${(err as Error).message})`);
+        if (this.timer) clearInterval(this.timer);
+        this.opts.onFatal?.(this.fatal);
+      } else this.opts.onRetry?.(err as Error, failingFor);
+    }
+  }
+
+  /**
+   * Records every block mined since the last call. Rejects when a request or the write fails;
+   * nothing is marked recorded then, so the next call starts again from the same block.
+   */
   flush(): Promise<void> {
-    this.busy = this.busy.then(async () => {
+    const run = this.busy.catch(() => {}).then(async () => {
       const head = Number(BigInt(await rpc<string>(this.rpcUrl, "eth_blockNumber")));
       let lines = "";
+      let txCount = 0;
       for (let n = this.last + 1; n <= head; n++) {
         const b = await rpc<RpcBlock>(this.rpcUrl, "eth_getBlockByNumber", [`0x${n.toString(16)}`, true]);
         if (b.transactions.length === 0) continue;
@@ -138,17 +200,49 @@ export class ChainJournal {
           txs: b.transactions.map((t) => ({ from: t.from, to: t.to, input: t.input, value: t.value, gas: t.gas, nonce: t.nonce, maxFeePerGas: t.maxFeePerGas, maxPriorityFeePerGas: t.maxPriorityFeePerGas, gasPrice: t.maxFeePerGas ? undefined : t.gasPrice })),
         };
         lines += `${JSON.stringify(entry)}\n`;
+        txCount += entry.txs.length;
       }
       if (head > this.last) lines += `${JSON.stringify({ height: head })}\n`;
-      if (lines) appendFileSync(this.file, lines);
+      if (lines) {
+        const size = existsSync(this.file) ? statSync(this.file).size : 0;
+        try {
+          appendFileSync(this.file, lines);
+          const fd = openSync(this.file, "r+");
+          try {
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+        } catch (err) {
+          // a partial append would leave a torn line in the middle of the file: cut it off
+          if (existsSync(this.file) && statSync(this.file).size > size) truncateSync(this.file, size);
+          throw err;
+        }
+        this.recorded += txCount;
+      }
       this.last = Math.max(this.last, head);
     });
-    return this.busy;
+    this.busy = run;
+    return run;
   }
 
-  /** Stops recording after a last flush (nothing is written if recording never started, e.g. a failed replay). */
-  async stop(): Promise<void> {
+  /**
+   * Stops recording after a last flush, retried for a while (nothing is written if recording never
+   * started, e.g. a failed replay). Rejects when the last blocks could not be recorded.
+   */
+  async stop(retryMs = 10_000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.started) await this.flush().catch(() => {});
+    if (!this.started) return;
+    this.started = false;
+    const until = Date.now() + retryMs;
+    for (;;) {
+      try {
+        await this.flush();
+        return;
+      } catch (err) {
+        if (Date.now() >= until) throw new Error(`the chain journal could not record the last blocks: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 }

@@ -15,17 +15,8 @@ export interface RunningChain {
   stop(): Promise<void>;
 }
 
-/** JSON-RPC call helper (no dependency on viem so it can probe any endpoint). */
-export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
+import { rpc } from "../shared/json-rpc.ts";
+export { rpc, describeAnswer } from "../shared/json-rpc.ts";
 
 export async function waitForRpc(url: string, timeoutMs = 240_000): Promise<void> {
   const start = Date.now();
@@ -70,9 +61,11 @@ export async function startHardhatNode(opts: { port: number; log?: (line: string
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // a child killed by a signal has exitCode null and signalCode set: it has exited all the same
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
+        setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL"); }, 10_000).unref();
       }),
   };
 }

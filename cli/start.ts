@@ -10,16 +10,15 @@
  * again resumes the same chain, contracts, workers and job; --fresh wipes the data directory first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, formatUnits, http, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "./dev-accounts.ts";
-import { startHardhatNode, rpc } from "./chain.ts";
-import { ChainJournal } from "./chain-journal.ts";
+import type { ChainJournal } from "./chain-journal.ts";
+import { startDevNode, DEV_NODE_KINDS, type DevNodeKind } from "./dev-node.ts";
 import { deployWithIgnition } from "./deploy.ts";
 import { startBlobServer } from "../blobstore/server.ts";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
@@ -34,53 +33,48 @@ import { decodeLoss } from "../shared/eip712.ts";
 import type { MarketAddresses } from "../shared/addresses.ts";
 import { JobStatus } from "../shared/types.ts";
 import { EvalTracker } from "./eval-tracker.ts";
+import { parseCommand, type CommandDef } from "./common/args.ts";
+import { exitWithError, isVerbose, oneLine, UsageError } from "./common/errors.ts";
+import { assertPortsFree } from "./common/ports.ts";
+import { lockDataDir } from "./common/data-dir-lock.ts";
+import { compileContracts } from "./deploy.ts";
+import { writeLocalCliConfig } from "./local-config.ts";
+import { WorkerProgress } from "./progress.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-const HELP = `usage: ./run start [options]
-
-Starts the local market: chain, contracts, blob store, indexer + GraphQL API, workers and a demo job.
-
-  --workers <n>       worker processes (default 3, max 16)
-  --rounds <n>        rounds of the demo job (default 4)
-  --inner-steps <n>   inner steps H per round (default 40)
-  --model <size>      default (0.43M parameters) or tiny (default: default)
-  --data-dir <dir>    where everything is kept (default .data)
-  --port <n>          chain JSON-RPC port (default 8545); the blob store, indexer and API use the
-                      next ones unless given: --blob-port (8700), --indexer-port (8787), --api-port (4000)
-  --fresh             wipe the data directory and start a new network
-  --exit-when-done    stop everything once the demo job ended (for scripts and tests)
-  --help              this text`;
-
-const { values } = parseArgs({
+const START: CommandDef = {
+  name: "./run start",
+  summary: "Starts the local market: chain, contracts, blob store, indexer + GraphQL API, workers and a demo job.\nEverything is kept in --data-dir; Ctrl-C stops it, running it again resumes where it stopped.",
   options: {
-    workers: { type: "string", default: "3" },
-    rounds: { type: "string", default: "4" },
-    "inner-steps": { type: "string", default: "40" },
-    model: { type: "string", default: "default" },
-    "data-dir": { type: "string", default: path.join(root, ".data") },
-    port: { type: "string", default: "8545" },
-    "blob-port": { type: "string", default: "8700" },
-    "indexer-port": { type: "string", default: "8787" },
-    "api-port": { type: "string", default: "4000" },
-    fresh: { type: "boolean", default: false },
-    "exit-when-done": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
+    workers: { type: "string", arg: "<n>", default: "3", help: "worker processes (1–16)" },
+    rounds: { type: "string", arg: "<n>", default: "4", help: "rounds of the demo job" },
+    "inner-steps": { type: "string", arg: "<n>", default: "40", help: "inner steps H per round" },
+    model: { type: "string", arg: "<size>", default: "default", help: "default (0.43M parameters) or tiny" },
+    "data-dir": { type: "string", arg: "<dir>", default: ".data", help: "where everything is kept (one ./run start per folder)" },
+    chain: { type: "string", arg: "<node>", default: "hardhat", help: "hardhat, or anvil (Foundry's node from npm: mines only on its interval, like a public chain)" },
+    "block-time": { type: "string", arg: "<s>", help: "seconds between interval blocks (default 1 on hardhat, 2 on anvil)" },
+    port: { type: "string", arg: "<n>", default: "8545", help: "chain JSON-RPC port" },
+    "blob-port": { type: "string", arg: "<n>", default: "8700", help: "blob store port" },
+    "indexer-port": { type: "string", arg: "<n>", default: "8787", help: "indexer health/metrics port" },
+    "api-port": { type: "string", arg: "<n>", default: "4000", help: "GraphQL API and dashboard port" },
+    fresh: { type: "boolean", help: "wipe the data directory and start a new network" },
+    "exit-when-done": { type: "boolean", help: "stop everything once the demo job ended (for scripts and tests)" },
   },
-  allowPositionals: false,
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
+  notes: "Each port is fixed unless its flag is given; a port in use is reported before anything starts.\nAfterwards, ./run market … and ./run worker … find this network by themselves (see README).",
+};
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseCommand(process.argv.slice(2), START));
+} catch (err) {
+  exitWithError("start", err, "./run start --help");
 }
 
-function intOpt(name: keyof typeof values, min: number, max: number): number {
+function intOpt(name: string, min: number, max: number): number {
   const raw = values[name] as string;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be an integer between ${min} and ${max}, got ${raw}`);
-    process.exit(2);
-  }
+  if (!/^-?[0-9]+$/.test(raw) || !Number.isInteger(n) || n < min || n > max) exitWithError("start", new UsageError(`--${name} must be an integer between ${min} and ${max}, got ${raw}`), "./run start --help");
   return n;
 }
 const opts = {
@@ -92,17 +86,18 @@ const opts = {
   indexerPort: intOpt("indexer-port", 1, 65535),
   apiPort: intOpt("api-port", 1, 65535),
   model: values.model as string,
-  dataDir: path.resolve(values["data-dir"] as string),
+  dataDir: path.resolve(root, values["data-dir"] as string),
 };
-if (opts.model !== "default" && opts.model !== "tiny") {
-  console.error(`--model must be "default" or "tiny", got ${opts.model}`);
-  process.exit(2);
-}
+const chainKind = values.chain as DevNodeKind;
+if (!DEV_NODE_KINDS.includes(chainKind)) exitWithError("start", new UsageError(`--chain must be one of ${DEV_NODE_KINDS.join(", ")}, got ${values.chain}`), "./run start --help");
+const blockTime = values["block-time"] === undefined ? undefined : intOpt("block-time", 1, 3600);
+if (opts.model !== "default" && opts.model !== "tiny") exitWithError("start", new UsageError(`--model must be "default" or "tiny", got ${opts.model}`), "./run start --help");
 
 const say = (msg: string) => console.log(`[start] ${msg}`);
 
 interface NetworkState {
   version: 1;
+  chain?: DevNodeKind;
   addresses?: MarketAddresses;
   funded?: boolean;
   registered?: string[];
@@ -111,11 +106,30 @@ interface NetworkState {
 }
 
 const stateFile = path.join(opts.dataDir, "network.json");
-if (values.fresh && existsSync(opts.dataDir)) {
-  say(`--fresh: wiping ${opts.dataDir}`);
-  rmSync(opts.dataDir, { recursive: true, force: true });
-}
 mkdirSync(opts.dataDir, { recursive: true });
+// one orchestrator per data directory (a second one would reuse the first one's keys and chain)
+let releaseLock: () => void;
+try {
+  releaseLock = lockDataDir(opts.dataDir);
+} catch (err) {
+  exitWithError("start", err);
+}
+// every port is checked before anything starts: a taken port is one line naming the flag to change
+try {
+  await assertPortsFree([
+    { port: opts.port, flag: "--port", service: "the chain's JSON-RPC" },
+    { port: opts.blobPort, flag: "--blob-port", service: "the blob store" },
+    { port: opts.indexerPort, flag: "--indexer-port", service: "the indexer" },
+    { port: opts.apiPort, flag: "--api-port", service: "the GraphQL API and dashboard" },
+  ]);
+} catch (err) {
+  releaseLock();
+  exitWithError("start", err);
+}
+if (values.fresh) {
+  say(`--fresh: wiping ${opts.dataDir}`);
+  for (const entry of readdirSync(opts.dataDir)) if (entry !== "lock") rmSync(path.join(opts.dataDir, entry), { recursive: true, force: true });
+}
 const state: NetworkState = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, "utf8")) : { version: 1 };
 const saveState = () => writeFileSync(stateFile, JSON.stringify(state, null, 2));
 if (state.options && state.jobId) {
@@ -134,65 +148,108 @@ if (!existsSync(passwordFile)) {
 const password = readFileSync(passwordFile, "utf8").trim();
 
 const children: { name: string; proc: ChildProcess }[] = [];
-function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, quiet = true): ChildProcess {
+const exited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
+function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, o: { onLine?: (line: string) => void; service?: boolean } = {}): ChildProcess {
   const logFile = path.join(opts.dataDir, "logs", `${name}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const proc = spawn(process.execPath, [script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const out = createWriteStream(logFile, { flags: "a" });
   proc.stdout!.pipe(out);
   proc.stderr!.pipe(out);
-  if (!quiet) proc.stderr!.on("data", (d: Buffer) => process.stderr.write(`[${name}] ${d}`));
+  let tail = "";
+  const onData = (d: Buffer) => {
+    const text = tail + d.toString();
+    const lines = text.split("\n");
+    tail = lines.pop()!;
+    for (const l of lines) if (l.trim()) {
+      lastLines.set(name, l);
+      o.onLine?.(l);
+    }
+  };
+  proc.stdout!.on("data", onData);
+  proc.stderr!.on("data", onData);
   children.push({ name, proc });
+  // a service that stops on its own is said at once, with its last log line (not found later in a log file)
+  if (o.service) proc.once("exit", (code, signal) => {
+    if (shuttingDown) return;
+    say(`${name} stopped unexpectedly (${signal ?? `exit code ${code}`}): ${lastLines.get(name)?.slice(0, 300) ?? "no output"}; log: ${logFile}`);
+    if (name === "indexer") void shutdown(1);
+  });
   return proc;
 }
+const lastLines = new Map<string, string>();
 
 let shuttingDown = false;
 let chainStop: (() => Promise<void>) | undefined;
 let journal: ChainJournal | undefined;
 let blobClose: (() => Promise<void>) | undefined;
 async function shutdown(code: number): Promise<never> {
-  if (shuttingDown) process.exit(code);
+  if (shuttingDown) process.exit(code); // a second Ctrl-C: leave at once
   shuttingDown = true;
   say("stopping: workers, indexer/API, blob store, chain");
-  const exits = children.filter((c) => c.proc.exitCode === null).map((c) => new Promise<void>((r) => {
+  setTimeout(() => {
+    say("some processes did not stop within 60 s; exiting anyway");
+    process.exit(code || 1);
+  }, 60_000).unref();
+  // a child that already died (exitCode, or signalCode when a signal killed it) has no exit event to wait for
+  const exits = children.filter((c) => !exited(c.proc)).map((c) => new Promise<void>((r) => {
     c.proc.once("exit", () => r());
     c.proc.kill("SIGTERM");
-    setTimeout(() => { if (c.proc.exitCode === null) c.proc.kill("SIGKILL"); }, 8000).unref();
+    setTimeout(() => { if (!exited(c.proc)) c.proc.kill("SIGKILL"); }, 8000).unref();
   }));
   await Promise.all(exits);
-  await journal?.stop();
-  await blobClose?.();
+  try {
+    await journal?.stop();
+  } catch (err) {
+    say(`WARNING: ${oneLine(err)}; the last blocks may be missing when resuming`);
+    code ||= 1;
+  }
+  await blobClose?.().catch(() => {});
   await chainStop?.();
-  say("stopped; run ./run start again to resume");
+  releaseLock();
+  say(code === 0 ? "stopped; run ./run start again to resume" : "stopped");
   process.exit(code);
 }
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  // ---- chain
-  const journalFile = path.join(opts.dataDir, "chain", "journal.jsonl");
-  mkdirSync(path.dirname(journalFile), { recursive: true });
-  say(`chain: Hardhat node on 127.0.0.1:${opts.port}`);
-  const chain = await startHardhatNode({ port: opts.port });
+  // ---- chain (through the dev-node adapter: Hardhat's journal or anvil's state dump)
+  const chainDir = path.join(opts.dataDir, "chain");
+  if (state.addresses && (state.chain ?? "hardhat") !== chainKind) {
+    throw new UsageError(`${opts.dataDir} holds a network on ${state.chain ?? "hardhat"}; run with --chain ${state.chain ?? "hardhat"}, or --fresh to start over on ${chainKind}`);
+  }
+  if (!state.addresses) rmSync(chainDir, { recursive: true, force: true }); // nothing deployed yet: a new chain
+  const chain = await startDevNode({
+    kind: chainKind,
+    port: opts.port,
+    blockTime,
+    stateDir: chainDir,
+    journal: {
+      onRetry: (err, ms) => { if (ms > 5000) say(`chain journal: retrying (${oneLine(err)})`); },
+      onFatal: (err) => {
+        say(`FATAL: ${err.message}. Stopping the network now so that no more work is done that a resume would lose; run ./run start again to resume from the journal.`);
+        void shutdown(1);
+      },
+    },
+  });
   chainStop = chain.stop;
-  journal = new ChainJournal(journalFile, chain.url);
-  const resumed = existsSync(journalFile) && state.addresses !== undefined;
-  if (resumed) {
-    const n = await journal.replay(say);
-    await rpc(chain.url, "evm_setIntervalMining", [1000]);
-    say(`chain: restored from the journal (${n} transactions replayed)`);
-    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes were re-created: re-index
+  say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
+  const restored = await chain.restore(say);
+  if (restored.resumed) {
+    say(`chain: restored (${restored.detail})`);
+    rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
     state.funded = false;
     state.registered = [];
     state.jobId = undefined;
   }
-  journal.start();
+  state.chain = chainKind;
 
   // ---- contracts
   if (!state.addresses) {
+    await compileContracts(say);
     say("contracts: deploying with Ignition (token, registry, market, roles)");
     state.addresses = await deployWithIgnition({ rpcUrl: chain.url, deploymentId: "local", reset: true });
     saveState();
@@ -213,7 +270,7 @@ try {
 
   // ---- indexer + API
   const apiUrl = `http://127.0.0.1:${opts.apiPort}/graphql`;
-  spawnChild("indexer", path.join(root, "indexer", "main.ts"), ["--api"], {
+  const indexerProc = spawnChild("indexer", path.join(root, "indexer", "main.ts"), ["--api"], {
     RPC_URL: chain.url,
     CHAIN_ID: "31337",
     REGISTRY_ADDRESS: addresses.registry,
@@ -222,8 +279,12 @@ try {
     INDEXER_PORT: String(opts.indexerPort),
     API_PORT: String(opts.apiPort),
     FINALITY_DEPTH: "64",
+  }, { service: true });
+  say(`indexer: starting (log: ${path.join(opts.dataDir, "logs", "indexer.log")})`);
+  // the URLs are printed once the API answers there (and is ours: the port was free before it started)
+  void waitForApi(apiUrl, indexerProc).then((ok) => {
+    if (ok) say(`indexer: http://127.0.0.1:${opts.indexerPort}/ready   API: ${apiUrl}   dashboard: http://127.0.0.1:${opts.apiPort}/`);
   });
-  say(`indexer: http://127.0.0.1:${opts.indexerPort}/ready   API: ${apiUrl}   dashboard: http://127.0.0.1:${opts.apiPort}/`);
 
   // ---- accounts, keys, funding
   const keysDir = path.join(opts.dataDir, "keys");
@@ -253,7 +314,8 @@ try {
     if (state.registered.includes(String(i))) continue;
     const proc = spawnChild(`register-${i}`, workerCli, ["register", "--stake", "1000", "--metadata", `local worker ${i}`, ...workerArgs(i)], {});
     const code = await new Promise<number>((r) => proc.once("exit", (c) => r(c ?? 1)));
-    if (code !== 0) throw new Error(`worker ${i} failed to register; see ${path.join(opts.dataDir, "logs", `register-${i}.log`)}`);
+    if (shuttingDown) await new Promise(() => {}); // Ctrl-C during registration: shutdown() exits
+    if (code !== 0) throw new Error(`worker ${i} failed to register (${lastLines.get(`register-${i}`) ?? "no output"}); log: ${path.join(opts.dataDir, "logs", `register-${i}.log`)}`);
     state.registered.push(String(i));
     saveState();
   }
@@ -269,26 +331,35 @@ try {
     say(`demo job ${state.jobId}: ${opts.rounds} rounds × H=${opts.innerSteps}, ${opts.workers} workers, escrow ${formatUnits(created.escrow, 18)} TCRED`);
   } else say(`resuming demo job ${state.jobId}`);
   const jobId = BigInt(state.jobId);
-  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], {});
+  writeLocalCliConfig(opts.dataDir, { rpcUrl: chain.url, chainId: 31337, addresses, blobUrl: blob.url, posterKeyFile: path.join(keysDir, "account-1.json"), passwordFile });
+  const progress = new WorkerProgress(say);
+  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], {}, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
   say(`workers: ${opts.workers} worker processes running (logs in ${path.join(opts.dataDir, "logs")})`);
 
   // ---- progress
+  // Rounds are counted the way the dashboard and GraphQL count them: "round k of R" is the round in
+  // progress (k = currentRound + 1, 1-based); "done d/R" counts finalized rounds. Rewards paid to
+  // workers and the protocol fee are shown apart (the fee is feeBps of each reward, paid by the poster).
   const evals = new EvalTracker({ spec, blobs, apiUrl, poster, chainId: 31337, market: addresses.market, dataDir: opts.dataDir, log: say });
   let lastLine = "";
   let finished = false;
   while (!finished && !shuttingDown) {
     const job = await reader.jobState(jobId);
     const status = JobStatus[job.status];
-    const credits = await publicClient.getContractEvents({ address: addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId }, fromBlock: 0n });
-    const paid = credits.filter((c) => c.args.kind === 0).reduce((a, c) => a + c.args.amount!, 0n);
-    const finalizedRounds = status === "Completed" ? opts.rounds : job.currentRound;
+    const credits = await reader.jobEvents("Credited", jobId);
+    const paid = credits.filter((c) => Number(c.args.kind) === 0).reduce((a, c) => a + (c.args.amount as bigint), 0n);
+    const rewardsPaid = credits.filter((c) => c.args.kind === 0).length;
+    const done = status === "Completed" ? opts.rounds : job.currentRound;
     let trainLoss = "-";
-    if (finalizedRounds > 0) {
-      const commits = await reader.commitments(jobId, finalizedRounds - 1);
+    if (done > 0) {
+      const commits = await reader.commitments(jobId, done - 1);
       if (commits.length) trainLoss = (commits.reduce((a, c) => a + decodeLoss(c.trainLoss), 0) / commits.length).toFixed(4);
     }
-    const evalLoss = await evals.update(jobId, reader);
-    const line = `job ${jobId} ${status.padEnd(9)} round ${Math.min(finalizedRounds, opts.rounds)}/${opts.rounds}  train loss ${trainLoss}  eval loss ${evalLoss ?? "-"}  paid ${formatUnits(paid, 18)} TCRED`;
+    const evalLoss = await evals.update(jobId, reader).catch((err) => (say(`eval loss: ${oneLine(err)}`), undefined));
+    const where = status === "Running" ? `round ${job.currentRound + 1} of ${opts.rounds}` : status === "Open" ? "waiting for workers" : `${done} of ${opts.rounds} rounds`;
+    const fee = job.feePerReward * BigInt(rewardsPaid);
+    const line = `job ${jobId} ${status.padEnd(9)} ${where} (done ${done}/${opts.rounds})  train loss ${trainLoss}  eval loss ${evalLoss ?? "-"}  paid to workers ${formatUnits(paid, 18)} TCRED (+ fee ${formatUnits(fee, 18)})`;
+    progress.round = status === "Running" ? job.currentRound : undefined;
     if (line !== lastLine) {
       say(line);
       lastLine = line;
@@ -299,17 +370,37 @@ try {
   if (finished) {
     const job = await reader.jobState(jobId);
     const poster_ = await reader.balanceOf(poster.address);
+    const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --network-dir ${opts.dataDir}`;
     say("──────────────── summary ────────────────");
     say(`job ${jobId}: ${JobStatus[job.status]}; final model ${job.modelHash}`);
-    say(`  download it: node cli/market.ts job model ${jobId} --out model.bin --rpc-url ${chain.url} --market ${addresses.market} --registry ${addresses.registry} --token ${addresses.token} --blob-url ${blob.url}`);
+    say(`  download it:  ./run market job model ${jobId} --out model.bin${dd}`);
+    say(`  job status:   ./run market job status ${jobId}${dd}`);
     say(`  eval loss per round: ${evals.curve().map((e) => e.toFixed(4)).join(" → ") || "-"}`);
-    say(`  poster refund credited: ${formatUnits(poster_, 18)} TCRED`);
+    say(`  poster refund credited: ${formatUnits(poster_, 18)} TCRED (withdraw it: ./run market withdraw${dd})`);
+    say(`  the poster's key: ${path.join(keysDir, "account-1.json")} (password in ${passwordFile}); CLI settings: ${path.join(opts.dataDir, "cli-config.json")}`);
     say(`GraphQL: ${apiUrl}   (GraphiQL in a browser)   dashboard: http://127.0.0.1:${opts.apiPort}/`);
     say(`sample query: curl -s ${apiUrl} -H 'content-type: application/json' -d '{"query":"{ job(id: \\"${jobId}\\") { status currentRound lossCurve { round meanTrainLoss evalLoss } } }"}'`);
     if (values["exit-when-done"]) await shutdown(job.status === 3 ? 0 : 1);
     say("services keep running for queries; Ctrl-C to stop");
   }
 } catch (err) {
-  console.error(`[start] ${(err as Error).message}`);
-  await shutdown(1);
+  if (!shuttingDown) {
+    say(`error: ${oneLine(err)}`);
+    if (isVerbose() && err instanceof Error) console.error(err.stack);
+    await shutdown(1);
+  }
+}
+
+/** Resolves true once the GraphQL API answers, false if the indexer process exited first. */
+async function waitForApi(url: string, proc: ChildProcess): Promise<boolean> {
+  for (;;) {
+    if (exited(proc) || shuttingDown) return false;
+    try {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query":"{ __typename }"}', signal: AbortSignal.timeout(5000) });
+      if (res.ok) return true;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

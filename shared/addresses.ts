@@ -23,19 +23,24 @@ export function deploymentId(chainId: number): string {
   return `chain-${chainId}`;
 }
 
-/** Parses Ignition's deployed_addresses.json content (keys "Market#TestToken" etc.). */
+/**
+ * Parses Ignition's deployed_addresses.json content: the Market module ("Market#TestToken", …) or
+ * MarketWithToken on an existing ERC-20 ("MarketWithToken#Token", …).
+ */
 export function parseIgnitionAddresses(json: Record<string, string>): MarketAddresses {
-  const pick = (key: string): Address => {
-    const value = json[`Market#${key}`];
-    if (!value || !isAddress(value)) throw new Error(`deployment has no valid address for Market#${key}`);
-    return getAddress(value);
+  const pick = (...names: string[]): Address => {
+    for (const key of Object.keys(json)) {
+      const [module, name] = key.split("#");
+      if ((module === "Market" || module === "MarketWithToken") && names.includes(name) && isAddress(json[key])) return getAddress(json[key]);
+    }
+    throw new Error(`deployment has no valid address for ${names.join(" or ")}`);
   };
-  const game = json["Market#DisputeGame"];
+  const gameKey = Object.keys(json).find((k) => k.endsWith("#DisputeGame") && isAddress(json[k]));
   return {
-    token: pick("TestToken"),
+    token: pick("TestToken", "Token"),
     registry: pick("ProviderRegistry"),
     market: pick("TrainingMarket"),
-    ...(game && isAddress(game) ? { game: getAddress(game) } : {}),
+    ...(gameKey ? { game: getAddress(json[gameKey]) } : {}),
   };
 }
 

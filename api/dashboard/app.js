@@ -10,7 +10,7 @@ const SVG = "http://www.w3.org/2000/svg";
 
 const LIST_QUERY = `{
   _meta { chainId block }
-  networkStats { jobsTotal tokensEscrowed rewardsPaid registeredProviders activeProviders }
+  networkStats { jobsTotal tokensEscrowed rewardsPaid feesPaid registeredProviders activeProviders }
   jobs(first: 50, orderBy: id, orderDirection: desc) {
     totalCount
     items { id status rounds roundsFinalized currentRound maxWorkers workerCount activeWorkerCount escrow escrowInitial totalPaid }
@@ -23,8 +23,8 @@ const JOB_QUERY = `query Job($id: BigInt!) {
     maxWorkers minWorkers workerCount activeWorkerCount escrowInitial escrow totalPaid refunded slashed
     createdAt startedAt endedAt
     lossCurve { round status meanTrainLoss evalLoss evalLossSource }
-    roundList { round status commitCount voteCount totalPaid }
-    workers { worker index active removedReason bond earned slashed commits }
+    roundList(first: 100) { items { round status commitCount voteCount totalPaid } }
+    workers(first: 100, orderBy: index) { items { worker index active removedReason bond earned slashed commits } }
   }
 }`;
 
@@ -125,7 +125,7 @@ function renderStats(meta, stats) {
       ["Jobs", stats.jobsTotal.toLocaleString("en-US")],
       ["Providers", `${stats.activeProviders} active / ${stats.registeredProviders}`],
       ["In escrow", tokens(stats.tokensEscrowed)],
-      ["Rewards paid", tokens(stats.rewardsPaid)],
+      ["Rewards paid", `${tokens(stats.rewardsPaid)} + fees ${tokens(stats.feesPaid)}`],
     ].map(([k, v]) => el("div", { class: "stat" }, el("span", { class: "k", text: k }), el("span", { class: "v", text: v }))),
   );
 }
@@ -173,7 +173,8 @@ function renderJob(job) {
     ["Workers", `${job.activeWorkerCount} active of ${job.workerCount} joined (${job.minWorkers}–${job.maxWorkers})`],
     ["Reward / round", tokens(job.rewardPerRound)],
     ["Escrow", `${tokens(job.escrow)} left of ${tokens(job.escrowInitial)}`],
-    ["Paid out", tokens(job.totalPaid)],
+    // totalPaid leaves escrow: workers' rewards plus the protocol fee on each reward
+    ["Paid out", `${tokens(job.totalPaid)} (rewards + protocol fee)`],
     ["Refunded", tokens(job.refunded)],
     ["Slashed", tokens(job.slashed)],
     ["Poster", addr(job.poster)],
@@ -188,7 +189,7 @@ function renderJob(job) {
 
 function renderWorkers(job) {
   $("workers-body").replaceChildren(
-    ...job.workers.map((w) =>
+    ...job.workers.items.map((w) =>
       el(
         "tr",
         { "data-testid": "worker-row", "data-worker": w.worker },
@@ -206,7 +207,7 @@ function renderWorkers(job) {
 function renderRounds(job) {
   const curve = new Map(job.lossCurve.map((p) => [p.round, p]));
   $("rounds-body").replaceChildren(
-    ...job.roundList.map((r) => {
+    ...job.roundList.items.map((r) => {
       const p = curve.get(r.round);
       return el(
         "tr",

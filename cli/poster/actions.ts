@@ -3,8 +3,9 @@
  * create a job from a spec (validated before any gas is spent; spec and initial model uploaded),
  * read its status, cancel it, and download the final model verified against the on-chain hash.
  */
+import { checkSpecRunnable } from "../../worker/spec/runnable.ts";
 import { writeFile, rename } from "node:fs/promises";
-import { formatUnits, type Address, type Hex } from "viem";
+import { formatUnits, parseEventLogs, type Address, type Hex } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { decodeLoss } from "../../shared/eip712.ts";
@@ -33,23 +34,27 @@ export async function initialModelBlob(spec: JobSpec): Promise<Uint8Array> {
 
 export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{ jobId: bigint; specHash: Hex; modelHash: Hex; escrow: bigint }> {
   const { addresses } = d.reader;
+  checkSpecRunnable(spec); // a spec no worker would run is refused before any upload or gas
   const steps = 5;
   d.progress?.("checking balance", 0, steps);
   const params0 = jobParamsFromSpec(spec, "0x01", "0x01");
   const [escrow] = await d.reader.escrowFor(params0.rewardPerRound, params0.rounds, params0.maxWorkers);
   const balance = await d.reader.client.readContract({ address: addresses.token, abi: testTokenAbi, functionName: "balanceOf", args: [d.me] });
   if (balance < escrow) throw new Error(`the job needs ${formatUnits(escrow, 18)} tokens in escrow (rewards + protocol fee) but ${d.me} holds ${formatUnits(balance, 18)}; fund the account or lower rounds/workers/reward`);
-  d.progress?.("uploading spec", 1, steps);
+  // approve first: a blob store that authenticates uploads accepts them from an account that has
+  // approved the market for its escrow (blobstore/chain-policy.ts)
+  d.progress?.("approving escrow", 1, steps);
+  await d.sender.send({ address: addresses.token, abi: testTokenAbi, functionName: "approve", args: [addresses.market, escrow] });
+  d.progress?.("uploading spec", 2, steps);
   const specHash = await d.blobs.put(encodeJobSpec(spec));
-  d.progress?.("uploading initial model", 2, steps);
+  d.progress?.("uploading initial model", 3, steps);
   const modelHash = await d.blobs.put(await initialModelBlob(spec));
   const params = jobParamsFromSpec(spec, specHash, modelHash);
-  d.progress?.("approving escrow", 3, steps);
-  await d.sender.send({ address: addresses.token, abi: testTokenAbi, functionName: "approve", args: [addresses.market, escrow] });
   d.progress?.("creating job", 4, steps);
-  await d.sender.send({ address: addresses.market, abi: trainingMarketAbi, functionName: "createJob", args: [params] });
-  const logs = await d.reader.client.getContractEvents({ address: addresses.market, abi: trainingMarketAbi, eventName: "JobCreated", args: { poster: d.me }, fromBlock: "latest" });
-  const jobId = logs.length > 0 ? logs[logs.length - 1].args.jobId! : await d.reader.jobCount();
+  const receipt = await d.sender.send({ address: addresses.market, abi: trainingMarketAbi, functionName: "createJob", args: [params] });
+  const created = parseEventLogs({ abi: trainingMarketAbi, eventName: "JobCreated", logs: receipt.logs });
+  if (created.length === 0) throw new Error(`createJob transaction ${receipt.transactionHash} emitted no JobCreated event`);
+  const jobId = created[0].args.jobId;
   d.progress?.("created", 5, steps);
   return { jobId, specHash, modelHash, escrow };
 }
@@ -58,7 +63,10 @@ export interface JobStatusView {
   jobId: string;
   status: string;
   poster: Address;
-  round: number;
+  /** The round in progress (0-based, as on chain and in GraphQL), or null when the job is not running. */
+  currentRound: number | null;
+  /** Rounds finalized so far (equals `rounds` for a completed job). */
+  roundsFinalized: number;
   rounds: number;
   workers: { address: Address; active: boolean }[];
   escrowLeft: string;
@@ -79,13 +87,15 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     const commits = await reader.commitments(jobId, r);
     const perWorker = Object.fromEntries(commits.map((c) => [c.worker, decodeLoss(c.trainLoss)]));
     const values = Object.values(perWorker);
-    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null, perWorker });
+    // losses are on chain in micro-units: the mean is shown to that precision (no float noise)
+    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1e6) / 1e6 : null, perWorker });
   }
   return {
     jobId: jobId.toString(),
     status: JobStatus[s.status],
     poster: s.poster,
-    round: s.currentRound,
+    currentRound: JobStatus[s.status] === "Running" ? s.currentRound : null,
+    roundsFinalized: losses.filter((l) => l.status === "Finalized").length,
     rounds: p.rounds,
     workers: workers.map((w, i) => ({ address: w, active: slots[i].active })),
     escrowLeft: formatUnits(s.escrow, 18),

@@ -28,6 +28,8 @@ export interface Db {
   table(name: string): string;
   /** The URL without credentials, for logs. */
   safeUrl: string;
+  /** The URL as given (readers that bypass Prisma, such as the API's SQL, connect with it). */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function openDb(url = process.env.DATABASE_URL ?? defaultDatabaseUr
     schema,
     table: (name) => (schema ? `${quoteIdent(schema)}.${quoteIdent(name)}` : quoteIdent(name)),
     safeUrl: redact(url),
+    url,
     close: () => prisma.$disconnect(),
   };
   if (opts.migrate !== false) await migrate(db);

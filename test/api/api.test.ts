@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
+import { statements } from "../../api/sql.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import type { Indexer } from "../../indexer/sync.ts";
 import { createJob, jobParams } from "../helpers/market.ts";
@@ -22,7 +23,9 @@ interface Gql {
 
 async function gql(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
   const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as Gql;
+  const j = (await res.json()) as Gql;
+  if (process.env.DEBUG_GQL && j.errors) console.error(JSON.stringify(j.errors));
+  return j;
 }
 
 function code(r: Gql): string | undefined {
@@ -35,9 +38,8 @@ for (const tdb of dbs) {
     let ix: Indexer;
     let api: Api;
     let counted: Api;
-    let queries = 0;
     before(async () => {
-      db = await tdb.open({ onQuery: () => queries++ });
+      db = await tdb.open();
       ix = await startIndexer(db, chain);
       await synced(ix, chain);
       // no polling watchers (they would add queries to the count): the in-process indexer pushes changes
@@ -55,10 +57,10 @@ for (const tdb of dbs) {
     it("job(id): detail with workers, rounds, commitments, votes, loss curve and challenges", async () => {
       const r = await gql(api, `query($id: BigInt!) { job(id: $id) {
         id status poster token rewardPerRound escrow totalPaid rounds roundsFinalized createdAt
-        workers { worker index active earned slashed provider { address stake } }
-        roundList { round status resultModelHash meanTrainLoss commitments { worker trainLoss trainLossRaw } votes { worker agreed } }
+        workers { items { worker index active earned slashed provider { address stake } } totalCount }
+        roundList { items { round status resultModelHash meanTrainLoss commitments { items { worker trainLoss trainLossRaw } } votes { items { worker agreed } } } }
         lossCurve { round meanTrainLoss evalLoss workers { worker trainLoss } }
-        challenges { id status worker }
+        challenges { items { id status worker } }
       } }`, { id: "1" });
       assert.equal(r.errors, undefined, JSON.stringify(r.errors));
       const j = r.data!.job;
@@ -68,19 +70,20 @@ for (const tdb of dbs) {
       assert.equal(j.token, getAddress(await L(chain.ctx).market.read.token()));
       assert.equal(j.rewardPerRound, (10n * 10n ** 18n).toString());
       assert.equal(j.escrow, "0");
-      assert.equal(j.workers.length, 3);
-      assert.equal(j.workers[0].provider.address, j.workers[0].worker);
-      assert.equal(j.roundList.length, 2);
-      assert.equal(j.roundList[0].status, "Finalized");
-      assert.equal(j.roundList[0].commitments.length, 3);
-      assert.ok(j.roundList[0].votes.every((v: { agreed: boolean }) => v.agreed === true));
+      assert.equal(j.workers.items.length, 3);
+      assert.equal(j.workers.totalCount, 3);
+      assert.equal(j.workers.items[0].provider.address, j.workers.items[0].worker);
+      assert.equal(j.roundList.items.length, 2);
+      assert.equal(j.roundList.items[0].status, "Finalized");
+      assert.equal(j.roundList.items[0].commitments.items.length, 3);
+      assert.ok(j.roundList.items[0].votes.items.every((v: { agreed: boolean }) => v.agreed === true));
       // loss curve: worker i, round r trained to 3 - 0.25 r + 0.01 i
       assert.deepEqual(j.lossCurve.map((p: { round: number }) => p.round), [0, 1]);
       assert.deepEqual(j.lossCurve[1].workers.map((w: { trainLoss: number }) => w.trainLoss), [2.75, 2.76, 2.77]);
       assert.ok(Math.abs(j.lossCurve[0].meanTrainLoss - 3.01) < 1e-9);
       assert.equal(j.lossCurve[0].evalLoss, null);
-      assert.equal(j.roundList[1].commitments[0].trainLossRaw, "2750000");
-      assert.deepEqual(j.challenges.map((c: { status: string }) => c.status), ["Upheld", "Rejected"]);
+      assert.equal(j.roundList.items[1].commitments.items[0].trainLossRaw, "2750000");
+      assert.deepEqual(j.challenges.items.map((c: { status: string }) => c.status), ["Upheld", "Rejected"]);
       const missing = await gql(api, `{ job(id: "999") { id } }`);
       assert.equal(missing.data!.job, null);
     });
@@ -126,8 +129,8 @@ for (const tdb of dbs) {
       assert.equal((await q(`{ poster: "${poster}" }`)).totalCount, 7);
       assert.equal((await q(`{ poster_not: "${poster}" }`)).totalCount, 3);
       const p3 = sc.providers[3].address;
-      assert.deepEqual((await q(`{ worker: "${p3}" }`)).items.map((j: { id: string }) => j.id), ["2", "4"]);
-      assert.equal((await q(`{ worker_in: ["${p3}", "${sc.providers[2].address}"] }`)).totalCount, 3);
+      assert.deepEqual((await q(`{ workers_some: { worker: "${p3}" } }`)).items.map((j: { id: string }) => j.id), ["2", "4"]);
+      assert.equal((await q(`{ workers_some: { worker_in: ["${p3}", "${sc.providers[2].address}"] } }`)).totalCount, 3);
       const token = await L(chain.ctx).market.read.token();
       assert.equal((await q(`{ token: "${token}" }`)).totalCount, 10);
       assert.equal((await q(`{ token_not: "${token}" }`)).totalCount, 0);
@@ -142,23 +145,23 @@ for (const tdb of dbs) {
 
     it("providers, payouts, slashes, challenges, accounts; addresses checksummed on output", async () => {
       const p1 = sc.providers[1].address;
-      const pr = await gql(api, `{ provider(address: "${p1.toLowerCase()}") { address stake bonded slashedTotal jobsJoined jobs { job { id } } account { balance } } }`);
+      const pr = await gql(api, `{ provider(address: "${p1.toLowerCase()}") { address stake bonded slashedTotal jobsJoined jobs(orderBy: jobId, orderDirection: desc) { items { job { id } } } account { balance } } }`);
       assert.equal(pr.data!.provider.address, getAddress(p1));
       const onchain = await L(chain.ctx).registry.read.providerOf([p1]);
       assert.equal(pr.data!.provider.stake, onchain.stake.toString());
-      assert.deepEqual(pr.data!.provider.jobs.map((j: { job: { id: string } }) => j.job.id), ["2", "1"]);
+      assert.deepEqual(pr.data!.provider.jobs.items.map((j: { job: { id: string } }) => j.job.id), ["2", "1"]);
       assert.equal(pr.data!.provider.account.balance, (await L(chain.ctx).market.read.balanceOf([p1])).toString());
       const list = await gql(api, `{ providers(first: 2, orderBy: registeredAt, orderDirection: desc) { items { address } totalCount pageInfo { hasNextPage } } }`);
       assert.equal(list.data!.providers.totalCount, 4);
       assert.equal(list.data!.providers.items[0].address, getAddress(sc.providers[3].address));
       const busy = await gql(api, `{ providers(where: { activeJobs_gte: 1 }) { totalCount } }`);
       assert.equal(busy.data!.providers.totalCount, 0);
-      const slashes = await gql(api, `{ slashes(provider: "${p1}") { items { reason amount jobId } totalCount } }`);
+      const slashes = await gql(api, `{ slashes(where: { provider: "${p1}" }) { items { reason amount jobId } totalCount } }`);
       assert.deepEqual(slashes.data!.slashes.items.map((s: { reason: string }) => s.reason), ["Fraud"]);
-      const pay = await gql(api, `{ payouts(account: "${sc.providers[0].address}", orderDirection: asc) { items { kind amount jobId } totalCount } }`);
+      const pay = await gql(api, `{ payouts(where: { account: "${sc.providers[0].address}" }, orderBy: block, orderDirection: asc) { items { kind amount jobId } totalCount } }`);
       const kinds = pay.data!.payouts.items.map((p: { kind: string }) => p.kind);
       assert.deepEqual(kinds.slice(0, 3), ["Reward", "Reward", "Withdrawal"]);
-      const rewards = await gql(api, `{ payouts(account: "${sc.providers[0].address}", kind_in: [Reward]) { totalCount } }`);
+      const rewards = await gql(api, `{ payouts(where: { account: "${sc.providers[0].address}", kind_in: [Reward] }) { totalCount } }`);
       assert.equal(rewards.data!.payouts.totalCount, kinds.filter((k: string) => k === "Reward").length);
       const ch = await gql(api, `{ challenges(where: { status_not: Upheld }) { items { id status job { id } } } }`);
       assert.deepEqual(ch.data!.challenges.items.map((c: { id: string }) => c.id), ["2"]);
@@ -193,22 +196,23 @@ for (const tdb of dbs) {
       assert.equal(code(await gql(api, `{ jobs(first: 101) { totalCount } }`)), "PAGE_SIZE_EXCEEDED");
       assert.equal(code(await gql(api, `{ jobs(first: 1, last: 1) { totalCount } }`)), "BAD_USER_INPUT");
       assert.equal(code(await gql(api, `{ jobs(after: "garbage") { totalCount } }`)), "INVALID_CURSOR");
-      const deep = `{ jobs { items { workers { job { workers { job { workers { job { workers { job { id } } } } } } } } } } }`;
+      const deep = `{ jobs { items { workers { items { job { workers { items { job { workers { items { job { id } } } } } } } } } } } }`;
       assert.equal(code(await gql(api, deep)), "QUERY_TOO_DEEP");
       const aliases = `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: _meta { block }`).join(" ")} }`;
       assert.equal(code(await gql(api, aliases)), "TOO_MANY_ALIASES");
-      const costly = `{ jobs(first: 100) { items { roundList(first: 100) { commitments { worker } votes { worker } } } } }`;
+      const costly = `{ jobs(first: 100) { items { roundList(first: 100) { items { commitments { items { worker } } votes { items { worker } } } } } } }`;
       assert.equal(code(await gql(api, costly)), "QUERY_TOO_COMPLEX");
     });
 
     it("nested lists are batched: the number of SQL queries does not grow with the number of jobs", async () => {
-      const q = (n: number) => `{ jobs(first: ${n}) { items { id workers { worker provider { address stake } job { id } } roundList { round commitments { worker } votes { agreed } job { id } } lossCurve { round workers { trainLoss } } challenges { id job { id } } } } }`;
+      const q = (n: number) => `{ jobs(first: ${n}) { items { id workers { items { worker provider { address stake } job { id } } totalCount } roundList { items { round commitments { items { worker } } votes { items { agreed } } job { id } } } lossCurve { round workers { trainLoss } } challenges { items { id job { id } } } } } }`;
+      // every statement of the API's SQL layer (api/sql.ts: all entity, relation and computed-field reads)
       const run = async (n: number) => {
-        const before = queries;
+        const before = statements.count;
         const r = await gql(counted, q(n));
         assert.equal(r.errors, undefined, JSON.stringify(r.errors));
         assert.equal(r.data!.jobs.items.length, n);
-        return queries - before;
+        return statements.count - before;
       };
       // minimum of three runs each: a background query (e.g. the change watcher after a block) must not
       // be mistaken for a per-job query; an N+1 pattern would add queries on every run

@@ -117,7 +117,8 @@ test("bad magic", () => {
 });
 
 test("unknown version", () => {
-  expectCode(() => decodeUpdate(patched(sampleUpdate(), OFF.version, 2, 0)), "UNKNOWN_VERSION", /version 2/);
+  expectCode(() => decodeUpdate(patched(sampleUpdate(), OFF.version, 3, 0)), "UNKNOWN_VERSION", /version 3/);
+  expectCode(() => decodeUpdate(patched(sampleUpdate(), OFF.version, 2, 0)), "NON_CANONICAL", /version 2 with flags 0/);
   expectCode(() => decodeUpdate(patched(sampleUpdate(), OFF.version, 0, 0)), "UNKNOWN_VERSION");
   expectCode(() => decodeState(patched(sampleState(), OFF.version, 0, 1)), "UNKNOWN_VERSION", /version 256/);
 });

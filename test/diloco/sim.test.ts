@@ -124,3 +124,15 @@ test("ring all-reduce cost model and the synchronous data-parallel baseline", as
   assert.ok(t.utilization > 0 && t.utilization < 1);
   assert.ok(Math.abs(t.wallSeconds - 40 * (r.stepComputeSecondsPerWorker + ringAllReduceSeconds(trainer.layout.size * 4, 3, LINK_1GBPS))) < 1e-9);
 });
+
+test("timeline: host work longer than a round's training stays on the critical path under overlap (one host, serial)", () => {
+  const link = { name: "8 Mbps", bandwidthBps: 8e6, latencySeconds: 0 };
+  // train 1 s, compress 2 s, aggregate 3 s, transfers 0.125 s each way
+  const h: WorkerRoundCost = { trainSeconds: 1, compressSeconds: 2, uploadBytes: 125000, aggregateSeconds: 3 };
+  const o = simulateTimeline([[h], [h], [h]], link, true);
+  // one worker (no download): r0 train 0–1, compress 1–3, up 3–3.125, aggregate 3.125–6.125
+  // r1 train 1–2 (needs x_0 only), compress 6.125–8.125 (host busy until then), aggregate 8.25–11.25
+  // r2 starts at max(2, aggDone_0 = 6.125), trains 6.125–7.125, compress 11.25–13.25, up –13.375, aggregate –16.375
+  assert.deepEqual(o.roundDone, [6.125, 11.25, 16.375]);
+  assert.equal(o.utilization, 3 / 16.375);
+});

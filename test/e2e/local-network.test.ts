@@ -70,16 +70,16 @@ describe("./run start runs a whole local market to a completed demo job", { time
     assert.ok(curve.every((p) => p.status === "Finalized"));
     assert.ok(curve[2].evalLoss! < curve[0].evalLoss!, `eval loss should fall: ${curve.map((p) => p.evalLoss).join(" → ")}`);
 
-    type JobView = { job: { status: string; poster: Address; modelHash: Hex; escrow: string; escrowInitial: string; totalPaid: string; refunded: string; currentRound: number | null; workerCount: number; rewardPerRound: string; feePerReward: string; rounds: number; workers: { worker: Address; earned: string; active: boolean; index: number; bond: string }[] } };
-    const { job } = await gql<JobView>(`query($id: BigInt!) { job(id: $id) { status poster modelHash escrow escrowInitial totalPaid refunded currentRound workerCount rewardPerRound feePerReward rounds workers { worker earned active index bond } } }`, { id: jobId });
+    type JobView = { job: { status: string; poster: Address; modelHash: Hex; escrow: string; escrowInitial: string; totalPaid: string; refunded: string; currentRound: number | null; workerCount: number; rewardPerRound: string; feePerReward: string; rounds: number; workers: { items: { worker: Address; earned: string; active: boolean; index: number; bond: string }[] } } };
+    const { job } = await gql<JobView>(`query($id: BigInt!) { job(id: $id) { status poster modelHash escrow escrowInitial totalPaid refunded currentRound workerCount rewardPerRound feePerReward rounds workers(first: 100) { items { worker earned active index bond } } } }`, { id: jobId });
     assert.equal(job.status, "Completed");
     const reward = BigInt(job.rewardPerRound);
     assert.equal(reward, parseEther("10"));
-    assert.equal(job.workers.length, 3);
-    for (const w of job.workers) {
+    assert.equal(job.workers.items.length, 3);
+    for (const w of job.workers.items) {
       assert.equal(BigInt(w.earned), 3n * reward, `worker ${w.worker} credited exactly rounds × reward`);
       type Payouts = { payouts: { items: { kind: string; amount: string; jobId: string }[] } };
-      const p = await gql<Payouts>(`query($a: Address!) { payouts(account: $a, first: 100) { items { kind amount jobId } } }`, { a: w.worker });
+      const p = await gql<Payouts>(`query($a: Address!) { payouts(where: { account: $a }, first: 100) { items { kind amount jobId } } }`, { a: w.worker });
       const rewards = p.payouts.items.filter((x) => x.kind === "Reward" && x.jobId === jobId).reduce((a, x) => a + BigInt(x.amount), 0n);
       assert.equal(rewards, 3n * reward);
     }
@@ -102,7 +102,7 @@ describe("./run start runs a whole local market to a completed demo job", { time
     assert.equal(chainJob.escrow, BigInt(job.escrow));
     assert.equal(chainJob.workerCount, job.workerCount);
     assert.equal(getAddress(chainJob.poster), getAddress(job.poster));
-    for (const w of job.workers) {
+    for (const w of job.workers.items) {
       const slot = await read<{ index: number; active: boolean; bond: bigint }>("workerSlot", [BigInt(jobId), w.worker]);
       assert.equal(slot.index, w.index);
       assert.equal(slot.active, w.active);

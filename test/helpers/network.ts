@@ -1,5 +1,6 @@
 /**
- * A small real market network for integration tests: Hardhat JSON-RPC node (child process),
+ * A small real market network for integration tests: an EVM JSON-RPC node (child process: Hardhat's
+ * node by default, or anvil with interval blocks; see cli/dev-node.ts),
  * Ignition deployment, blob service over HTTP, provider keystores for Hardhat's funded accounts,
  * and worker processes running `worker/cli.ts`.
  */
@@ -12,7 +13,7 @@ import { createPublicClient, createWalletClient, http, parseEther, type Address,
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { hardhatKey } from "../../cli/dev-accounts.ts";
 export { hardhatKey };
-import { startHardhatNode, rpc, type RunningChain } from "../../cli/chain.ts";
+import { startDevNode, type DevNode, type DevNodeKind } from "../../cli/dev-node.ts";
 import { deployWithIgnition } from "../../cli/deploy.ts";
 import { startBlobServer, type RunningBlobServer } from "../../blobstore/server.ts";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
@@ -31,7 +32,7 @@ export function hardhatAccount(i: number): PrivateKeyAccount {
 }
 
 export interface TestNetwork {
-  chain: RunningChain;
+  chain: DevNode;
   blob: RunningBlobServer;
   blobs: HttpBlobStore;
   addresses: MarketAddresses;
@@ -58,10 +59,10 @@ export interface WorkerProcess {
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-export async function startTestNetwork(opts: { port?: number } = {}): Promise<TestNetwork> {
+export async function startTestNetwork(opts: { port?: number; chain?: DevNodeKind; blockTime?: number } = {}): Promise<TestNetwork> {
   const dir = mkdtempSync(path.join(tmpdir(), "market-net-"));
   const port = opts.port ?? 20000 + Math.floor(Math.random() * 20000);
-  const chain = await startHardhatNode({ port });
+  const chain = await startDevNode({ kind: opts.chain ?? "hardhat", port, blockTime: opts.blockTime });
   const deploymentId = `test-${process.pid}-${port}`;
   const addresses = await deployWithIgnition({ rpcUrl: chain.url, deploymentId, reset: true });
   const blob = await startBlobServer({ dir: path.join(dir, "blobs") });
@@ -140,8 +141,7 @@ export async function startTestNetwork(opts: { port?: number } = {}): Promise<Te
       };
     },
     async warp(seconds) {
-      await rpc(chain.url, "evm_increaseTime", [seconds]);
-      await rpc(chain.url, "evm_mine", []);
+      await chain.increaseTime(seconds);
     },
     async stop() {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");

@@ -1,11 +1,17 @@
 /**
  * Sends contract transactions for one account: simulates first (so a revert surfaces as a decoded
  * custom error before spending gas), assigns nonces locally (one transaction in flight at a time per
- * sender, refreshed from the chain on a nonce error), estimates gas, retries transient RPC faults
- * with backoff, and waits for the receipt.
+ * sender, refreshed from the chain on a nonce error), estimates gas against the latest block (not
+ * the pending state some nodes use), prices the transaction itself (EIP-1559: max fee = 2 × base fee
+ * + a priority fee of at least the node's suggestion; legacy gas price where the chain has no base
+ * fee), retries transient RPC faults with backoff, and waits for the receipt. A transaction that
+ * has no receipt after `bumpAfterMs` is replaced (same nonce, fees raised by 12.5 % or to the
+ * current market, whichever is higher) until one of its versions is mined; a receipt timeout is
+ * therefore never final while the nonce is still open.
  */
 import {
   BaseError,
+  WaitForTransactionReceiptTimeoutError,
   ContractFunctionRevertedError,
   HttpRequestError,
   TimeoutError,
@@ -78,6 +84,30 @@ export interface TxSenderOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Called with the hash as soon as a transaction is broadcast (persist it to survive a crash). */
   onBroadcast?: (hash: Hash, functionName: string) => void | Promise<void>;
+  /** Replace (fee-bump) a transaction that has no receipt after this long (default 30 s). */
+  bumpAfterMs?: number;
+  /** At most this many replacements of one transaction (default 8). */
+  maxBumps?: number;
+  /** Lowest priority fee (tip) in wei, whatever the node suggests (default 0). */
+  minPriorityFee?: bigint;
+}
+
+/** Fees of one transaction version. */
+export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+/** Raises fees by 12.5 % (+1 wei), the minimum replacement step nodes accept (geth 10 %), or to `market`. */
+export function bumpFees(old: Fees, market: Fees): Fees {
+  const up = (v: bigint) => v + v / 8n + 1n;
+  if ("gasPrice" in old) {
+    const m = "gasPrice" in market ? market.gasPrice : market.maxFeePerGas;
+    return { gasPrice: up(old.gasPrice) > m ? up(old.gasPrice) : m };
+  }
+  const mTip = "gasPrice" in market ? market.gasPrice : market.maxPriorityFeePerGas;
+  const mMax = "gasPrice" in market ? market.gasPrice : market.maxFeePerGas;
+  const tip = up(old.maxPriorityFeePerGas) > mTip ? up(old.maxPriorityFeePerGas) : mTip;
+  let max = up(old.maxFeePerGas) > mMax ? up(old.maxFeePerGas) : mMax;
+  if (max < tip) max = tip;
+  return { maxFeePerGas: max, maxPriorityFeePerGas: tip };
 }
 
 export interface WriteRequest<abi extends Abi, fn extends ContractFunctionName<abi, "nonpayable" | "payable">> {
@@ -85,16 +115,24 @@ export interface WriteRequest<abi extends Abi, fn extends ContractFunctionName<a
   abi: abi;
   functionName: fn;
   args: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>;
+  /**
+   * Lowest gas limit to send with. An estimate covers the state it ran on; a call whose cost
+   * depends on what lands before it in the same block (a vote that turns out to finalize the round)
+   * needs the limit of its costliest path, or it runs out of gas.
+   */
+  minGas?: bigint;
 }
 
 export class TxSender {
   readonly account: Account;
   private readonly opts: Required<Omit<TxSenderOptions, "log" | "onBroadcast">> & Pick<TxSenderOptions, "log" | "onBroadcast">;
+  /** Replacement transactions sent (fee bumps), for tests and metrics. */
+  bumps = 0;
   private nonce: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: TxSenderOptions) {
-    this.opts = { retries: 5, backoffMs: 250, receiptTimeoutMs: 120_000, ...opts };
+    this.opts = { retries: 5, backoffMs: 250, receiptTimeoutMs: 120_000, bumpAfterMs: 30_000, maxBumps: 8, minPriorityFee: 0n, ...opts };
     this.account = opts.walletClient.account;
   }
 
@@ -112,6 +150,68 @@ export class TxSender {
       return undefined;
     } catch (err) {
       return revertInfo(err);
+    }
+  }
+
+  /** Current market fees: EIP-1559 when the latest block has a base fee, else a legacy gas price. */
+  async marketFees(): Promise<Fees> {
+    const { publicClient } = this.opts;
+    const block = await publicClient.getBlock({ blockTag: "latest" });
+    if (block.baseFeePerGas === null || block.baseFeePerGas === undefined) {
+      const price = await publicClient.getGasPrice();
+      return { gasPrice: price + price / 5n };
+    }
+    let tip = 0n;
+    try {
+      tip = await publicClient.estimateMaxPriorityFeePerGas();
+    } catch {
+      tip = 0n; // nodes without eth_maxPriorityFeePerGas
+    }
+    if (tip < this.opts.minPriorityFee) tip = this.opts.minPriorityFee;
+    return { maxFeePerGas: block.baseFeePerGas * 2n + tip, maxPriorityFeePerGas: tip };
+  }
+
+  /**
+   * Broadcasts with `nonce` and waits for a receipt of any version; replaces the transaction with
+   * higher fees each time `bumpAfterMs` passes without one. Gives up after `receiptTimeoutMs` of
+   * waiting once the bumps are spent.
+   */
+  private async mine(functionName: string, nonce: number, send: (fees: Fees) => Promise<Hash>): Promise<TransactionReceipt> {
+    const { publicClient } = this.opts;
+    let fees = await this.marketFees();
+    const hashes: Hash[] = [await send(fees)];
+    for (let bump = 0; ; bump++) {
+      const last = bump >= this.opts.maxBumps;
+      try {
+        return await publicClient.waitForTransactionReceipt({ hash: hashes[hashes.length - 1], timeout: last ? this.opts.receiptTimeoutMs : this.opts.bumpAfterMs, pollingInterval: 500 });
+      } catch (err) {
+        if (!(err instanceof WaitForTransactionReceiptTimeoutError) && !isTransient(err)) throw err;
+      }
+      // an earlier version may have been mined
+      for (const h of hashes) {
+        const r = await publicClient.getTransactionReceipt({ hash: h }).catch(() => undefined);
+        if (r) return r;
+      }
+      const mined = await publicClient.getTransactionCount({ address: this.account.address, blockTag: "latest" });
+      if (mined > nonce) {
+        // the nonce is used, but by none of our hashes we can see yet: wait for a receipt a little longer
+        for (const h of hashes) {
+          const r = await publicClient.waitForTransactionReceipt({ hash: h, timeout: 5_000 }).catch(() => undefined);
+          if (r) return r;
+        }
+        throw new Error(`${functionName}: nonce ${nonce} was used by another transaction of ${this.account.address} (nonce too low)`);
+      }
+      if (last) throw new Error(`${functionName}: no receipt for nonce ${nonce} after ${hashes.length} versions (${hashes.join(", ")}); the chain may be halted or the fees too low`);
+      fees = bumpFees(fees, await this.marketFees());
+      this.opts.log?.("transaction stuck: replacing it with higher fees", { functionName, nonce, bump: bump + 1, ...Object.fromEntries(Object.entries(fees).map(([k, v]) => [k, v.toString()])) });
+      try {
+        hashes.push(await send(fees));
+        this.bumps += 1;
+      } catch (err) {
+        const text = (err as Error).message.toLowerCase();
+        // an earlier version was mined meanwhile (nonce too low / already known): the loop finds its receipt
+        if (!/nonce too low|already known|nonce has already been used|replacement transaction underpriced|underpriced/.test(text)) throw err;
+      }
     }
   }
 
@@ -136,12 +236,18 @@ export class TxSender {
           functionName: req.functionName,
           args: req.args as readonly unknown[],
           account: this.account,
-        });
-        const hash = await walletClient.writeContract({ ...(request as object), nonce: this.nonce, gas: (gas * 12n) / 10n } as never);
-        this.nonce += 1;
-        await this.opts.onBroadcast?.(hash, req.functionName);
-        const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: this.opts.receiptTimeoutMs });
-        if (receipt.status !== "success") throw new Error(`${req.functionName} transaction ${hash} reverted on chain`);
+          blockTag: "latest",
+        } as never);
+        const nonce = this.nonce;
+        const send = async (fees: Fees) => {
+          const limit = (gas * 12n) / 10n > (req.minGas ?? 0n) ? (gas * 12n) / 10n : req.minGas!;
+          const hash = await walletClient.writeContract({ ...(request as object), nonce, gas: limit, ...fees } as never);
+          await this.opts.onBroadcast?.(hash, req.functionName);
+          return hash;
+        };
+        const receipt = await this.mine(req.functionName, nonce, send);
+        this.nonce = nonce + 1;
+        if (receipt.status !== "success") throw new Error(`${req.functionName} transaction ${receipt.transactionHash} reverted on chain`);
         return receipt;
       } catch (err) {
         const info = revertInfo(err) ?? (isTransient(err) || isNonceError(err) ? undefined : await this.resimulate(req));

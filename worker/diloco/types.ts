@@ -69,6 +69,21 @@ export interface TrainRequest {
   workerIndex: number;
   /** Global step index of the first step (round × H), for the learning-rate schedule. */
   stepOffset: number;
+  /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
+  onStep?: (done: number, loss: number) => void;
+  /**
+   * Inner AdamW state to continue from (DiLoCo keeps it across rounds); absent = fresh moments at t = 0.
+   * Part of the worker's replayable state: an auditor replays it forward like the error-feedback residual.
+   */
+  innerState?: InnerState;
+}
+
+/** AdamW moments (flat, in layout order) and the number of steps they have seen (bias correction). */
+export interface InnerState {
+  m: Float32Array;
+  v: Float32Array;
+  /** Adam steps already taken; the next step uses t + 1. */
+  t: number;
 }
 
 export interface TrainResult {
@@ -78,6 +93,9 @@ export interface TrainResult {
   tokensProcessed: number;
   /** Wall-clock seconds spent in training (for utilisation accounting). */
   seconds: number;
+  /** AdamW state after the last step (continue from it with `TrainRequest.innerState`); both real
+   *  trainers return it, a test double without optimiser state may omit it. */
+  innerState?: InnerState;
 }
 
 /**
@@ -89,7 +107,7 @@ export interface Trainer {
   readonly layout: ParamLayout;
   /** Deterministic initial parameters for a seed. */
   initParams(seed: number): Promise<Float32Array>;
-  /** Runs H inner AdamW steps (optimiser state starts fresh each call). */
+  /** Runs H inner AdamW steps (optimiser state starts fresh unless `req.innerState` is given). */
   train(req: TrainRequest): Promise<TrainResult>;
   /** Mean cross-entropy (nats/token) over the evaluation tokens, deterministic. */
   evaluate(params: Float32Array, tokens: Uint8Array | Uint16Array, opts?: { batches?: number; batchSize?: number }): Promise<number>;

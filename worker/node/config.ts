@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { loadAddresses, type MarketAddresses } from "../../shared/addresses.ts";
+import { WORKER_LIMITS } from "../spec/runnable.ts";
 
 export interface WorkerConfig {
   rpcUrl: string;
@@ -23,6 +24,10 @@ export interface WorkerConfig {
   /** Accept only jobs whose model has at most this many parameters. */
   maxParams: number;
   pollMs: number;
+  /** First block of event scans (the market's deployment block); undefined: found on the chain. */
+  fromBlock?: bigint;
+  /** Lowest priority fee in wei for this worker's transactions (default: the node's suggestion). */
+  minPriorityFee?: bigint;
   /** scrypt cost for keystores this process creates (tests lower it). */
   scryptN?: number;
 }
@@ -41,10 +46,33 @@ export const CONFIG_KEYS = {
   "min-reward": "WORKER_MIN_REWARD",
   "max-params": "WORKER_MAX_PARAMS",
   "poll-ms": "WORKER_POLL_MS",
+  "from-block": "DEPLOY_BLOCK",
+  "priority-fee": "PRIORITY_FEE_WEI",
   "scrypt-n": "WORKER_SCRYPT_N",
   config: "WORKER_CONFIG",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** One line of --help per config key (the environment variable is added by the help printer). */
+export const CONFIG_HELP: Record<ConfigKey, { arg: string; help: string }> = {
+  "rpc-url": { arg: "<url>", help: "JSON-RPC endpoint of the chain" },
+  "chain-id": { arg: "<id>", help: "chain id the endpoint must serve (default 31337)" },
+  market: { arg: "<address>", help: "TrainingMarket contract" },
+  registry: { arg: "<address>", help: "ProviderRegistry contract" },
+  token: { arg: "<address>", help: "ERC-20 token of stakes and rewards" },
+  "key-file": { arg: "<file>", help: "encrypted JSON keystore of the account" },
+  "attestor-key-file": { arg: "<file>", help: "attestation keystore (default <data-dir>/attestor.keystore.json)" },
+  "password-file": { arg: "<file>", help: "file holding the keystore password (or WORKER_PASSWORD)" },
+  "blob-url": { arg: "<url>", help: "blob store (default http://127.0.0.1:8700)" },
+  "data-dir": { arg: "<dir>", help: "worker state (default .data/worker)" },
+  "min-reward": { arg: "<base units>", help: "accept only jobs paying at least this per round" },
+  "max-params": { arg: "<n>", help: "accept only models with at most this many parameters" },
+  "poll-ms": { arg: "<ms>", help: "chain polling interval (default 1000; never faster than a quarter block)" },
+  "from-block": { arg: "<n>", help: "first block of event scans: the market's deployment block (default: found on the chain)" },
+  "priority-fee": { arg: "<wei>", help: "lowest priority fee of this account's transactions (default: the node's suggestion)" },
+  "scrypt-n": { arg: "<n>", help: "scrypt cost of keystores this command creates" },
+  config: { arg: "<file.json>", help: "JSON file with any of these settings (keys as the flag names)" },
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -61,9 +89,17 @@ export function configFlags(values: Record<string, unknown>): Partial<Record<Con
   return Object.fromEntries(Object.keys(CONFIG_KEYS).filter((k) => values[k] !== undefined).map((k) => [k, String(values[k])])) as Partial<Record<ConfigKey, string>>;
 }
 
-/** Merges file < env < flags into raw strings. */
-export function rawConfig(flags: Partial<Record<ConfigKey, string>>, env: NodeJS.ProcessEnv = process.env): Partial<Record<ConfigKey, string>> {
-  const fileName = flags.config ?? env[CONFIG_KEYS.config];
+/**
+ * Merges file < env < flags into raw strings. `localDefaults` (the settings file `./run start` writes
+ * for its network) is used as the file when no --config is given and no flag or environment variable
+ * names a chain or contract, so that commands find the local network without flags; keys listed in
+ * `ignore` are not taken from it (the worker CLI does not take the local poster's key).
+ */
+export function rawConfig(flags: Partial<Record<ConfigKey, string>>, env: NodeJS.ProcessEnv = process.env, localDefaults?: { file: string | undefined; ignore?: ConfigKey[] }): Partial<Record<ConfigKey, string>> {
+  const explicit = flags.config ?? env[CONFIG_KEYS.config];
+  const namesChain = (["rpc-url", "market", "registry", "token"] as ConfigKey[]).some((k) => flags[k] !== undefined || env[CONFIG_KEYS[k]]);
+  const useLocal = !explicit && !namesChain && localDefaults?.file !== undefined;
+  const fileName = explicit ?? (useLocal ? localDefaults!.file : undefined);
   let file: Record<string, unknown> = {};
   if (fileName) {
     try {
@@ -72,6 +108,7 @@ export function rawConfig(flags: Partial<Record<ConfigKey, string>>, env: NodeJS
       throw new ConfigError(`--config ${fileName}: cannot read a JSON object (${(err as Error).message})`);
     }
     for (const k of Object.keys(file)) if (!(k in CONFIG_KEYS)) throw new ConfigError(`--config ${fileName}: unknown key "${k}" (known: ${Object.keys(CONFIG_KEYS).join(", ")})`);
+    if (useLocal) for (const k of localDefaults!.ignore ?? []) delete file[k];
   }
   const out: Partial<Record<ConfigKey, string>> = {};
   for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
@@ -93,6 +130,13 @@ function intIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey, def: num
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${key} must be an integer between ${min} and ${max}, got ${v}`);
   return n;
+}
+
+function bigIn(raw: Partial<Record<ConfigKey, string>>, key: ConfigKey): bigint | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new ConfigError(`--${key} must be a non-negative integer, got ${v}`);
+  return BigInt(v);
 }
 
 /** Builds a validated WorkerConfig. `needKeys` = false for commands that do not sign (e.g. status). */
@@ -146,8 +190,10 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
     blobUrl,
     dataDir,
     minReward: BigInt(minRewardRaw),
-    maxParams: intIn(raw, "max-params", 50_000_000, 1, 2 ** 40),
+    maxParams: intIn(raw, "max-params", WORKER_LIMITS.maxParams, 1, 2 ** 40),
     pollMs: intIn(raw, "poll-ms", 1000, 10, 600_000),
+    fromBlock: bigIn(raw, "from-block"),
+    minPriorityFee: bigIn(raw, "priority-fee"),
     scryptN: raw["scrypt-n"] !== undefined ? intIn(raw, "scrypt-n", 131072, 2, 2 ** 20) : undefined,
   };
 }

@@ -45,7 +45,7 @@ export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: 
  * from the global model, compress Δ + e. The worker and the replay audit both call this, so an
  * honest worker's commitment is reproducible by construction.
  */
-export function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; round: number; workerIndex: number }): Promise<WorkerRoundOutput> {
+export function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput> {
   const t = ctx.spec.training;
   return runWorkerRound({
     trainer: ctx.trainer,
@@ -59,5 +59,6 @@ export function trainRound(ctx: JobContext, opts: { global: GlobalState; residua
     steps: t.innerSteps,
     batchSize: t.batchSize,
     shard: ctx.data.shards[opts.workerIndex],
+    onStep: opts.onStep,
   });
 }

@@ -26,6 +26,7 @@ import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.
 import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Commitment, MarketReader } from "./market-reader.ts";
+import { rpcCounter } from "./clients.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -75,7 +76,9 @@ export class PhaseTimer {
   private carried = 0;
   readonly phases: Record<string, number> = {};
   started = false;
+  private rpc0 = 0;
   begin(): void {
+    this.rpc0 = rpcCounter.calls;
     this.t0 = this.last = performance.now();
     this.started = true;
   }
@@ -93,8 +96,17 @@ export class PhaseTimer {
   }
   summary(): Record<string, number> {
     const total = (performance.now() - this.t0) / 1000;
-    return { totalSeconds: Number(total.toFixed(3)), ...Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [`${k}Seconds`, Number(v.toFixed(3))])) };
+    return { totalSeconds: Number(total.toFixed(3)), rpcCalls: rpcCounter.calls - this.rpc0, ...Object.fromEntries(Object.entries(this.phases).map(([k, v]) => [`${k}Seconds`, Number(v.toFixed(3))])) };
   }
+}
+
+/**
+ * Gas limit for a vote that may finalize the round: the finalizing vote pays every rewarded worker
+ * and penalises the others (≈ 121k + 27k per rewarded + 37k per penalised worker, BENCHMARKS.md),
+ * so the limit assumes the worst case for the job's worker count, with 20 % headroom.
+ */
+export function finalizingVoteGas(workers: number): bigint {
+  return ((130_000n + 40_000n * BigInt(workers)) * 12n) / 10n;
 }
 
 export type JobOutcome = "Completed" | "Cancelled" | "Failed" | "Removed" | "Stopped";
@@ -113,8 +125,17 @@ export class JobRunner {
     this.dir = path.join(deps.dataDir, "jobs", jobId.toString());
   }
 
+  /** Seconds between blocks (recent average), read once per job. */
+  private blockTime = 1;
+
+  /** Poll no faster than a quarter block: polling faster reads the same block again. */
   private get poll(): number {
-    return this.d.pollMs ?? 500;
+    return Math.max(this.d.pollMs ?? 500, Math.min(5_000, (this.blockTime * 1000) / 4));
+  }
+
+  /** Seconds before a deadline below which a transaction may land too late (two blocks). */
+  private get margin(): bigint {
+    return BigInt(Math.ceil(2 * this.blockTime));
   }
 
   private async save(): Promise<void> {
@@ -129,6 +150,7 @@ export class JobRunner {
   async run(): Promise<JobOutcome> {
     const { reader, log } = this.d;
     this.state = (await readJson<PersistedJob>(path.join(this.dir, "state.json"))) ?? { jobId: this.jobId, residualThrough: 0 };
+    this.blockTime = await reader.clock.blockTime();
     for (;;) {
       if (this.d.signal?.aborted) return "Stopped";
       const job = await reader.jobState(this.jobId);
@@ -195,7 +217,16 @@ export class JobRunner {
       global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
       t.lap("fetchModel");
       const bytes = await this.prepareUpdate(ctx, round, index, global, t);
-      if (bytes !== "skip") await this.commit(round, bytes, t);
+      if (bytes !== "skip") {
+        now = await reader.now();
+        if (now + BigInt(Math.ceil(this.blockTime)) > rd.commitDeadline) {
+          // the next block is already past the deadline: the transaction could only revert
+          log("too late to commit: the next block lands after the commit deadline", { jobId: this.jobId, round, chainTime: now, commitDeadline: rd.commitDeadline, blockTime: this.blockTime });
+        } else {
+          if (now + this.margin > rd.commitDeadline) log("committing close to the deadline", { jobId: this.jobId, round, secondsLeft: rd.commitDeadline - now, blockTime: this.blockTime });
+          await this.commit(round, bytes, t);
+        }
+      }
       rd = await reader.round(this.jobId, round);
     }
 
@@ -220,7 +251,7 @@ export class JobRunner {
       t.lap("upload");
       let vote: { modelHash: Hex; includedMask: number } | "skip" = { modelHash: agg.modelHash, includedMask: agg.includedMask };
       if (this.d.hooks?.vote) vote = await this.d.hooks.vote({ round, honest: agg });
-      if (vote !== "skip") await this.submitVote(round, vote.modelHash, vote.includedMask);
+      if (vote !== "skip" && (await this.voteStillUseful(round, index, ctx.params.quorumBps, voteDeadline))) await this.submitVote(round, vote.modelHash, vote.includedMask);
       t.lap("chainTx");
       this.state.lastVotedRound = round;
       if (vote !== "skip") this.state.lastVote = { round, modelHash: vote.modelHash, includedMask: vote.includedMask };
@@ -264,7 +295,16 @@ export class JobRunner {
     }
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
-    const out = await trainRound(ctx, { global, residual, round, workerIndex: index });
+    // step progress for operators (at most ~8 lines a round, plus one every 10 s on slow machines)
+    const every = Math.max(1, Math.ceil(t.innerSteps / 8));
+    let lastLog = Date.now();
+    const onStep = (done: number, loss: number) => {
+      if (done % every === 0 || done === t.innerSteps || Date.now() - lastLog > 10_000) {
+        lastLog = Date.now();
+        this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
+      }
+    };
+    const out = await trainRound(ctx, { global, residual, round, workerIndex: index, onStep });
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
@@ -305,10 +345,42 @@ export class JobRunner {
     await this.adoptIfCommitted(round);
   }
 
+  /**
+   * Votes beyond the quorum revert (the round finalized on the quorum's last vote, possibly in the
+   * same block) and waste gas; included committers are paid whether or not they voted. So the
+   * committed workers with the lowest indices, as many as the quorum needs, vote at once; the others
+   * wait about two blocks and vote only if the round is still open (a quorum voter was absent or
+   * dissented), while a safety margin before the vote deadline remains.
+   */
+  private async voteStillUseful(round: number, index: number, quorumBps: number, voteDeadline: bigint): Promise<boolean> {
+    const { reader } = this.d;
+    const job = await reader.jobState(this.jobId);
+    if (job.status !== 2 || job.currentRound !== round) return false;
+    const rd = await reader.round(this.jobId, round);
+    const voters = rd.committedMask & job.activeMask;
+    const indices = Array.from({ length: 32 }, (_, i) => i).filter((i) => (voters >>> i) & 1);
+    const needed = Math.ceil((quorumBps * indices.length) / 10_000);
+    const rank = indices.indexOf(index);
+    if (rank < 0 || rank < needed) return true;
+    const waitUntil = Date.now() + Math.round(this.blockTime * 2000) + 1000 * rank;
+    while (Date.now() < waitUntil) {
+      if (this.d.signal?.aborted) return false;
+      const now = await reader.now();
+      if (now + this.margin >= voteDeadline) break; // no more waiting: vote while it can land
+      await this.sleep();
+      const j = await reader.jobState(this.jobId);
+      if (j.status !== 2 || j.currentRound !== round) {
+        this.d.log("vote not needed", { jobId: this.jobId, round, reason: "quorum reached without this vote" });
+        return false;
+      }
+    }
+    return true;
+  }
+
   private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
     const sig = await this.d.attestor.signRoundResult(this.d.domain, { jobId: this.jobId, round, modelHash, includedMask, worker: this.d.me });
     try {
-      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig] });
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig], minGas: finalizingVoteGas(this.ctx?.workerCount ?? 32) });
       this.d.log("voted", { jobId: this.jobId, round, modelHash, includedMask });
     } catch (err) {
       // The round may have finalized on others' votes first: that is the normal fast path.

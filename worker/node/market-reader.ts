@@ -1,10 +1,18 @@
 /** Typed reads of the market and registry for the worker and the poster commands (viem). */
-import { getAddress, type Address, type Hex, type PublicClient, type Chain, type Transport } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import { ChainClock, type ClockOptions } from "../chain/chain-clock.ts";
+import { scanEvents } from "../chain/log-scan.ts";
+import type { Client } from "../chain/types.ts";
 import type { MarketAddresses } from "../../shared/addresses.ts";
 import type { JobParams } from "../../shared/types.ts";
 
-export type Client = PublicClient<Transport, Chain | undefined>;
+export type { Client };
+
+/** Blocks below the head that may still reorganise: logs above head − REORG_DEPTH are never cached. */
+export const REORG_DEPTH = 12n;
+
+export type JobEvent = "UpdateCommitted" | "RoundStarted" | "ResultSubmitted" | "RoundFinalized" | "Credited";
 
 export interface Commitment {
   worker: Address;
@@ -19,11 +27,43 @@ export class MarketReader {
   readonly addresses: MarketAddresses;
   /** Earliest block to scan for events (the deployment block, if known). */
   readonly fromBlock: bigint;
+  /** Chain time, block time and stall detection. */
+  readonly clock: ChainClock;
+  /** Per (event, job): logs of blocks ≤ `through` (settled blocks only), scanned incrementally. */
+  private readonly cache = new Map<string, { through: bigint; logs: { args: Record<string, unknown>; blockNumber: bigint }[] }>();
+  /** eth_getLogs requests made (for benchmarks). */
+  logRequests = 0;
 
-  constructor(client: Client, addresses: MarketAddresses, fromBlock = 0n) {
+  constructor(client: Client, addresses: MarketAddresses, fromBlock = 0n, clock?: ClockOptions) {
     this.client = client;
     this.addresses = addresses;
     this.fromBlock = fromBlock;
+    this.clock = new ChainClock(client, clock);
+  }
+
+  /**
+   * A job's events of one kind: settled blocks are scanned once (in chunks, from the deployment
+   * block) and cached; the last REORG_DEPTH blocks are re-read on every call.
+   */
+  async jobEvents(eventName: JobEvent, jobId: bigint): Promise<{ args: Record<string, unknown>; blockNumber: bigint }[]> {
+    const head = await this.client.getBlockNumber({ cacheTime: 0 });
+    const key = `${eventName}:${jobId}`;
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = { through: this.fromBlock - 1n, logs: [] };
+      this.cache.set(key, entry);
+    }
+    const settled = head - REORG_DEPTH;
+    const onRequest = () => void (this.logRequests += 1);
+    if (settled > entry.through) {
+      const logs = await scanEvents(this.client, { address: this.addresses.market, abi: trainingMarketAbi, eventName, args: { jobId }, fromBlock: entry.through + 1n, toBlock: settled }, { onRequest });
+      entry.logs.push(...(logs as unknown as { args: Record<string, unknown>; blockNumber: bigint }[]));
+      entry.through = settled;
+    }
+    const fresh = head > entry.through
+      ? ((await scanEvents(this.client, { address: this.addresses.market, abi: trainingMarketAbi, eventName, args: { jobId }, fromBlock: entry.through + 1n, toBlock: head }, { onRequest })) as unknown as { args: Record<string, unknown>; blockNumber: bigint }[])
+      : [];
+    return [...entry.logs, ...fresh];
   }
 
   private read<T>(functionName: string, args: readonly unknown[]): Promise<T> {
@@ -68,28 +108,14 @@ export class MarketReader {
 
   /** Commitments of a round, from UpdateCommitted events (the chain stores only a bit per worker). */
   async commitments(jobId: bigint, round: number): Promise<Commitment[]> {
-    const logs = await this.client.getContractEvents({
-      address: this.addresses.market,
-      abi: trainingMarketAbi,
-      eventName: "UpdateCommitted",
-      args: { jobId, round },
-      fromBlock: this.fromBlock,
-      toBlock: "latest",
-    });
-    return logs.map((l) => ({ worker: getAddress(l.args.worker!), updateHash: l.args.updateHash!, traceRoot: l.args.traceRoot!, trainLoss: l.args.trainLoss!, blockNumber: l.blockNumber! }));
+    const logs = (await this.jobEvents("UpdateCommitted", jobId)).filter((l) => Number(l.args.round) === round);
+    return logs.map((l) => ({ worker: getAddress(l.args.worker as Address), updateHash: l.args.updateHash as Hex, traceRoot: l.args.traceRoot as Hex, trainLoss: l.args.trainLoss as bigint, blockNumber: l.blockNumber }));
   }
 
   /** The global model hash each round started from (RoundStarted events), by round. */
   async roundStartHashes(jobId: bigint): Promise<Map<number, Hex>> {
-    const logs = await this.client.getContractEvents({
-      address: this.addresses.market,
-      abi: trainingMarketAbi,
-      eventName: "RoundStarted",
-      args: { jobId },
-      fromBlock: this.fromBlock,
-      toBlock: "latest",
-    });
-    return new Map(logs.map((l) => [Number(l.args.round), l.args.modelHash!]));
+    const logs = await this.jobEvents("RoundStarted", jobId);
+    return new Map(logs.map((l) => [Number(l.args.round), l.args.modelHash as Hex]));
   }
 
   /** Ids of jobs still open for joining. */
@@ -97,14 +123,17 @@ export class MarketReader {
     const count = await this.jobCount();
     const out: bigint[] = [];
     for (let id = count; id >= 1n && out.length < 50; id--) {
+      if (this.notOpen.has(id)) continue;
       const s = await this.jobState(id);
       if (s.status === 1) out.push(id);
+      else if (s.status > 1) this.notOpen.add(id); // Running/ended jobs never reopen: not read again
     }
     return out.reverse();
   }
+  private readonly notOpen = new Set<bigint>();
 
   /** Latest block timestamp (chain time, which may differ from wall-clock on dev chains). */
   async now(): Promise<bigint> {
-    return (await this.client.getBlock({ blockTag: "latest" })).timestamp;
+    return this.clock.now();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { registryDomain } from "../../shared/eip712.ts";
 import { existsSync } from "node:fs";
-import type { Address, Hex } from "viem";
+import { formatUnits, type Address, type Hex } from "viem";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
 import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
@@ -14,7 +14,11 @@ import { ContractRevertError, TxSender } from "../chain/tx-sender.ts";
 import { createKeystore, loadKeystore } from "../keys/keystore.ts";
 import { decodeJobSpec } from "../spec/job-spec.ts";
 import { paramCount } from "../diloco/model/layout.ts";
+import { windowProblem } from "../spec/chain-windows.ts";
 import { makeClients } from "./clients.ts";
+import { bindDataDir } from "./data-dir.ts";
+import { findDeployBlock } from "../chain/deploy-block.ts";
+import { checkDeployment } from "./deployment-check.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
 import { MarketReader } from "./market-reader.ts";
@@ -37,19 +41,27 @@ export function jsonLogger(name: string): Logger {
 export async function openProvider(config: WorkerConfig, opts: { log?: Logger; createAttestor?: boolean; needAttestor?: boolean } = {}): Promise<Provider> {
   const log = opts.log ?? jsonLogger("worker");
   const account = await loadKeystore(config.keyFile, config.password);
+  // the chain and the contracts are checked before anything is created (e.g. the attestation key)
+  const { publicClient, walletClient } = await makeClients(config, account);
+  await checkDeployment(publicClient, config.addresses, config.chainId);
   let attestorAccount;
   if (existsSync(config.attestorKeyFile)) attestorAccount = await loadKeystore(config.attestorKeyFile, config.password);
   else if (opts.createAttestor) {
     attestorAccount = await createKeystore(config.attestorKeyFile, config.password, { scryptN: config.scryptN });
     log("created attestation key", { signer: attestorAccount.address, keystore: config.attestorKeyFile });
   } else if (opts.needAttestor ?? true) throw new Error(`attestation keystore ${config.attestorKeyFile} not found: run \`worker register\` first`);
-  const { publicClient, walletClient } = await makeClients(config, account);
-  const code = await publicClient.getCode({ address: config.addresses.market });
-  if (!code || code === "0x") throw new Error(`no contract at the market address ${config.addresses.market} on chain ${config.chainId}`);
-  const reader = new MarketReader(publicClient, config.addresses);
-  const sender = new TxSender({ publicClient, walletClient: walletClient!, log });
+  await bindDataDir(config);
+  const fromBlock = config.fromBlock ?? (await findDeployBlock(publicClient, config.addresses.market).catch((err: unknown) => {
+    log("cannot find the market's deployment block (the node keeps no historical state); scanning events from block 0: pass --from-block", { error: (err as Error).message.split("\n")[0] });
+    return 0n;
+  }));
+  const reader = new MarketReader(publicClient, config.addresses, fromBlock, {
+    onStall: (s) => log("chain time is not advancing: the node produces no blocks (a dev node needs interval mining); deadlines cannot pass until it does", { ...s }),
+  });
+  const blockTime = await reader.clock.blockTime();
+  const sender = new TxSender({ publicClient, walletClient: walletClient!, log, minPriorityFee: config.minPriorityFee, bumpAfterMs: Math.max(10_000, Math.round(blockTime * 3000)) });
   const attestor = attestorAccount ? new SoftwareAttestor(attestorAccount) : undefined;
-  return { config, address: account.address, attestor, reader, sender, blobs: new HttpBlobStore(config.blobUrl), log };
+  return { config, address: account.address, attestor, reader, sender, blobs: new HttpBlobStore(config.blobUrl, { signer: account }), log };
 }
 
 /** Registers (or re-keys) the provider with `stake` base units; idempotent. */
@@ -69,6 +81,11 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
     } else p.log("already registered", { provider: p.address, stake: info.stake });
     return;
   }
+  // clear one-line refusals instead of a node's raw "insufficient funds" after signing
+  const gas = await p.reader.client.getBalance({ address: p.address });
+  if (gas === 0n) throw new Error(`${p.address} has no ether to pay for gas on chain ${p.config.chainId}; fund it first (on a testnet: from a faucet)`);
+  const held = await p.reader.client.readContract({ address: token, abi: testTokenAbi, functionName: "balanceOf", args: [p.address] });
+  if (held < stake) throw new Error(`${p.address} holds ${formatUnits(held, 18)} tokens, less than the stake ${formatUnits(stake, 18)}; fund it first (test token: \`market token mint --to ${p.address}\` by the token's owner)`);
   await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
   await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadataURI, proof] });
   p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
@@ -87,6 +104,8 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
   const size = paramCount(spec.model);
   if (size > p.config.maxParams) return `model has ${size} parameters, above --max-params ${p.config.maxParams}`;
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
+  const tooShort = windowProblem(params, await p.reader.clock.blockTime());
+  if (tooShort) return `windows too short for this chain: ${tooShort}`;
   const free = await p.reader.client.readContract({ address: p.config.addresses.registry, abi: providerRegistryAbi, functionName: "freeStakeOf", args: [p.address] });
   if (free < params.workerBond) return `free stake ${free} is below the job's bond ${params.workerBond}`;
   return undefined;
@@ -100,10 +119,35 @@ export async function withdrawEarnings(p: Provider): Promise<bigint> {
   return balance;
 }
 
+/**
+ * Whether `worker`'s bond in `jobId` can be released now, from reads only (no reverting simulation
+ * on every poll): "released" when nothing is left, a chain time when it unlocks, "now", or "blocked"
+ * while a challenge is open.
+ */
+export async function bondRelease(reader: MarketReader, jobId: bigint, worker: Address): Promise<"released" | "now" | "blocked" | bigint> {
+  const slot = await reader.slot(jobId, worker);
+  if (!slot.joined || slot.bondReleased) return "released";
+  const job = await reader.jobState(jobId);
+  let since: bigint;
+  if (job.endedAt !== 0n) since = job.endedAt;
+  else if (!slot.active) since = slot.removedAt;
+  else return "blocked";
+  const until = since + BigInt((await reader.jobParams(jobId)).challengeWindow);
+  if ((await reader.now()) <= until) return until;
+  if ((await reader.client.readContract({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "openDisputesOf", args: [jobId] })) !== 0) return "blocked";
+  return "now";
+}
+
 /** Releases bonds of ended jobs whose challenge window passed; returns the jobs still locked. */
 export async function releaseBonds(p: Provider, jobIds: bigint[]): Promise<bigint[]> {
   const still: bigint[] = [];
   for (const jobId of jobIds) {
+    const when = await bondRelease(p.reader, jobId, p.address);
+    if (when === "released") continue;
+    if (when !== "now") {
+      still.push(jobId);
+      continue;
+    }
     try {
       await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "releaseBond", args: [jobId, p.address] });
       p.log("released bond", { jobId });
@@ -115,6 +159,9 @@ export async function releaseBonds(p: Provider, jobIds: bigint[]): Promise<bigin
   }
   return still;
 }
+
+/** Locked bonds are re-checked (by reads) at most this often while idle. */
+const BOND_CHECK_MS = 30_000;
 
 export interface ServiceOptions {
   /** Work only on this job (join it if needed). */
@@ -133,6 +180,9 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
   if (!attestor) throw new Error(`attestation keystore ${p.config.attestorKeyFile} not found: run \`worker register\` first`);
   const domain = marketDomain(p.config.chainId, p.config.addresses.market);
   let lockedBonds: bigint[] = [];
+  let nextBondCheck = 0;
+  // Idle polling for new jobs: at least the configured interval, and no faster than half a block.
+  const idleMs = Math.max(p.config.pollMs, Math.min(15_000, ((await p.reader.clock.blockTime()) * 1000) / 2));
   const declined = new Set<bigint>();
   while (!opts.signal?.aborted) {
     const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.openJobIds();
@@ -167,8 +217,11 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
         const s = await p.reader.jobState(opts.jobId);
         if (s.status > 2) return results;
       }
-      lockedBonds = await releaseBonds(p, lockedBonds);
-      await new Promise((r) => setTimeout(r, p.config.pollMs));
+      if (lockedBonds.length && Date.now() >= nextBondCheck) {
+        lockedBonds = await releaseBonds(p, lockedBonds);
+        nextBondCheck = Date.now() + BOND_CHECK_MS;
+      }
+      await new Promise((r) => setTimeout(r, idleMs));
       continue;
     }
     const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);

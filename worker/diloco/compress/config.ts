@@ -24,6 +24,15 @@ export interface CompressionConfig {
   powerIters: number;
   /** Keep and add the error-feedback residual e. */
   errorFeedback: boolean;
+  /**
+   * Warm-start the range finder with the previous round's right factors (PowerSGD); they become part
+   * of the worker's replayable state. Absent = false.
+   */
+  warmStart?: boolean;
+  /** Wire format: entropy-code every quantisation code (rANS; "DLXU" version 2, flag 1). Absent = false. */
+  entropyCoding?: boolean;
+  /** Wire format: name the layout by its keccak-256 instead of writing it out ("DLXU" version 2, flag 2). Absent = false. */
+  layoutHash?: boolean;
 }
 
 const BASE: CompressionConfig = {
@@ -74,4 +83,8 @@ export function validateCompressionConfig(c: CompressionConfig): void {
   if (!Number.isInteger(c.maxRank) || c.maxRank < c.minRank || c.maxRank > 65535) throw new RangeError(`maxRank must be an integer in minRank..65535, got ${c.maxRank}`);
   if (!Number.isInteger(c.oversample) || c.oversample < 0) throw new RangeError(`oversample must be an integer ≥ 0, got ${c.oversample}`);
   if (!Number.isInteger(c.powerIters) || c.powerIters < 0 || c.powerIters > 8) throw new RangeError(`powerIters must be in 0..8, got ${c.powerIters}`);
+  for (const f of ["warmStart", "entropyCoding", "layoutHash"] as const) {
+    if (c[f] !== undefined && typeof c[f] !== "boolean") throw new RangeError(`${f} must be a boolean, got ${String(c[f])}`);
+  }
+  if (c.entropyCoding && c.method === "none") throw new RangeError(`entropyCoding needs quantised codes: method "none" has none`);
 }

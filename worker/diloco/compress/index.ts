@@ -10,7 +10,9 @@
 import { matrixDims, validateLayout } from "../format/layout.ts";
 import type { ParamLayout } from "../types.ts";
 import { validateCompressionConfig, type CompressionConfig } from "./config.ts";
-import { lowRankCompress, lowRankExpandInto } from "./lowrank.ts";
+import { lowRankCompress, lowRankExpandInto, warmFactorOf, type WarmFactor } from "./lowrank.ts";
+
+export type { WarmFactor } from "./lowrank.ts";
 import { dequantizeInto, quantize } from "./quantize.ts";
 import { Xoshiro128 } from "./rng.ts";
 import type { CompressedTensor, CompressedUpdate } from "./types.ts";
@@ -23,6 +25,8 @@ export interface CompressContext {
   round: number;
   /** Worker index in the job (keys the random projections). */
   worker: number;
+  /** Warm-start factors per layout tensor from the previous round (`config.warmStart`); null entries = none. */
+  warm?: readonly (WarmFactor | null)[] | null;
 }
 
 export interface TensorStats {
@@ -42,6 +46,8 @@ export interface CompressResult {
   /** decompress(update), already computed (what the aggregate will see from this worker). */
   decompressed: Float32Array;
   stats: TensorStats[];
+  /** Per layout tensor, the warm start for the next round (only with `config.warmStart`; null when not low-rank). */
+  warm: (WarmFactor | null)[] | null;
 }
 
 /** Δ = global − local, elementwise in float32. */
@@ -75,6 +81,11 @@ export function compressUpdate(
   const stats: TensorStats[] = [];
   const decompressed = new Float32Array(layout.size);
   const bs = config.blockSize;
+  const warmStart = config.warmStart === true;
+  if (warmStart && ctx.warm && ctx.warm.length !== layout.tensors.length) {
+    throw new RangeError(`warm start has ${ctx.warm.length} entries, layout has ${layout.tensors.length} tensors`);
+  }
+  const nextWarm: (WarmFactor | null)[] | null = warmStart ? layout.tensors.map(() => null) : null;
   layout.tensors.forEach((t, ti) => {
     const x = v.subarray(t.offset, t.offset + t.size);
     let ct: CompressedTensor;
@@ -95,7 +106,8 @@ export function compressUpdate(
       } else {
         const rng = Xoshiro128.fromKey({ seed: ctx.seed, round: ctx.round, worker: ctx.worker, tensor: ti });
         const m = Float64Array.from(x);
-        const lr = lowRankCompress(m, rows, cols, { ...config, maxRank: capRank }, rng);
+        const lr = lowRankCompress(m, rows, cols, { ...config, maxRank: capRank }, rng, warmStart ? (ctx.warm?.[ti] ?? null) : null);
+        if (nextWarm) nextWarm[ti] = warmFactorOf(lr.w, lr.rank, cols, bs);
         rank = lr.rank;
         energyCaptured = lr.energyCaptured;
         ct = { mode: "lowrank", rank: lr.rank, rows, cols, u: lr.u, w: lr.w };
@@ -118,7 +130,7 @@ export function compressUpdate(
     newResidual = new Float32Array(layout.size);
     for (let i = 0; i < v.length; i++) newResidual[i] = v[i] - decompressed[i];
   }
-  return { update: { layout, blockSize: bs, tensors }, residual: newResidual, decompressed, stats };
+  return { update: { layout, blockSize: bs, tensors }, residual: newResidual, decompressed, stats, warm: nextWarm };
 }
 
 /** Writes the dense float32 reconstruction of one compressed tensor into out[offset ..]. */

@@ -6,8 +6,8 @@
  *   rank r = smallest r in [minRank, maxRank] with Σ_{j<r} σ_j² ≥ energy · ‖M‖²_F (else the largest allowed)
  *   u = (Q V)[:, :r]ᵀ quantised → û;  w = (û ûᵀ)⁻¹ û M (least squares given û) quantised → ŵ
  *   M̂ = ûᵀ ŵ, each element summed over j ascending in float64 then rounded to float32.
- * No state is carried between rounds (no warm-start factors): the only per-worker state is the
- * error-feedback residual.
+ * Optional warm start: the previous round's ŵ seed the first range-finder directions (the rest stay
+ * keyed-random), which makes ŵ part of the worker's replayable state.
  */
 import { choleskySolve, gram, orthonormalize, panelTimesM, panelTimesMt, symmetricEigen } from "./linalg.ts";
 import { dequantize, quantize } from "./quantize.ts";
@@ -24,6 +24,13 @@ export interface LowRankOptions {
   powerIters: number;
 }
 
+/** Right factors ŵ (rank × cols, row-major) of a tensor's previous compression: the warm start. */
+export interface WarmFactor {
+  rank: number;
+  cols: number;
+  w: Float64Array;
+}
+
 export interface LowRankResult {
   rank: number;
   u: QuantBlocks;
@@ -38,11 +45,20 @@ export function lowRankCompress(
   cols: number,
   opts: LowRankOptions,
   rng: Xoshiro128,
+  warm: WarmFactor | null = null,
 ): LowRankResult {
   const maxRank = Math.max(1, Math.min(opts.maxRank, rows, cols));
   const l = Math.min(maxRank + opts.oversample, rows, cols);
   const omega = new Float64Array(l * cols);
   rng.fillRademacher(omega);
+  // Warm start (PowerSGD): the previous round's right factors replace the first random directions,
+  // so one power iteration per round keeps refining the same subspace. The rest stay random, so
+  // directions the old subspace misses can still enter.
+  if (warm !== null) {
+    if (warm.cols !== cols) throw new RangeError(`warm factor has ${warm.cols} columns, matrix has ${cols}`);
+    const take = Math.min(warm.rank, Math.max(0, l - Math.min(opts.oversample, l - 1)));
+    omega.set(warm.w.subarray(0, take * cols), 0);
+  }
   let y = panelTimesMt(m, rows, cols, omega, l); // l × rows
   for (let it = 0; it < opts.powerIters; it++) {
     orthonormalize(y, l, rows);
@@ -79,6 +95,11 @@ export function lowRankCompress(
   const wRaw = choleskySolve(gram(uHat, rank, rows), rank, rhs, cols);
   const w = quantize(wRaw, opts.bits, opts.blockSize);
   return { rank, u, w, energyCaptured: total > 0 ? Math.min(1, captured / total) : 1 };
+}
+
+/** The warm start a compressed low-rank tensor leaves for the next round: its dequantised ŵ. */
+export function warmFactorOf(w: QuantBlocks, rank: number, cols: number, blockSize: number): WarmFactor {
+  return { rank, cols, w: dequantize(w, blockSize) };
 }
 
 /** M̂[i][c] = fround(Σ_j û[j][i] · ŵ[j][c]) written into out[offset + i·cols + c]. */

@@ -7,9 +7,10 @@
 import type { Hex } from "viem";
 import type { CompressionConfig } from "../compress/config.ts";
 import { blobId } from "../hash.ts";
-import { encodeGlobalState, initGlobalState, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
-import { finalizeRound, initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
-import type { DataShard, Trainer } from "../types.ts";
+import { aggregateBlobs } from "../aggregate/index.ts";
+import { encodeGlobalState, initGlobalState, outerStep, type GlobalState, type OuterConfig, DEFAULT_OUTER } from "../outer/index.ts";
+import { initWorkerState, runWorkerRound, trainingStart, type OverlapMode, type WorkerState } from "../round/index.ts";
+import type { DataShard, InnerState, Trainer } from "../types.ts";
 import type { Link } from "./network.ts";
 import { simulateTimeline, type TimelineResult, type WorkerRoundCost } from "./timeline.ts";
 
@@ -27,7 +28,9 @@ export interface DilocoSimConfig {
   /** One-step-delay overlap (DiLoCoX). */
   overlap: boolean;
   /** Start rule under overlap (default "eager"; see round/index.ts). */
-  overlapStart?: "eager" | "local";
+  overlapStart?: "eager" | "eager-mix" | "eager-own" | "local";
+  /** Keep each worker's inner AdamW moments across rounds (DiLoCo); default false (fresh every round). */
+  keepInnerState?: boolean;
   /** Initial parameters (default: trainer.initParams(seed)). */
   initParams?: Float32Array;
   evalTokens?: Uint8Array | Uint16Array;
@@ -37,9 +40,9 @@ export interface DilocoSimConfig {
   evalBatchSize?: number;
   links?: Link[];
   /**
-   * Compute time charged per round: "wall" = the trainer's measured seconds; "min-wall-cpu" =
-   * min(wall, process CPU seconds), which discounts time lost to other processes on a shared machine
-   * (never larger than wall, so utilisation is not flattered). Default "wall".
+   * Compute time charged per round (training, and the host's compression and aggregation): "wall" =
+   * measured seconds; "min-wall-cpu" = min(wall, process CPU seconds), which discounts time lost to
+   * other processes on a shared machine (never larger than wall). Default "wall".
    */
   computeClock?: "wall" | "min-wall-cpu";
   /** Worker addresses (default: deterministic fake addresses 0x…01, 0x…02, …). */
@@ -64,6 +67,11 @@ export interface RoundRecord {
   meanRank: number;
   /** Mean over workers and tensors of the relative compression error ‖v − v̂‖/‖v‖ (v = Δ + e). */
   relError: number;
+  /**
+   * Overlap only: how far the workers' start points are from the global model they stand in for,
+   * mean_i ‖s_i^r − x_r‖ / ‖x_r − x_{r−1}‖ (0 without overlap, and in round 0).
+   */
+  startError: number;
   /** Cumulative bytes sent (uploaded) per worker, mean over workers. */
   cumBytesSentPerWorker: number;
   globalHash: Hex;
@@ -79,6 +87,8 @@ export interface DilocoSimResult {
   bytesSentPerWorker: number;
   bytesReceivedPerWorker: number;
   timelines: TimelineResult[];
+  /** Per round, per worker: the measured costs the timelines were built from (to re-time with another step time). */
+  costs: WorkerRoundCost[][];
   tokens: number;
 }
 
@@ -98,8 +108,13 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   let global = initGlobalState(init);
   /** x_{r−1} for overlap mode: the newest global state a worker has at the start of round r. */
   let previousGlobal = global;
+  /** The aggregate that produced `previousGlobal` (known to every worker when round r starts under overlap). */
+  let previousAggregate: Float32Array | null = null;
+  let lastAggregate: Float32Array | null = null;
   const mode: OverlapMode = cfg.overlap ? (cfg.overlapStart ?? "eager") : "off";
   const workers: WorkerState[] = Array.from({ length: k }, initWorkerState);
+  /** Each worker's inner AdamW state (kept across rounds with `keepInnerState`). */
+  const innerStates: (InnerState | undefined)[] = new Array(k).fill(undefined);
   const evaluate = async (p: Float32Array) =>
     cfg.evalTokens ? trainer.evaluate(p, cfg.evalTokens, { batches: cfg.evalBatches, batchSize: cfg.evalBatchSize }) : undefined;
   const initialEvalLoss = await evaluate(global.params);
@@ -111,8 +126,10 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
   for (let r = 0; r < cfg.rounds; r++) {
     const newestKnown = cfg.overlap ? previousGlobal : global;
     const outs = [];
+    const startErrors: number[] = [];
     for (let i = 0; i < k; i++) {
-      const start = trainingStart(newestKnown, workers[i], mode, outer);
+      const start = trainingStart(newestKnown, workers[i], mode, outer, { lastAggregate: previousAggregate, workers: k });
+      if (cfg.overlap && r > 0) startErrors.push(distance(start, global.params) / distance(global.params, previousGlobal.params));
       const out = await runWorkerRound({
         trainer,
         start,
@@ -125,8 +142,10 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
         steps: cfg.innerSteps,
         batchSize: cfg.batchSize,
         shard: shards[i],
+        innerState: innerStates[i],
       });
       workers[i] = out.nextState;
+      if (cfg.keepInnerState) innerStates[i] = out.train.innerState;
       tokens += out.train.tokensProcessed;
       outs.push(out);
     }
@@ -134,20 +153,28 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
       cfg.computeClock === "min-wall-cpu" ? Math.min(o.train.seconds, o.trainCpuSeconds) : o.train.seconds,
     );
     const t0 = performance.now();
+    const cpuA0 = process.cpuUsage();
     const blobs = outs.map((o, i) => ({ worker: addresses[i], bytes: o.bytes, committedHash: o.hash }));
-    const next = finalizeRound(global, blobs, layout, outer, { expectedBlockSize: cfg.compression.blockSize });
-    const aggregateSeconds = (performance.now() - t0) / 1000;
+    const avg = aggregateBlobs(blobs, layout, { expectedBlockSize: cfg.compression.blockSize });
+    const next = outerStep(global, avg, outer);
+    const aggWall = (performance.now() - t0) / 1000;
+    const cpuA = process.cpuUsage(cpuA0);
+    const minWallCpu = cfg.computeClock === "min-wall-cpu";
+    const aggregateSeconds = minWallCpu ? Math.min(aggWall, (cpuA.user + cpuA.system) / 1e6) : aggWall;
     previousGlobal = global;
+    previousAggregate = lastAggregate;
+    lastAggregate = avg;
     global = next;
     const globalHash = blobId(encodeGlobalState(global, layout));
     const sizes = outs.map((o) => o.bytes.length);
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
     cumSent += totalBytes / k;
     received += ((k - 1) * totalBytes) / k;
+    const compressCharged = outs.map((o) => (minWallCpu ? Math.min(o.compressSeconds, o.compressCpuSeconds) : o.compressSeconds));
     costs.push(
       outs.map((o, i) => ({
         trainSeconds: charged[i],
-        compressSeconds: o.compressSeconds,
+        compressSeconds: compressCharged[i],
         uploadBytes: sizes[i],
         aggregateSeconds,
       })),
@@ -162,10 +189,11 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
       updateBytes: sizes,
       updateHashes: outs.map((o) => o.hash),
       trainSeconds: charged,
-      compressSeconds: outs.map((o) => o.compressSeconds),
+      compressSeconds: compressCharged,
       aggregateSeconds,
       meanRank: lowRank.length ? mean(lowRank.map((s) => s.rank)) : 0,
       relError: mean(outs.flatMap((o) => o.compressed.stats.map((s) => s.relError))),
+      startError: mean(startErrors),
       cumBytesSentPerWorker: cumSent,
       globalHash,
     };
@@ -183,8 +211,15 @@ export async function runDilocoSim(cfg: DilocoSimConfig): Promise<DilocoSimResul
     bytesSentPerWorker: cumSent,
     bytesReceivedPerWorker: received,
     timelines,
+    costs,
     tokens,
   };
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
 }
 
 function mean(xs: number[]): number {

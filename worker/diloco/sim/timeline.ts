@@ -3,11 +3,12 @@
  * Per worker i and round r (links are full duplex; the trainer runs on the accelerator, compression,
  * decoding and aggregation on the host CPU):
  *   trainEnd  = start_i^r + train_i^r
- *   commit    = trainEnd + compress_i^r                                  (Δ → compress → encode → hash)
+ *   commit    = max(trainEnd, hostFree_i) + compress_i^r                 (Δ → compress → encode → hash)
  *   upEnd     = max(commit, upFree_i) + upload(U_i^r)
  *   allUp^r   = max_j upEnd_j
  *   downEnd   = max(allUp^r, downFree_i) + download(Σ_{j≠i} U_j^r)
- *   aggDone   = downEnd + aggregate_i^r                                  (verify, decode, average, outer step)
+ *   aggDone   = max(downEnd, hostFree_i) + aggregate_i^r                 (verify, decode, average, outer step)
+ * The host does one thing at a time (hostFree_i: when its previous compression or aggregation ends).
  * synchronous: start_i^{r+1} = aggDone_i^r — everything is on the critical path;
  * overlap:     start_i^{r+1} = max(trainEnd_i^r, aggDone_i^{r−1}) — round r+1 needs Δ_i^r and x_r
  *              (the aggregate of round r−1); compression, exchange and aggregation of round r run on
@@ -40,6 +41,7 @@ export function simulateTimeline(rounds: WorkerRoundCost[][], link: Link, overla
   const start = new Array<number>(k).fill(0);
   const upFree = new Array<number>(k).fill(0);
   const downFree = new Array<number>(k).fill(0);
+  const hostFree = new Array<number>(k).fill(0);
   let prevAggDone: number[] | null = null;
   let trainTotal = 0;
   const roundDone: number[] = [];
@@ -48,7 +50,8 @@ export function simulateTimeline(rounds: WorkerRoundCost[][], link: Link, overla
     if (costs.length !== k) throw new RangeError("every round needs one cost entry per worker");
     const trainEnd = costs.map((c, i) => start[i] + c.trainSeconds);
     costs.forEach((c) => (trainTotal += c.trainSeconds));
-    const commit = costs.map((c, i) => trainEnd[i] + c.compressSeconds);
+    const commit = costs.map((c, i) => Math.max(trainEnd[i], hostFree[i]) + c.compressSeconds);
+    commit.forEach((t, i) => (hostFree[i] = t));
     const upEnd = costs.map((c, i) => Math.max(commit[i], upFree[i]) + transferSeconds(c.uploadBytes, link));
     upEnd.forEach((t, i) => (upFree[i] = t));
     const allUp = Math.max(...upEnd);
@@ -58,7 +61,8 @@ export function simulateTimeline(rounds: WorkerRoundCost[][], link: Link, overla
       return Math.max(allUp, downFree[i]) + (k > 1 ? transferSeconds(others, link) : 0);
     });
     downEnd.forEach((t, i) => (downFree[i] = t));
-    const aggDone = downEnd.map((t, i) => t + costs[i].aggregateSeconds);
+    const aggDone = downEnd.map((t, i) => Math.max(t, hostFree[i]) + costs[i].aggregateSeconds);
+    aggDone.forEach((t, i) => (hostFree[i] = t));
     roundDone.push(Math.max(...aggDone));
     lastAggDone = aggDone;
     for (let i = 0; i < k; i++) {

@@ -3,7 +3,8 @@
  *
  * Parameters live on the device as one array per layout tensor during a `train` call; they enter and
  * leave as the flat Float32Array of the `ParamLayout`. The AdamW moments start at zero every call, so
- * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs).
+ * a round is a pure function of (params, shard, seed, round, workerIndex, steps, stepOffset, configs),
+ * unless the request carries `innerState` (the moments and Adam step count of the previous round).
  */
 import { jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
 import { initBackend, type FloatMode } from "./backend.ts";
@@ -98,6 +99,12 @@ export class JaxTrainer implements Trainer {
     if (!req.shard || !(req.shard.tokens instanceof Uint8Array || req.shard.tokens instanceof Uint16Array)) {
       throw new Error("TrainRequest.shard.tokens must be a Uint8Array or Uint16Array");
     }
+    if (req.innerState !== undefined) {
+      const st = req.innerState;
+      checkParams(this.layout, st.m, "TrainRequest.innerState.m");
+      checkParams(this.layout, st.v, "TrainRequest.innerState.v");
+      if (!Number.isSafeInteger(st.t) || st.t < 0) throw new Error(`TrainRequest.innerState.t must be a non-negative integer, got ${String(st.t)}`);
+    }
     if (req.shard.tokens.length < this.config.contextLength + 1) {
       throw new Error(`TrainRequest.shard has ${req.shard.tokens.length} tokens, needs at least contextLength + 1 = ${this.config.contextLength + 1}`);
     }
@@ -110,11 +117,13 @@ export class JaxTrainer implements Trainer {
     const t0 = performance.now();
     const { contextLength: T, vocabSize: V } = this.config;
     this.#step ??= makeTrainStep(this.config, this.layout, this.opt);
+    const inner = req.innerState;
     let state: StepState = {
       params: toDevice(this.layout, req.params),
-      m: this.layout.tensors.map((t) => np.zeros(t.shape)),
-      v: this.layout.tensors.map((t) => np.zeros(t.shape)),
+      m: inner ? toDevice(this.layout, inner.m) : this.layout.tensors.map((t) => np.zeros(t.shape)),
+      v: inner ? toDevice(this.layout, inner.v) : this.layout.tensors.map((t) => np.zeros(t.shape)),
     };
+    const t0Adam = inner ? inner.t : 0;
     const losses: number[] = [];
     const stats: TrainStats = { gradNorms: [], learningRates: [] };
     try {
@@ -123,19 +132,30 @@ export class JaxTrainer implements Trainer {
         checkTokenRange(batch, V);
         const [x, y] = batchArrays(batch);
         const lr = learningRateAt(this.opt, req.stepOffset + s);
-        const sc = stepScalars(this.opt, lr, s + 1);
+        const sc = stepScalars(this.opt, lr, t0Adam + s + 1);
         const [next, out] = this.#step(state, x, y, scalar(sc.lr), scalar(sc.stepSize), scalar(sc.sqrtBc2));
         state = next;
         const [loss, gradNorm] = await out.data();
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${req.stepOffset + s}`);
         losses.push(loss);
+        req.onStep?.(s + 1, loss);
         stats.gradNorms.push(gradNorm);
         stats.learningRates.push(lr);
       }
       const params = await fromDevice(this.layout, state.params);
       state.params = [];
+      const m = await fromDevice(this.layout, state.m);
+      state.m = [];
+      const v = await fromDevice(this.layout, state.v);
+      state.v = [];
       this.lastStats = stats;
-      return { params, losses, tokensProcessed: req.steps * req.batchSize * T, seconds: (performance.now() - t0) / 1000 };
+      return {
+        params,
+        losses,
+        tokensProcessed: req.steps * req.batchSize * T,
+        seconds: (performance.now() - t0) / 1000,
+        innerState: { m, v, t: t0Adam + req.steps },
+      };
     } finally {
       for (const a of [...state.params, ...state.m, ...state.v]) if (a.refCount > 0) a.dispose();
     }
