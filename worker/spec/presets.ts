@@ -54,7 +54,7 @@ export function makeSpec(opts: PresetOptions): JobSpec {
       joinWindow: 3600,
       commitWindow: opts.commitWindow ?? 600,
       voteWindow: opts.voteWindow ?? 300,
-      challengeWindow: 3600,
+      challengeWindow: 86_400, // the protocol minimum (public-chain default); rewards are released after it
     },
   });
 }
