@@ -74,6 +74,9 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   // A: honest, 2 rounds, 3 workers → Completed
   const a = await honestJob(ctx, poster, [p0, p1, p2], 2, arb);
   jobIds.push(a);
+  // rewards stay in the market until the bond is released after the challenge window
+  await increaseTime(ctx, 86_401);
+  await L(ctx).market.write.releaseBond([a, p0.address], { account: p0.wallet.account });
   await L(ctx).market.write.withdraw({ account: p0.wallet.account });
 
   // B: round 0 with a dissenter, then cancelled mid round 1 after one commitment
@@ -159,14 +162,9 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
       assert.equal(commits, r.commitCount);
     }
   }
-  const challenges = await L(ctx).market.read.challengeCount();
-  assert.equal(await prisma.challenge.count(), Number(challenges));
-  for (let id = 1n; id <= challenges; id++) {
-    const c = await L(ctx).market.read.challengeOf([id]);
-    const row = await prisma.challenge.findUnique({ where: { id } });
-    assert.equal(row?.status, ChallengeStatus[c.status], `challenge ${id}`);
-    accounts.add(getAddress(c.challenger));
-  }
+  // disputes live in the DisputeGame (issue 13), whose events are not indexed yet: no challenge rows
+  assert.equal(await prisma.challenge.count(), 0);
+  void ChallengeStatus;
   for (const p of await prisma.provider.findMany()) {
     const onchain = await L(ctx).registry.read.providerOf([p.address as Address]);
     assert.equal(p.stake, onchain.stake.toString(), `provider ${p.address} stake`);
