@@ -54,6 +54,9 @@ export default defineConfig({
   // throwaway test chain can use 1: IGNITION_CONFIRMATIONS=1).
   ...(process.env.IGNITION_CONFIRMATIONS ? { ignition: { requiredConfirmations: Number(process.env.IGNITION_CONFIRMATIONS) } } : {}),
   networks: {
+    // `hardhat node` (cli/chain.ts): a resumed local network starts its chain at the journal's first
+    // block time, so replayed blocks keep their original timestamps (job "Created" stays the same)
+    node: { type: "edr-simulated", chainType: "l1", ...(process.env.HARDHAT_NODE_INITIAL_DATE ? { initialDate: process.env.HARDHAT_NODE_INITIAL_DATE } : {}) },
     localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
     // Any public chain (docs/deploying.md). Both values are configuration variables: Hardhat reads
     // them from its encrypted keystore (`npx hardhat keystore set TESTNET_DEPLOYER_KEY`) or, when

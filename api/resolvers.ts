@@ -41,8 +41,8 @@ export type Topics = {
 type Args = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
-// losses are on chain in micro-units: means are rounded to that precision (3.160196, not 3.1601960000000004)
-const mean = (sum: string, n: number) => (n > 0 ? Math.round((Number(BigInt(sum)) / n / LOSS_SCALE) * 1e6) / 1e6 : null);
+// 12 significant digits: no float noise (3.160196, not 3.1601960000000004), nothing of the mean lost
+const mean = (sum: string, n: number) => (n > 0 ? Number((Number(BigInt(sum)) / n / LOSS_SCALE).toPrecision(12)) : null);
 
 /**
  * The `live` subscription: runs the selected Query fields now and after every change, and emits

@@ -103,6 +103,15 @@ export class ChainJournal {
     return { blocks, height };
   }
 
+  /**
+   * The time a fresh node should start at so that a replay keeps every original timestamp: just
+   * before the journal's first block (undefined for an empty journal).
+   */
+  genesisDate(): Date | undefined {
+    const { blocks } = this.read();
+    return blocks.length ? new Date((blocks[0].timestamp - 1) * 1000) : undefined;
+  }
+
   /** Re-executes the journal on a fresh node; returns the number of transactions replayed. */
   async replay(log: (msg: string) => void = () => {}): Promise<number> {
     const { blocks, height } = this.read();

@@ -38,10 +38,11 @@ export async function waitForRpc(url: string, timeoutMs = 240_000): Promise<void
  * every transaction, it mines an empty block every `intervalMs` (default 1000) so that chain time —
  * which round deadlines are measured in — advances even when nobody sends transactions.
  */
-export async function startHardhatNode(opts: { port: number; log?: (line: string) => void; intervalMs?: number }): Promise<RunningChain> {
+export async function startHardhatNode(opts: { port: number; log?: (line: string) => void; intervalMs?: number; initialDate?: Date }): Promise<RunningChain> {
   const cli = path.join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
   const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)], {
     cwd: root,
+    env: { ...process.env, ...(opts.initialDate ? { HARDHAT_NODE_INITIAL_DATE: opts.initialDate.toISOString() } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = `http://127.0.0.1:${opts.port}`;

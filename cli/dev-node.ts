@@ -91,8 +91,12 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Pro
 
 async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
   const blockTime = o.blockTime ?? 1;
-  const chain = await startHardhatNode({ port: o.port, log: o.log, intervalMs: blockTime * 1000 });
-  const journal = o.stateDir ? new ChainJournal(path.join(o.stateDir, "journal.jsonl"), chain.url, o.journal) : undefined;
+  // a resumed chain starts just before the journal's first block and mines nothing until replayed,
+  // so every replayed block keeps its original timestamp (stable "Created" times and deadlines)
+  const journalFile = o.stateDir ? path.join(o.stateDir, "journal.jsonl") : undefined;
+  const genesis = journalFile && existsSync(journalFile) ? new ChainJournal(journalFile, "").genesisDate() : undefined;
+  const chain = await startHardhatNode({ port: o.port, log: o.log, intervalMs: genesis ? 0 : blockTime * 1000, initialDate: genesis });
+  const journal = journalFile ? new ChainJournal(journalFile, chain.url, o.journal) : undefined;
   if (o.stateDir) mkdirSync(o.stateDir, { recursive: true });
   return {
     kind: "hardhat",
@@ -110,7 +114,7 @@ async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
         await rpc(chain.url, "evm_setIntervalMining", [blockTime * 1000]);
       }
       journal.start();
-      return { resumed: had, detail: had ? `${n} transactions replayed from the journal` : "new chain" };
+      return { resumed: had, detail: had ? `from the journal (${n} transactions replayed)` : "new chain" };
     },
     setBlockTime: (s) => rpc(chain.url, "evm_setIntervalMining", [s * 1000]).then(() => undefined),
     mine: () => rpc(chain.url, "evm_mine", []).then(() => undefined),
@@ -119,8 +123,11 @@ async function startHardhat(o: DevNodeOptions): Promise<DevNode> {
       await rpc(chain.url, "evm_mine", []);
     },
     async stop() {
-      await journal?.stop();
-      await chain.stop();
+      try {
+        await journal?.stop();
+      } finally {
+        await chain.stop(); // the node stops even when the journal's last flush failed
+      }
     },
   };
 }
@@ -161,7 +168,7 @@ async function startAnvil(o: DevNodeOptions): Promise<DevNode> {
       // Resume chain time at the last block: the time the network was down does not count.
       const latest = await rpc<{ number: string; timestamp: string }>(url, "eth_getBlockByNumber", ["latest", false]);
       await rpc(url, "evm_setTime", [Number(BigInt(latest.timestamp)) + 1]);
-      return { resumed: true, detail: `state loaded at block ${Number(BigInt(latest.number))}` };
+      return { resumed: true, detail: `from anvil's state dump (block ${Number(BigInt(latest.number))})` };
     },
     setBlockTime: (s) => rpc(url, "evm_setIntervalMining", [s]).then(() => undefined),
     mine: () => rpc(url, "evm_mine", []).then(() => undefined),

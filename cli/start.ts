@@ -205,7 +205,12 @@ async function shutdown(code: number): Promise<never> {
     code ||= 1;
   }
   await blobClose?.().catch(() => {});
-  await chainStop?.();
+  try {
+    await chainStop?.(); // flushes the chain journal, then stops the node
+  } catch (err) {
+    say(`WARNING: ${oneLine(err)}; the last blocks may be missing when resuming`);
+    code ||= 1;
+  }
   releaseLock();
   say(code === 0 ? "stopped; run ./run start again to resume" : "stopped");
   process.exit(code);
@@ -237,7 +242,7 @@ try {
   say(`chain: ${chainKind} node on 127.0.0.1:${opts.port} (a block every ${chain.blockTime} s${chainKind === "hardhat" ? " and per transaction" : ""})`);
   const restored = await chain.restore(say);
   if (restored.resumed) {
-    say(`chain: restored (${restored.detail})`);
+    say(`chain: restored ${restored.detail}`);
     rmSync(path.join(opts.dataDir, "indexer.db"), { force: true }); // block hashes may differ: re-index
   } else {
     state.addresses = undefined;
@@ -343,19 +348,23 @@ try {
   const evals = new EvalTracker({ spec, blobs, apiUrl, poster, chainId: 31337, market: addresses.market, dataDir: opts.dataDir, log: say });
   let lastLine = "";
   let finished = false;
+  let evalRun: Promise<void> | undefined;
+  let latestEval: string | undefined;
   while (!finished && !shuttingDown) {
     const job = await reader.jobState(jobId);
     const status = JobStatus[job.status];
     const credits = await reader.jobEvents("Credited", jobId);
     const paid = credits.filter((c) => Number(c.args.kind) === 0).reduce((a, c) => a + (c.args.amount as bigint), 0n);
-    const rewardsPaid = credits.filter((c) => c.args.kind === 0).length;
+    const rewardsPaid = credits.filter((c) => Number(c.args.kind) === 0).length;
     const done = status === "Completed" ? opts.rounds : job.currentRound;
     let trainLoss = "-";
     if (done > 0) {
       const commits = await reader.commitments(jobId, done - 1);
       if (commits.length) trainLoss = (commits.reduce((a, c) => a + decodeLoss(c.trainLoss), 0) / commits.length).toFixed(4);
     }
-    const evalLoss = await evals.update(jobId, reader).catch((err) => (say(`eval loss: ${oneLine(err)}`), undefined));
+    // evaluation runs beside the status line (it takes seconds per model on a busy machine)
+    evalRun ??= evals.update(jobId, reader).then((l) => void (latestEval = l ?? latestEval), (err) => say(`eval loss: ${oneLine(err)}`)).finally(() => (evalRun = undefined));
+    const evalLoss = latestEval;
     const where = status === "Running" ? `round ${job.currentRound + 1} of ${opts.rounds}` : status === "Open" ? "waiting for workers" : `${done} of ${opts.rounds} rounds`;
     const fee = job.feePerReward * BigInt(rewardsPaid);
     const line = `job ${jobId} ${status.padEnd(9)} ${where} (done ${done}/${opts.rounds})  train loss ${trainLoss}  eval loss ${evalLoss ?? "-"}  paid to workers ${formatUnits(paid, 18)} TCRED (+ fee ${formatUnits(fee, 18)})`;
@@ -368,6 +377,8 @@ try {
     else await new Promise((r) => setTimeout(r, 1000));
   }
   if (finished) {
+    await evalRun;
+    await evals.update(jobId, reader).catch((err) => say(`eval loss: ${oneLine(err)}`));
     const job = await reader.jobState(jobId);
     const poster_ = await reader.balanceOf(poster.address);
     const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --network-dir ${opts.dataDir}`;

@@ -62,14 +62,18 @@ const median = (xs: number[]) => {
 };
 const r2 = (x: number) => Number(x.toFixed(2));
 
-const results: Record<string, { roundSeconds: number; chainSeconds: number; chainShare: number; rpcCalls: number; trainSeconds: number; rows: number }> = {};
+type Result = { roundSeconds: number; chainSeconds: number; chainShare: number; rpcCalls: number; trainSeconds: number; rows: number; date?: string };
+// with --only, the other configurations keep their last figures (bench/results/e2e.json)
+const previousFile = path.join(root, "bench", "results", "e2e.json");
+const previous = existsSync(previousFile) ? ((JSON.parse(readFileSync(previousFile, "utf8")) as { chains?: { results?: Record<string, Result> } }).chains?.results ?? {}) : {};
+const results: Record<string, Result> = values.only ? { ...previous } : {};
 for (const c of CONFIGS) {
   const rows = await runOnce(c);
   if (rows.length === 0) throw new Error(`${c.name}: no round timing lines`);
   const chain = rows.map((r) => (r.chainTxSeconds ?? 0) + (r.waitCommitsSeconds ?? 0) + (r.waitCloseSeconds ?? 0));
   const roundSeconds = median(rows.map((r) => r.totalSeconds));
   const chainSeconds = median(chain);
-  results[c.name] = { roundSeconds: r2(roundSeconds), chainSeconds: r2(chainSeconds), chainShare: r2(chainSeconds / roundSeconds), rpcCalls: median(rows.map((r) => r.rpcCalls)), trainSeconds: r2(median(rows.map((r) => r.trainSeconds ?? 0))), rows: rows.length };
+  results[c.name] = { roundSeconds: r2(roundSeconds), chainSeconds: r2(chainSeconds), chainShare: r2(chainSeconds / roundSeconds), rpcCalls: median(rows.map((r) => r.rpcCalls)), trainSeconds: r2(median(rows.map((r) => r.trainSeconds ?? 0))), rows: rows.length, date: new Date().toISOString().slice(0, 10) };
   console.log(JSON.stringify({ config: c.name, ...results[c.name] }));
 }
 
@@ -89,7 +93,7 @@ Machine: ${machine}. Date: ${date}. Command: \`${command}\` (the demo job of \`.
 |---|---|---|---|---|---|---|
 ${table}
 
-A round needs three chained transactions per worker (commit; vote after all commits; the last vote finalizes): on a chain that mines only on its interval each costs up to one block, so the chain's time per round is about 2–3 blocks (≈ 5 s at 2 s blocks, ≈ 25–35 s at 12 s) whatever the training time; the windows (minimum 10 blocks, \`worker/spec/chain-windows.ts\`) leave room for it.
+A round needs three chained transactions per worker (commit; vote after all commits; the last vote finalizes): on a chain that mines only on its interval each costs up to one block, so the chain's time per round is about two blocks whatever the training time; the windows (minimum 10 blocks, \`worker/spec/chain-windows.ts\`) leave room for it. RPC calls per worker-round grow with the round's length (polling at most four times per block: job and round state, the latest block). Measured on the shared 2-core machine while other test suites ran.
 `;
 const benchFile = path.join(root, "BENCHMARKS.md");
 let md = existsSync(benchFile) ? readFileSync(benchFile, "utf8") : "# Benchmarks\n";

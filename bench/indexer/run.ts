@@ -314,6 +314,7 @@ Goals (PostgreSQL, 50 clients): uncached list p50 ≤ 20 ms: ${api.postgresql_no
 
 Goal p99 ≤ 20 ms for the paged list at 50 clients: ${api.sqlite.list.p99 <= 20 ? "met" : "NOT met"} (SQLite, cached: ${api.sqlite.list.p99} ms${api.sqlite_nocache ? `; without the cache ${api.sqlite_nocache.list.p99} ms` : ""}).
 Results file: \`bench/results/indexer.json\`. Note that the load generator and the API share the machine's cores.
+
 `;
 const benchFile = path.join(root, "BENCHMARKS.md");
 let md = existsSync(benchFile) ? readFileSync(benchFile, "utf8") : "# Benchmarks\n";

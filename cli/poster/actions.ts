@@ -87,8 +87,8 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     const commits = await reader.commitments(jobId, r);
     const perWorker = Object.fromEntries(commits.map((c) => [c.worker, decodeLoss(c.trainLoss)]));
     const values = Object.values(perWorker);
-    // losses are on chain in micro-units: the mean is shown to that precision (no float noise)
-    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1e6) / 1e6 : null, perWorker });
+    // 12 significant digits: no float noise (3.160196, not 3.1601960000000004), as in GraphQL
+    losses.push({ round: r, status: RoundStatus[rd.status], meanTrainLoss: values.length ? Number((values.reduce((a, b) => a + b, 0) / values.length).toPrecision(12)) : null, perWorker });
   }
   return {
     jobId: jobId.toString(),

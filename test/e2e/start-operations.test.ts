@@ -31,7 +31,7 @@ interface Started {
 }
 
 function start(dataDir: string, extra: string[] = [], p = ports): Started {
-  const proc = spawn(process.execPath, [path.join(root, "cli", "start.ts"), "--model", "tiny", "--rounds", "2", "--inner-steps", "6", "--workers", "2", "--data-dir", dataDir,
+  const proc = spawn(process.execPath, [path.join(root, "cli", "start.ts"), "--model", "tiny", "--rounds", "4", "--inner-steps", "30", "--workers", "2", "--data-dir", dataDir,
     "--port", String(p.chain), "--blob-port", String(p.blob), "--indexer-port", String(p.indexer), "--api-port", String(p.api), ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
@@ -78,13 +78,13 @@ async function evalLosses(jobId: string): Promise<(number | null)[]> {
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 600_000, everyMs = 500): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -120,6 +120,7 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
 
   let jobId = "";
   let round0Hash: Hex | undefined;
+  let createdAt: bigint | undefined;
   it("a second start on the same folder is refused and the first keeps running; a dead worker does not hang Ctrl-C", async () => {
     const a = start(dataDir);
     running.push(a);
@@ -134,18 +135,30 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
     const h0 = Number(BigInt(await rpc<string>(chainUrl, "eth_blockNumber")));
     await until("the first chain keeps mining", async () => (Number(BigInt(await rpc<string>(chainUrl, "eth_blockNumber"))) > h0 + 1 ? true : undefined), 60_000);
 
-    // per-worker step progress within a round, then round 1 finalized and its eval loss reported
-    await a.waitFor(/round 1: w\d (\d\/6 steps|trained|committed|voted)/);
-    await a.waitFor(/done 1\/2/);
+    // per-worker step progress within a round; as soon as the chain finalized round 0, a worker is
+    // killed with a signal (the job then waits for it: nothing more can finalize before the resume;
+    // a round of 30 steps lasts far longer than the 100 ms poll)
+    await a.waitFor(/round 1: w\d (\d+\/30 steps|trained|committed|voted)/);
+    const market = marketAddress(a);
+    const chainClient = createPublicClient({ transport: http(chainUrl) });
+    await until("round 0 finalized on chain", async () => {
+      const logs = await chainClient.getContractEvents({ address: market, abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
+      return logs.length > 0 ? true : undefined;
+    }, 600_000, 100);
+    const ps = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(a.proc.pid)]).toString();
+    const worker = ps.split("\n").find((l) => l.includes("worker/cli.ts run"));
+    assert.ok(worker, `a worker process of the orchestrator:\n${ps}`);
+    process.kill(Number(worker.trim().split(/\s+/)[0]), "SIGKILL");
+    await a.waitFor(/worker-\d stopped unexpectedly \(SIGKILL\)/, 60_000);
+
+    // round 0's eval loss is reported before the stop
     await until("round 0's eval loss in GraphQL", async () => ((await evalLosses(jobId))[0] != null ? true : undefined));
     const client = createPublicClient({ transport: http(chainUrl) });
     const finalized = await client.getContractEvents({ address: marketAddress(a), abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
     round0Hash = finalized.find((l) => l.args.round === 0)!.args.modelHash!;
+    createdAt = ((await client.readContract({ address: marketAddress(a), abi: trainingMarketAbi, functionName: "jobState", args: [BigInt(jobId)] })) as { createdAt: bigint }).createdAt;
 
-    // kill a worker with a signal, then Ctrl-C the orchestrator: it stops within seconds
-    const worker = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(a.proc.pid)]).toString().split("\n").find((l) => l.includes("worker/cli.ts run"))!;
-    process.kill(Number(worker.trim().split(/\s+/)[0]), "SIGKILL");
-    await a.waitFor(/worker-\d stopped unexpectedly \(SIGKILL\)/, 60_000);
+    // Ctrl-C with a dead child: the orchestrator stops within seconds
     const t0 = Date.now();
     a.proc.kill("SIGINT");
     assert.equal(await a.exit, 0);
@@ -157,19 +170,22 @@ describe("./run start: ports, lock, clean stop, lossless resume", { timeout: 1_5
   it("resumes without losing or redoing anything; eval losses come back; the printed commands work", async () => {
     const c = start(dataDir);
     running.push(c);
-    const restored = await c.waitFor(/chain: restored from the journal \((\d+) transactions replayed\)/);
+    const restored = await c.waitFor(/chain: restored \((\d+) transactions replayed from the journal\)/);
     assert.ok(Number(/\((\d+) transactions/.exec(restored)![1]) > 10);
+    await c.waitFor(/contracts: market 0x/);
     const client = createPublicClient({ transport: http(chainUrl) });
     const finalized = await client.getContractEvents({ address: marketAddress(c), abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId: BigInt(jobId) }, fromBlock: 0n });
     assert.equal(finalized.find((l) => l.args.round === 0)?.args.modelHash, round0Hash, "round 0 is still finalized with the same model after the resume");
+    const resumedJob = (await client.readContract({ address: marketAddress(c), abi: trainingMarketAbi, functionName: "jobState", args: [BigInt(jobId)] })) as { createdAt: bigint };
+    assert.equal(resumedJob.createdAt, createdAt, "replayed blocks keep their timestamps: the job's creation time is unchanged");
     await c.waitFor(/services keep running/);
-    assert.ok(!c.lines.some((l) => /job \d+ Running\s+round 1 of 2/.test(l)), "the job never went back to round 1");
+    assert.ok(!c.lines.some((l) => /job \d+ Running\s+round 1 of 4/.test(l)), "the job never went back to its first round");
     // every round has its eval loss in GraphQL, including round 0 reported before the restart
-    const losses = await until("eval losses of both rounds", async () => {
+    const losses = await until("eval losses of every round", async () => {
       const l = await evalLosses(jobId);
-      return l.length === 2 && l.every((x) => x !== null) ? l : undefined;
+      return l.length === 4 && l.every((x) => x !== null) ? l : undefined;
     });
-    assert.equal(losses.length, 2);
+    assert.equal(losses.length, 4);
 
     // the download command, run exactly as printed
     const printed = c.lines.find((l) => l.includes("download it:"))!.split("download it:")[1].trim();

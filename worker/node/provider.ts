@@ -10,7 +10,7 @@ import type { BlobStore } from "../../blobstore/types.ts";
 import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { marketDomain } from "../../shared/eip712.ts";
 import { SoftwareAttestor } from "../attest/attestor.ts";
-import { ContractRevertError, TxSender } from "../chain/tx-sender.ts";
+import { ContractRevertError, TxSender, isTransient } from "../chain/tx-sender.ts";
 import { createKeystore, loadKeystore } from "../keys/keystore.ts";
 import { decodeJobSpec } from "../spec/job-spec.ts";
 import { paramCount } from "../diloco/model/layout.ts";
@@ -160,6 +160,9 @@ export async function releaseBonds(p: Provider, jobIds: bigint[]): Promise<bigin
   return still;
 }
 
+/** Consecutive transient failures (RPC or blob store unreachable) a job survives before the worker gives up. */
+const MAX_TRANSIENT_RETRIES = 8;
+
 /** Locked bonds are re-checked (by reads) at most this often while idle. */
 const BOND_CHECK_MS = 30_000;
 
@@ -225,7 +228,18 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
       continue;
     }
     const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal }, jobId);
-    const outcome = await runner.run();
+    let outcome: JobOutcome;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        outcome = await runner.run();
+        break;
+      } catch (err) {
+        // a dropped connection to the RPC or the blob store: the runner resumes from its persisted state
+        if (!isTransient(err) || opts.signal?.aborted || attempt > MAX_TRANSIENT_RETRIES) throw err;
+        p.log("transient error: resuming the job", { jobId, attempt, error: (err as Error).message.split("\n")[0] });
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
     results.push({ jobId, outcome });
     if (outcome === "Stopped") break;
     await withdrawEarnings(p);
