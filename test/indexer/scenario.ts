@@ -1,6 +1,6 @@
 /**
  * A market history that emits every kind of event: honest jobs, dissent, absence, cancellation,
- * a failed job, challenges upheld and rejected, unbonding, key rotation, withdrawals. And a check
+ * a failed job, a deferred cancel, rewards credited at bond release, unbonding, key rotation, withdrawals. And a check
  * that the indexer's rows agree with the contracts' own views.
  */
 import assert from "node:assert/strict";
@@ -76,8 +76,9 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   jobIds.push(a);
   // rewards stay in the market until the bond is released after the challenge window
   await increaseTime(ctx, 86_401);
-  await L(ctx).market.write.releaseBond([a, p0.address], { account: p0.wallet.account });
+  for (const p of [p0, p1, p2]) await L(ctx).market.write.releaseBond([a, p.address], { account: p.wallet.account });
   await L(ctx).market.write.withdraw({ account: p0.wallet.account });
+  assert.equal(await L(ctx).market.read.balanceOf([p1.address]), 2n * 10n * E18, "two rounds' rewards credited at release");
 
   // B: round 0 with a dissenter, then cancelled mid round 1 after one commitment
   const b = await createJob(ctx, poster, jobParams({ rounds: 3, maxWorkers: 3, minWorkers: 2 }));
@@ -88,7 +89,10 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   await vote(ctx, p3, b, 0, keccak256(toHex("wrong")), 0b111);
   await vote(ctx, p1, b, 0, modelHashFor(b, 0), 0b111);
   await commit(ctx, p0, b, 1, 1.9);
+  // a cancel during a commit window is deferred to the window's end (issue 13): the round in flight
+  // stays open for its committers, and expireRound executes the cancel once the window has passed
   await L(ctx).market.write.cancelJob([b], { account: poster.account });
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([b])).status], "Running", "cancel deferred");
 
   // (challenges moved to the DisputeGame in issue 13; the indexer does not follow its events yet)
   void arb;
@@ -112,6 +116,8 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   await joinAll(ctx, d, [p2, p3]);
   await commit(ctx, p2, d, 0, 2.2);
   await increaseTime(ctx, 3_700);
+  await L(ctx).market.write.expireRound([b], { account: poster.account });
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([b])).status], "Cancelled", "deferred cancel executed");
   await L(ctx).market.write.expireRound([c], { account: poster.account });
   await L(ctx).market.write.expireRound([d], { account: poster.account });
   await L(ctx).market.write.withdraw({ account: poster.account });
