@@ -6,7 +6,7 @@ import { getAddress, parseEther, parseEventLogs, type Address } from "viem";
 import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type WorkerProcess } from "../helpers/network.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { createJobFromSpec, jobStatus } from "../../cli/poster/actions.ts";
-import { trainingMarketAbi } from "../../shared/abis.ts";
+import { disputeGameAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { PenaltyReason } from "../../shared/types.ts";
 
 const ADVERSARY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "adversarial-worker.ts");
@@ -18,9 +18,10 @@ async function penalties(net: TestNetwork, jobId: bigint): Promise<[Address, str
   return logs.map((l) => [getAddress(l.args.worker!), PenaltyReason[l.args.reason!], Number(l.args.round)]);
 }
 
+/** What `who` earned in the job: paid rounds × reward, accrued per job and credited when its bond is released after the challenge window (issue 13). */
 async function rewardsOf(net: TestNetwork, jobId: bigint, who: Address): Promise<bigint> {
-  const logs = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId, account: who }, fromBlock: 0n });
-  return logs.filter((l) => l.args.kind === 0).reduce((a, l) => a + l.args.amount!, 0n);
+  const slot = await net.reader.slot(jobId, who);
+  return BigInt(slot.paidRounds) * BigInt((await net.reader.jobParams(jobId)).rewardPerRound);
 }
 
 /**
@@ -104,13 +105,14 @@ describe("misbehaving workers are penalised or caught while honest ones are paid
     assert.deepEqual(pens.filter(([w]) => w === silent).map(([, r, round]) => [r, round]), [["Absent", 0]]);
     assert.equal((await net.reader.slot(jobId, silent)).active, false);
 
-    // audits: honest workers reproduce, forgers do not; the audit raises a challenge; the arbiter upholds it
+    // audits: honest workers reproduce, forgers do not; the audit opens a fraud dispute in the DisputeGame
     const auditor = hardhatAccount(13);
     await net.mint(auditor.address, "1000");
     const auditorKey = await net.keystore(hardhatKey(13), "auditor");
     const honestAudit = net.spawnWorker("audit-honest", ["audit", "--job", jobId.toString(), "--round", "1", "--worker", hardhatAccount(7).address, ...net.workerArgs("auditor", auditorKey)]);
     assert.equal(await honestAudit.exited, 0, honestAudit.lines.join("\n"));
     assert.ok(honestAudit.lines.some((l) => l.includes('"match":true')));
+    const disputes: bigint[] = [];
     for (const i of [10, 11]) {
       const forger = hardhatAccount(i).address;
       const stakeBefore = (await net.reader.provider(forger)).stake;
@@ -122,12 +124,27 @@ describe("misbehaving workers are penalised or caught while honest ones are paid
       // the challenge is a fraud dispute in the DisputeGame (no arbiter): bisection and referees
       // decide it; the worker node does not answer bisection moves yet (docs/contracts.md)
       assert.ok(BigInt(result.challengeId) > 0n, "a dispute was opened in the DisputeGame");
-      void stakeBefore;
-      void bond;
+      disputes.push(BigInt(result.challengeId));
+      assert.ok(bond > 0n && stakeBefore >= bond);
     }
+    // a forger cannot open a trace whose root matches its commitment: it misses its first bisection
+    // move and loses the dispute when anyone resolves it after the move window (chain time)
+    const game = net.addresses.game!;
+    assert.ok(game, "the deployment names its DisputeGame");
+    const moveWindow = await net.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "moveWindow" });
+    await assert.rejects(net.senderFor(auditor).send({ address: game, abi: disputeGameAbi, functionName: "resolve", args: [disputes[0]] }), (e: { errorName?: string; message?: string }) => /NotDue/.test(`${e.errorName} ${e.message}`));
+    await net.warp(Number(moveWindow) + 1);
+    for (const id of disputes) await net.senderFor(auditor).send({ address: game, abi: disputeGameAbi, functionName: "resolve", args: [id] });
     const fraud = (await penalties(net, jobId)).filter(([, r]) => r === "Fraud").map(([w]) => w);
     assert.deepEqual(fraud.sort(), [hardhatAccount(10).address, hardhatAccount(11).address].sort());
-    // the auditor got its bonds back plus bounties
-    assert.ok((await net.reader.balanceOf(auditor.address)) > 2n * parseEther("20"));
+    for (const i of [10, 11]) {
+      const slot = await net.reader.slot(jobId, hardhatAccount(i).address);
+      assert.equal(slot.active, false, `forger ${i} removed`);
+      assert.equal(slot.bond, 0n, `forger ${i}'s whole bond slashed`);
+    }
+    // the auditor got its two challenge bonds back (in the game) and a bounty per fraud (in the market)
+    const bondBack = await net.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "balanceOf", args: [auditor.address] });
+    assert.equal(bondBack, 2n * BigInt(spec.market.challengeBond));
+    assert.ok((await net.reader.balanceOf(auditor.address)) > 0n, "bounties credited");
   });
 });

@@ -18,9 +18,10 @@ import { PenaltyReason } from "../../shared/types.ts";
 const ADVERSARY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "adversarial-worker.ts");
 const REWARD = parseEther("10");
 
+/** What `who` earned in the job: paid rounds × reward, accrued per job and credited when its bond is released after the challenge window (issue 13). */
 async function rewardsOf(net: TestNetwork, jobId: bigint, who: Address): Promise<bigint> {
-  const logs = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId, account: who }, fromBlock: 0n });
-  return logs.filter((l) => l.args.kind === 0).reduce((a, l) => a + l.args.amount!, 0n);
+  const slot = await net.reader.slot(jobId, who);
+  return BigInt(slot.paidRounds) * BigInt((await net.reader.jobParams(jobId)).rewardPerRound);
 }
 
 async function penalties(net: TestNetwork, jobId: bigint): Promise<[Address, string][]> {
