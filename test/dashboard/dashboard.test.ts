@@ -73,7 +73,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
       const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
       assert.equal(await reg.exited, 0, reg.lines.join("\n"));
     }
-    const spec = makeSpec({ model: "tiny", rounds: ROUNDS, innerSteps: 8, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: ROUNDS, innerSteps: 8, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
 
     step(`job ${jobId} created`);

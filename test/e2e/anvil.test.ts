@@ -65,7 +65,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
 
   it("three honest workers complete a job: paid in full, never penalised, no reverted transaction", async () => {
     const start = await net.reader.client.getBlockNumber({ cacheTime: 0 });
-    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs: WorkerProcess[] = [2, 3, 4].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     const codes = await Promise.all(procs.map((p) => p.exited));
@@ -94,7 +94,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
   });
 
   it("a worker killed after its commit (SIGKILL) restarts and is paid for every round", async () => {
-    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs = [8, 9, 10].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     await procs[0].waitFor(/"msg":"committed".*"round":0,/, 300_000);

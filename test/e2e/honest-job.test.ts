@@ -29,7 +29,7 @@ describe("three honest worker processes complete a three-round job", { timeout: 
       const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
       assert.equal(await reg.exited, 0, reg.lines.join("\n"));
     }
-    const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 8, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 8, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId, escrow } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     for (const i of providers) {
       const key = `${net.dir}/keys/w${i}.json`;

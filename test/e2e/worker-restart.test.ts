@@ -25,7 +25,7 @@ describe("a worker killed mid-round (SIGKILL) and restarted finishes the job wit
         const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
         assert.equal(await reg.exited, 0, reg.lines.join("\n"));
       }
-      const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 10, workers: 3, commitWindow: 120, voteWindow: 60 });
+      const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 10, workers: 3, commitWindow: 300, voteWindow: 300 });
       const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
       const args = (i: number) => ["run", "--job", jobId.toString(), ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)];
       const procs: WorkerProcess[] = ids.map((i) => net.spawnWorker(`w${i}`, args(i)));

@@ -6,7 +6,7 @@
  * finding. Optionally raises an on-chain challenge (posting the job's challenge bond).
  */
 import { disputeGameAbi } from "../../shared/abis.ts";
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
@@ -66,7 +66,9 @@ export async function auditRound(p: Provider, opts: { jobId: bigint; round: numb
   if (!result.match && opts.challenge) {
     const challengeRound = result.firstMismatchRound ?? opts.round;
     const params = await p.reader.jobParams(opts.jobId);
-    const game = p.config.addresses.game;
+    // the configured game, or the one the market names on chain (its only dispute game)
+    const named = p.config.addresses.game ?? (await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
+    const game = named && named !== zeroAddress ? named : undefined;
     if (!game) throw new Error("this deployment has no DisputeGame address (set GAME_ADDRESS or redeploy with Ignition)");
     const commitment = await p.reader.commitment(opts.jobId, challengeRound, result.worker);
     if (!commitment) throw new Error(`no commitment of ${result.worker} in round ${challengeRound}`);
