@@ -548,6 +548,8 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         if (w) {
           w.earned = add(w.earned, amount);
           w.updatedBlock = b;
+          // rewards are credited at bond release, after the job ended (issue 13): announce the job as changed
+          await job(store, jobId, b);
         }
       } else if (kind === "Fee") net.feesPaid = add(net.feesPaid, amount);
       else if (kind === "Refund") net.refunded = add(net.refunded, amount);
