@@ -12,8 +12,6 @@ export interface MarketAddresses {
   token: Address;
   registry: Address;
   market: Address;
-  /** The DisputeGame (bisection, referees); absent in deployments that predate it. */
-  game?: Address;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,13 +33,7 @@ export function parseIgnitionAddresses(json: Record<string, string>): MarketAddr
     }
     throw new Error(`deployment has no valid address for ${names.join(" or ")}`);
   };
-  const gameKey = Object.keys(json).find((k) => k.endsWith("#DisputeGame") && isAddress(json[k]));
-  return {
-    token: pick("TestToken", "Token"),
-    registry: pick("ProviderRegistry"),
-    market: pick("TrainingMarket"),
-    ...(gameKey ? { game: getAddress(json[gameKey]) } : {}),
-  };
+  return { token: pick("TestToken", "Token"), registry: pick("ProviderRegistry"), market: pick("TrainingMarket") };
 }
 
 /**
@@ -55,8 +47,7 @@ export function loadAddresses(chainId: number, opts: { deploymentsDir?: string; 
     for (const [name, v] of [["TOKEN_ADDRESS", env.TOKEN_ADDRESS], ["REGISTRY_ADDRESS", env.REGISTRY_ADDRESS], ["MARKET_ADDRESS", env.MARKET_ADDRESS]] as const) {
       if (!isAddress(v!)) throw new Error(`${name} is not an address: ${v}`);
     }
-    const game = env.GAME_ADDRESS && isAddress(env.GAME_ADDRESS) ? { game: getAddress(env.GAME_ADDRESS) } : {};
-    return { token: getAddress(env.TOKEN_ADDRESS!), registry: getAddress(env.REGISTRY_ADDRESS!), market: getAddress(env.MARKET_ADDRESS!), ...game };
+    return { token: getAddress(env.TOKEN_ADDRESS!), registry: getAddress(env.REGISTRY_ADDRESS!), market: getAddress(env.MARKET_ADDRESS!) };
   }
   const dir = opts.deploymentsDir ?? path.join(repoRoot, "ignition", "deployments");
   const file = path.join(dir, deploymentId(chainId), "deployed_addresses.json");
