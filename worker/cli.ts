@@ -99,7 +99,7 @@ function commandOf(argv: string[]): { key: string; rest: string[] } {
   if (cmd === "keys") {
     if (sub === "new") return { key: "keys new", rest: argv.slice(2) };
     if (sub === "import") return { key: "keys import", rest: argv.slice(2) };
-    throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new" or "keys import"' : `unknown command "keys ${sub}"; sub-commands: "keys new", "keys import"`);
+    throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new" or "keys import"' : `unknown command "keys ${sub}"; did you mean "keys new"? (keys sub-commands: new, import)`);
   }
   if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, keys import, register, run, withdraw, status, audit, capabilities`);
   return { key: cmd, rest: argv.slice(1) };

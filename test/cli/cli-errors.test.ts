@@ -91,7 +91,7 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
   });
 
   it("unknown commands and flags, bad values: one line naming the problem, exit 2", async () => {
-    oneLineError(await run(WORKER, ["bogus"]), 2, /^worker: unknown command "bogus"; commands: keys new, register/);
+    oneLineError(await run(WORKER, ["bogus"]), 2, /^worker: unknown command "bogus"; commands: keys new, keys import, register/);
     oneLineError(await run(WORKER, ["run", "--jobb", "3"]), 2, /unknown option --jobb; did you mean --job\?/);
     oneLineError(await run(WORKER, ["keys", "old"]), 2, /unknown command "keys old"; did you mean "keys new"\?/);
     oneLineError(await run(MARKET, ["job", "bogus"]), 2, /^market: unknown command "job bogus"/);
