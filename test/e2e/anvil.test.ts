@@ -1,4 +1,3 @@
-// @lane chain-clock: most of this file's time is spent waiting for blocks (scripts/test.ts runs it beside the CPU-bound files)
 /**
  * The market on a second EVM implementation: Foundry's anvil (npm @foundry-rs/anvil) mining a block
  * every 2 s and only then (no block per transaction), as a real chain does. Honest workers finish a
