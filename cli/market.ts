@@ -1,12 +1,11 @@
 /**
- * Poster and arbiter commands against any EVM JSON-RPC endpoint (`./run market …`).
+ * Poster commands against any EVM JSON-RPC endpoint (`./run market …`).
  *
  *   market job create --spec <file.json>         validate, upload spec + initial model, lock escrow
  *   market job status <id>                       rounds, loss per round, workers, escrow left
  *   market job cancel <id>                       cancel (refund; the round in flight is paid)
  *   market job model <id> --out <file>           download the current/final model, verified by hash
  *   market withdraw                              withdraw refunds and other credits
- *   market arbiter resolve <challengeId>         replay the challenged round and decide
  *   market job start <id>                        start a job past its join window (≥ minWorkers joined)
  *   market token mint --to <addr|keystore> --amount <tokens>   mint the test token (its owner only)
  *   market spec init --out <file> [flags]        write a validated spec from a preset (windows checked
@@ -31,7 +30,6 @@ import { MarketReader } from "../worker/node/market-reader.ts";
 import { parseJobSpec } from "../worker/spec/job-spec.ts";
 import { checkSpecRunnable } from "../worker/spec/runnable.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
-import { decideChallenge } from "./poster/arbiter.ts";
 import { progressBar } from "./progress.ts";
 import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
 import { recentBlockTime } from "../worker/chain/chain-clock.ts";
@@ -55,17 +53,15 @@ const COMMANDS: Record<string, CommandDef> = {
   withdraw: { name: "market withdraw", summary: "Withdraws the account's refunds and other credits.", options: { ...CONFIG_DEFS }, notes: NOTE },
   "job start": { name: "market job start", positionals: "<job id>", summary: "Starts a job whose join window has passed with at least minWorkers joined (anyone may).", options: { ...CONFIG_DEFS }, notes: NOTE },
   "token mint": { name: "market token mint", summary: "Mints the project's TestToken (its owner only; refuses any other token).", options: { to: { type: "string", arg: "<address|keystore>", help: "recipient (an address, or a keystore file naming one) (required)" }, amount: { type: "string", arg: "<tokens>", help: "whole tokens, e.g. 1000 (required)" }, ...CONFIG_DEFS }, notes: NOTE },
-  "spec init": { name: "market spec init", summary: "Writes a validated job spec from a preset and flags; with --rpc-url, windows are checked against (and default to at least) 10 blocks of the chain.", options: { out: { type: "string", arg: "<file.json>", help: "where to write the spec (required)" }, preset: { type: "string", arg: "<tiny|default>", help: "model preset (default: default)" }, rounds: { type: "string", arg: "<n>", help: "rounds" }, workers: { type: "string", arg: "<n>", help: "workers" }, "inner-steps": { type: "string", arg: "<n>", help: "inner steps H per round" }, reward: { type: "string", arg: "<tokens>", help: "reward per worker per round" }, bond: { type: "string", arg: "<tokens>", help: "worker bond" }, "join-window": { type: "string", arg: "<s>", help: "join window" }, "commit-window": { type: "string", arg: "<s>", help: "commit window" }, "vote-window": { type: "string", arg: "<s>", help: "vote window" }, "challenge-window": { type: "string", arg: "<s>", help: "challenge window" }, arbiter: { type: "string", arg: "<address>", help: "arbiter (default: the --key-file's address)" }, name: { type: "string", arg: "<text>", help: "job name" }, force: { type: "boolean", help: "overwrite --out" }, ...CONFIG_DEFS }, notes: NOTE },
-  "arbiter resolve": { name: "market arbiter resolve", positionals: "<challenge id>", summary: "As the job's arbiter: replays the challenged round and decides the challenge.", options: { ...CONFIG_DEFS }, notes: NOTE },
+  "spec init": { name: "market spec init", summary: "Writes a validated job spec from a preset and flags; with --rpc-url, windows are checked against (and default to at least) 10 blocks of the chain.", options: { out: { type: "string", arg: "<file.json>", help: "where to write the spec (required)" }, preset: { type: "string", arg: "<tiny|default>", help: "model preset (default: default)" }, rounds: { type: "string", arg: "<n>", help: "rounds" }, workers: { type: "string", arg: "<n>", help: "workers" }, "inner-steps": { type: "string", arg: "<n>", help: "inner steps H per round" }, reward: { type: "string", arg: "<tokens>", help: "reward per worker per round" }, bond: { type: "string", arg: "<tokens>", help: "worker bond" }, "join-window": { type: "string", arg: "<s>", help: "join window" }, "commit-window": { type: "string", arg: "<s>", help: "commit window" }, "vote-window": { type: "string", arg: "<s>", help: "vote window" }, "challenge-window": { type: "string", arg: "<s>", help: "challenge window" }, name: { type: "string", arg: "<text>", help: "job name" }, force: { type: "boolean", help: "overwrite --out" }, ...CONFIG_DEFS }, notes: NOTE },
 };
 
-const HELP = groupHelp("market", "Commands for job posters and arbiters.", [
+const HELP = groupHelp("market", "Commands for job posters (disputes go to the DisputeGame; no arbiter).", [
   { name: "job create", summary: "validate a spec, upload it, lock escrow" },
   { name: "job status", summary: "a job's rounds, losses, workers, escrow" },
   { name: "job cancel", summary: "cancel a job (unspent escrow refunded)" },
   { name: "job model", summary: "download the model, verified by hash" },
   { name: "withdraw", summary: "withdraw refunds and credits" },
-  { name: "arbiter resolve", summary: "decide a challenge as the job's arbiter" },
   { name: "job start", summary: "start a job past its join window" },
   { name: "token mint", summary: "mint the test token (its owner only)" },
   { name: "spec init", summary: "write a validated spec from a preset" },
@@ -76,7 +72,7 @@ const HELP = groupHelp("market", "Commands for job posters and arbiters.", [
 
 function commandOf(argv: string[]): { key: string; rest: string[] } {
   const [group, action] = argv;
-  if (group === "job" || group === "arbiter" || group === "token" || group === "spec") {
+  if (group === "job" || group === "token" || group === "spec") {
     const key = `${group} ${action}`;
     if (!(key in COMMANDS)) {
       const choices = Object.keys(COMMANDS).filter((k) => k.startsWith(`${group} `)).map((k) => `"${k}"`).join(", ");
@@ -116,7 +112,7 @@ async function main(argv: string[]) {
       const { publicClient } = await makeClients(resolveConfig(raw, { needKeys: false }));
       blockTime = await recentBlockTime(publicClient);
     }
-    const made = specFromFlags(values, { arbiter: keystoreAddress(raw["key-file"]), blockTime });
+    const made = specFromFlags(values, { blockTime });
     checkSpecRunnable(made);
     await writeSpecFile(values.out as string, made, values.force === true);
     console.log(JSON.stringify({ spec: values.out, name: made.name, rounds: made.market.rounds, workers: made.market.maxWorkers, commitWindow: made.market.commitWindow, voteWindow: made.market.voteWindow, blockTime: blockTime ?? null }));
@@ -184,14 +180,11 @@ async function main(argv: string[]) {
     case "token mint":
       console.log(JSON.stringify(await mintTestToken(reader, sender!, account!.address, values.to as string | undefined, values.amount as string | undefined)));
       return;
-    case "arbiter resolve":
-      console.log(JSON.stringify(await decideChallenge({ reader, sender: sender!, blobs }, id!)));
-      return;
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const [group, action] = process.argv.slice(2);
-  const key = group === "job" || group === "arbiter" || group === "token" || group === "spec" ? `${group} ${action}` : group;
+  const key = group === "job" || group === "token" || group === "spec" ? `${group} ${action}` : group;
   exitWithError("market", err, key && key in COMMANDS ? `market ${key} --help` : "market --help");
 });

@@ -330,7 +330,7 @@ try {
   // ---- demo job
   const demoData = await uploadDemoDataset(blobs); // the corpus as a content-addressed dataset (cli/demo-dataset.ts)
   say(`dataset: State of the Union (char) ${demoData.hash}, ${demoData.shards} shards`);
-  const spec = makeSpec({ arbiter: poster.address, model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus", dataset: { hash: demoData.hash, shardsPerRound: demoData.shardsPerRound }, keepInnerState: true });
+  const spec = makeSpec({ model: opts.model as "default" | "tiny", rounds: opts.rounds, innerSteps: opts.innerSteps, workers: opts.workers, commitWindow: 900, voteWindow: 300, name: "demo: character transformer on the State of the Union corpus", dataset: { hash: demoData.hash, shardsPerRound: demoData.shardsPerRound }, keepInnerState: true });
   if (!state.jobId) {
     const created = await createJobFromSpec({ reader, sender: senderOf(hardhatKey(1)), blobs, me: poster.address }, spec);
     state.jobId = created.jobId.toString();

@@ -3,19 +3,26 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {DelayedRoles} from "./governance/DelayedRoles.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 
 /// @title ProviderRegistry
 /// @notice GPU providers register here with a stake and an attestation signer (in production a
-///         TEE-born key whose report hash is recorded; locally a software key). Markets holding
-///         MARKET_ROLE lock bonds out of free stake, release them, and slash bonded stake.
+///         TEE-born key whose report hash is recorded; locally a software key). Registering or
+///         rotating a key proves possession of it: the key signs (provider, signer, report hash,
+///         nonce) under this registry's EIP-712 domain (chain id + address). Markets holding
+///         MARKET_ROLE lock bonds out of free stake, release them, and slash bonded stake; bonds are
+///         accounted per market, so a market can release or slash only what it locked itself.
 /// @dev Accounting invariant: `stakeToken.balanceOf(this) == Σ providers[p].stake`, and for every
-///      provider `bonded + unbonding <= stake`. Pausing stops new business (register, addStake,
-///      lockBond) but never traps funds: unbonding, withdrawals, releases and slashes still work.
-contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, ReentrancyGuardTransient {
+///      provider `bonded + unbonding <= stake` and `bonded == Σ_market bondedBy[p][market]`. Pausing
+///      stops new business (register, addStake, lockBond) but never traps funds: unbonding,
+///      withdrawals, releases and slashes still work. Role grants are delayed once a provider has
+///      registered (DelayedRoles), the admin role changes hands only after a delay.
+contract ProviderRegistry is IProviderRegistry, DelayedRoles, Pausable, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Role of markets allowed to lock, release and slash bonds.
@@ -24,6 +31,10 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Upper bound on the unbonding delay an admin can set.
     uint64 public constant MAX_UNBONDING_DELAY = 90 days;
+
+    /// @notice EIP-712 type of an attestation key's proof of possession.
+    bytes32 public constant KEY_PROOF_TYPEHASH =
+        keccak256("AttestationKeyProof(address provider,address signer,bytes32 reportHash,uint256 nonce)");
 
     IERC20 private immutable _token;
 
@@ -35,18 +46,26 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
     mapping(address provider => Provider) private _providers;
     /// @notice Which provider an attestation signer belongs to (a signer serves one provider at a time).
     mapping(address signer => address provider) public providerOfSigner;
+    /// @notice Stake of a provider bonded by one market (only that market can release or slash it).
+    mapping(address provider => mapping(address market => uint256)) public bondedBy;
+    /// @notice Nonce a provider's next key proof must sign (incremented by every register / rotation).
+    mapping(address provider => uint256) public keyNonce;
+    /// @notice Number of providers ever registered.
+    uint256 public providerCount;
 
     /// @param token_ The ERC-20 used for stakes (and by markets for payments).
     /// @param admin Receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
     /// @param minStake_ Minimum stake to register.
     /// @param unbondingDelay_ Seconds a provider waits between requesting and withdrawing unbonded stake.
-    constructor(IERC20 token_, address admin, uint256 minStake_, uint64 unbondingDelay_) {
+    constructor(IERC20 token_, address admin, uint256 minStake_, uint64 unbondingDelay_)
+        DelayedRoles(admin)
+        EIP712("ProviderRegistry", "1")
+    {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
         if (unbondingDelay_ > MAX_UNBONDING_DELAY) revert UnbondingDelayTooLong(unbondingDelay_, MAX_UNBONDING_DELAY);
         _token = token_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         emit MinStakeUpdated(minStake_);
         emit UnbondingDelayUpdated(unbondingDelay_);
@@ -59,7 +78,15 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
     /// @param attestationSigner Address whose EIP-712 signatures attest this provider's round work.
     /// @param reportHash Hash of the attestation report that vouches for `attestationSigner`.
     /// @param metadataURI Free-form provider description (hardware, region, contact).
-    function register(uint256 stake, address attestationSigner, bytes32 reportHash, string calldata metadataURI)
+    /// @param keyProof EIP-712 `AttestationKeyProof{provider: caller, signer, reportHash, nonce: keyNonce(caller)}`
+    ///        signed by `attestationSigner` (proves the caller holds the key; no one can squat it).
+    function register(
+        uint256 stake,
+        address attestationSigner,
+        bytes32 reportHash,
+        string calldata metadataURI,
+        bytes calldata keyProof
+    )
         external
         nonReentrant
         whenNotPaused
@@ -68,8 +95,9 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
         if (p.registeredAt != 0) revert AlreadyRegistered(msg.sender);
         if (stake == 0) revert ZeroAmount();
         if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
-        _claimSigner(attestationSigner, reportHash);
+        _claimSigner(attestationSigner, reportHash, keyProof);
 
+        providerCount += 1;
         p.stake = stake;
         p.registeredAt = uint64(block.timestamp);
         p.attestationSigner = attestationSigner;
@@ -127,13 +155,17 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
         _token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Replaces the caller's attestation signer. Signatures by the old signer stop being
-    ///         accepted for new commitments at once; bonds and open challenges are unaffected.
-    function rotateAttestationKey(address newSigner, bytes32 newReportHash) external nonReentrant {
+    /// @notice Replaces the caller's attestation signer (e.g. after an enclave restart). Signatures by
+    ///         the old signer stop being accepted for new commitments at once; bonds and open disputes
+    ///         are unaffected. `keyProof` is the new key's proof of possession (see `register`).
+    function rotateAttestationKey(address newSigner, bytes32 newReportHash, bytes calldata keyProof)
+        external
+        nonReentrant
+    {
         Provider storage p = _requireProvider(msg.sender);
         address old = p.attestationSigner;
         delete providerOfSigner[old];
-        _claimSigner(newSigner, newReportHash);
+        _claimSigner(newSigner, newReportHash, keyProof);
         p.attestationSigner = newSigner;
         p.attestationReportHash = newReportHash;
         emit AttestationKeyRotated(msg.sender, old, newSigner, newReportHash);
@@ -154,24 +186,30 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
         uint256 free = _free(p);
         if (amount > free) revert InsufficientFreeStake(provider, amount, free);
         p.bonded += amount;
+        bondedBy[provider][msg.sender] += amount;
         emit BondLocked(provider, msg.sender, amount, p.bonded);
     }
 
-    /// @notice Returns `amount` of bonded stake to the provider's free stake.
+    /// @notice Returns `amount` of the stake the calling market bonded to the provider's free stake.
     function releaseBond(address provider, uint256 amount) external onlyRole(MARKET_ROLE) {
         Provider storage p = _requireProvider(provider);
-        if (amount > p.bonded) revert InsufficientBond(provider, amount, p.bonded);
+        uint256 mine = bondedBy[provider][msg.sender];
+        if (amount > mine) revert InsufficientBond(provider, amount, mine);
+        bondedBy[provider][msg.sender] = mine - amount;
         p.bonded -= amount;
         emit BondReleased(provider, msg.sender, amount, p.bonded);
     }
 
-    /// @notice Slashes up to `amount` of bonded stake and transfers it to the calling market,
-    ///         which credits the beneficiary in its own pull-payment ledger.
-    /// @return slashed The amount actually slashed (at most the bonded stake).
+    /// @notice Slashes up to `amount` of the stake the calling market bonded and transfers it to that
+    ///         market, which credits the beneficiary in its own pull-payment ledger. Free stake and
+    ///         stake bonded by other markets can never be slashed by it.
+    /// @return slashed The amount actually slashed (at most what the caller bonded).
     function slash(address provider, uint256 amount) external onlyRole(MARKET_ROLE) nonReentrant returns (uint256 slashed) {
         Provider storage p = _requireProvider(provider);
-        slashed = amount < p.bonded ? amount : p.bonded;
+        uint256 mine = bondedBy[provider][msg.sender];
+        slashed = amount < mine ? amount : mine;
         if (slashed == 0) return 0;
+        bondedBy[provider][msg.sender] = mine - slashed;
         p.bonded -= slashed;
         p.stake -= slashed;
         emit StakeSlashed(provider, msg.sender, slashed, p.stake, p.bonded);
@@ -241,12 +279,23 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable, Reentra
         return p.stake - p.bonded - p.unbonding;
     }
 
-    function _claimSigner(address signer, bytes32 reportHash) private {
+    /// @dev Checks the key's proof of possession, then binds the signer to the caller.
+    function _claimSigner(address signer, bytes32 reportHash, bytes calldata keyProof) private {
         if (signer == address(0)) revert ZeroAddress();
         if (reportHash == bytes32(0)) revert ZeroReportHash();
+        uint256 nonce = keyNonce[msg.sender];
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(KEY_PROOF_TYPEHASH, msg.sender, signer, reportHash, nonce)));
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, keyProof);
+        if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidKeyProof(signer, recovered);
+        keyNonce[msg.sender] = nonce + 1;
         address owner = providerOfSigner[signer];
         if (owner != address(0)) revert SignerInUse(signer, owner);
         providerOfSigner[signer] = msg.sender;
+    }
+
+    /// @dev Live (role grants delayed) once any provider has registered.
+    function _live() internal view override returns (bool) {
+        return providerCount != 0;
     }
 
     /// @dev Pulls tokens and rejects fee-on-transfer or otherwise non-standard tokens.

@@ -2,136 +2,90 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
-import {ITrainingMarket} from "./interfaces/ITrainingMarket.sol";
 import {Bitmask} from "./libraries/Bitmask.sol";
+import {MarketBase} from "./market/MarketBase.sol";
 
 /// @title TrainingMarket
 /// @notice Escrowed DiLoCoX training jobs. A poster locks `rounds × maxWorkers × (reward + fee)`;
 ///         staked providers join with a bond; every round each worker commits the hash of its
-///         compressed pseudo-gradient (signed by its attestation key), then votes the hash of the
-///         aggregated model together with the mask of updates it included. A quorum of committed
-///         workers finalizes the round: included, non-dissenting workers are credited, others are
-///         penalised from their bond, and the global model hash advances.
-/// @dev Accounting invariant: `token.balanceOf(this) == Σ job.escrow (live jobs) + Σ balanceOf + Σ open
-///      challenge bonds`. All payouts are credits withdrawn with `withdraw()` (pull payments). Loops
-///      run over a job's workers only, bounded by MAX_WORKERS. Pausing stops new business and the
-///      round protocol; cancelling, withdrawing, releasing bonds and settling challenges stay open,
-///      and absences in a round interrupted by a pause are not penalised.
-contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
+///         compressed pseudo-gradient and the Merkle root of its round trace (signed by its
+///         attestation key), then votes the hash of the aggregated model together with the mask of
+///         updates it included. A quorum of the round's committed workers finalizes the round:
+///         included, non-dissenting workers earn the round's reward, others are penalised, and the
+///         global model hash advances. Rewards stay in the market, slashable by the dispute game,
+///         until the worker's bond is released after the challenge window.
+/// @dev Accounting invariant: `token.balanceOf(this) == Σ job.escrow (live jobs) + Σ reserved +
+///      Σ accrued rewards + Σ balanceOf`. All payouts are credits withdrawn with `withdraw()` (pull
+///      payments). Loops run over a job's workers only, bounded by MAX_WORKERS. Nobody here decides a
+///      dispute: the `disputeGame` (referees, bisection) calls the narrow IMarketDisputes hooks.
+contract TrainingMarket is MarketBase, AccessControl, EIP712 {
     using SafeERC20 for IERC20;
     using Bitmask for uint32;
 
-    /// @notice Role allowed to pause and unpause.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice Most workers in one job (the masks are 32-bit).
-    uint8 public constant MAX_WORKERS = 32;
-    /// @notice Most rounds in one job.
-    uint32 public constant MAX_ROUNDS = 1_000_000;
-    /// @notice Shortest and longest phase windows.
-    uint32 public constant MIN_WINDOW = 10;
-    uint32 public constant MAX_WINDOW = 30 days;
-    /// @notice Highest protocol fee (10%).
-    uint16 public constant MAX_FEE_BPS = 1_000;
-
-    /// @notice EIP-712 type of a worker's round commitment.
-    bytes32 public constant ROUND_UPDATE_TYPEHASH =
-        keccak256("RoundUpdate(uint256 jobId,uint32 round,bytes32 updateHash,uint64 trainLoss,address worker)");
-    /// @notice EIP-712 type of a worker's result vote.
-    bytes32 public constant ROUND_RESULT_TYPEHASH =
-        keccak256("RoundResult(uint256 jobId,uint32 round,bytes32 modelHash,uint32 includedMask,address worker)");
-
-    IProviderRegistry public immutable registry;
-    IERC20 public immutable token;
-
-    /// @notice Receives protocol fees.
-    address public treasury;
-    /// @notice Protocol fee on each reward paid, for jobs created from now on.
-    uint16 public protocolFeeBps;
-    /// @notice Share of a slashed bond paid to the challenger of an upheld challenge.
-    uint16 public challengeBountyBps;
-    /// @notice After this long an undecided challenge can be expired (challenger refunded, no slash).
-    uint64 public arbitrationPeriod;
-    /// @notice Last time the market was paused / unpaused.
-    uint64 public lastPausedAt;
-    uint64 public lastUnpausedAt;
-
-    uint256 public jobCount;
-    uint256 public challengeCount;
-
-    mapping(uint256 jobId => JobParams) private _params;
-    mapping(uint256 jobId => JobState) private _jobs;
-    mapping(uint256 jobId => address[]) private _workers;
-    mapping(uint256 jobId => mapping(address worker => WorkerSlot)) private _slots;
-    mapping(uint256 jobId => mapping(uint32 round => Round)) private _rounds;
-    /// @dev keccak(jobId, round, modelHash, includedMask) => mask of workers that voted for it.
-    mapping(bytes32 voteKey => uint32 voterMask) private _tally;
-    mapping(uint256 challengeId => Challenge) private _challenges;
-    /// @notice keccak(jobId, round, worker) => open challenge id (0 if none).
-    mapping(bytes32 key => uint256 challengeId) public openChallengeOf;
-    /// @notice Pull-payment balances.
-    mapping(address account => uint256) public balanceOf;
-
+    /// @notice Runs the IMarketDisputes hooks and `releaseReserve` on this contract's storage
+    ///         (delegatecall from `fallback`); same storage layout (MarketBase).
+    address public immutable disputeModule;
     /// @param registry_ The provider registry; its stake token is this market's payment token.
-    /// @param admin Receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
-    /// @param treasury_ Receives protocol fees.
+    /// @param admin Receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE (a TimelockController in production).
+    /// @param treasury_ Receives protocol fees and unassigned slash proceeds.
     /// @param feeBps Protocol fee in basis points of each reward.
-    /// @param bountyBps Challenger's share of a slashed bond.
-    /// @param arbitrationPeriod_ Seconds an arbiter has to decide a challenge.
+    /// @param bountyBps Challenger's share of a fraud slash (≤ MAX_BOUNTY_BPS).
+    /// @param module_ The MarketDisputeModule (deployed with the same registry).
     constructor(
         IProviderRegistry registry_,
         address admin,
         address treasury_,
         uint16 feeBps,
         uint16 bountyBps,
-        uint64 arbitrationPeriod_
-    ) EIP712("TrainingMarket", "1") {
-        if (address(registry_) == address(0) || admin == address(0) || treasury_ == address(0)) revert ZeroAddress();
+        address module_
+    ) MarketBase(registry_) EIP712("TrainingMarket", "1") {
+        if (admin == address(0) || treasury_ == address(0) || module_ == address(0)) revert ZeroAddress();
         if (feeBps > MAX_FEE_BPS) revert InvalidFee(feeBps);
-        if (bountyBps > 10_000) revert InvalidBounty(bountyBps);
-        if (arbitrationPeriod_ < MIN_WINDOW || arbitrationPeriod_ > MAX_WINDOW) {
-            revert InvalidWindow(uint32(arbitrationPeriod_ > type(uint32).max ? type(uint32).max : arbitrationPeriod_));
-        }
-        registry = registry_;
-        token = IERC20(registry_.stakeToken());
+        if (bountyBps > MAX_BOUNTY_BPS) revert InvalidBounty(bountyBps);
+        disputeModule = module_;
         treasury = treasury_;
         protocolFeeBps = feeBps;
         challengeBountyBps = bountyBps;
-        arbitrationPeriod = arbitrationPeriod_;
+        // Public-chain defaults: windows of minutes (dozens of blocks on any chain), a day to challenge.
+        _setLimits(Limits({
+            maxPenaltyBps: 2_500,
+            minCommitWindow: 300,
+            minVoteWindow: 300,
+            minChallengeWindow: 1 days,
+            minBondToReward: 4,
+            maxBondToReward: 1_000
+        }));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         emit TreasuryUpdated(treasury_);
         emit ProtocolFeeUpdated(feeBps);
         emit ChallengeBountyUpdated(bountyBps);
-        emit ArbitrationPeriodUpdated(arbitrationPeriod_);
+    }
+
+    /// @notice Forwards the dispute hooks (IMarketDisputes) and `releaseReserve` to the dispute module.
+    fallback() external {
+        address m = disputeModule;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := delegatecall(gas(), m, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) { revert(ptr, returndatasize()) }
+            return(ptr, returndatasize())
+        }
     }
 
     // =================================================================== job lifecycle
 
     /// @notice Creates a job and pulls its escrow (`rounds × maxWorkers × (reward + fee)`) from the caller.
-    /// @param p The job's parameters (validated; see JobParams).
+    /// @param p The job's parameters (validated against the protocol limits; see JobParams).
     /// @return jobId The new job's id (ids start at 1).
     function createJob(JobParams calldata p) external nonReentrant whenNotPaused returns (uint256 jobId) {
-        return _createJob(p);
-    }
-
-    /// @notice Like `createJob`, approving the escrow with an EIP-2612 permit first.
-    /// @dev A failing permit is ignored (it may have been front-run); the transfer then needs an allowance.
-    function createJobWithPermit(JobParams calldata p, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external
-        nonReentrant
-        whenNotPaused
-        returns (uint256 jobId)
-    {
-        (uint256 escrow,) = escrowFor(p.rewardPerRound, p.rounds, p.maxWorkers);
-        try IERC20Permit(address(token)).permit(msg.sender, address(this), escrow, deadline, v, r, s) {} catch {}
         return _createJob(p);
     }
 
@@ -142,7 +96,7 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         JobState storage job = _job(jobId);
         if (job.workerCount >= p.maxWorkers) revert JobFull(jobId);
         if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
-        if (block.timestamp > job.createdAt + p.joinWindow) revert JoinWindowClosed(jobId);
+        if (block.timestamp > _joinDeadline(jobId)) revert JoinWindowClosed(jobId);
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (slot.joined) revert AlreadyJoined(jobId, msg.sender);
         if (!registry.isRegistered(msg.sender)) revert ProviderNotRegistered(msg.sender);
@@ -168,47 +122,62 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         JobState storage job = _job(jobId);
         if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
         JobParams storage p = _params[jobId];
-        if (block.timestamp <= job.createdAt + p.joinWindow) revert JoinWindowOpen(jobId);
+        if (block.timestamp <= _joinDeadline(jobId)) revert JoinWindowOpen(jobId);
         if (job.workerCount < p.minWorkers) revert NotEnoughWorkers(job.workerCount, p.minWorkers);
         _start(jobId);
     }
 
     /// @notice Commits the caller's round update: `updateHash` is the keccak-256 of the compressed
-    ///         pseudo-gradient blob, `trainLoss` the mean inner-loop loss × 1e6, and `sig` an EIP-712
-    ///         `RoundUpdate` signature by the caller's current attestation key.
-    function commitUpdate(uint256 jobId, uint32 round, bytes32 updateHash, uint64 trainLoss, bytes calldata sig)
-        external
-        whenNotPaused
-    {
+    ///         pseudo-gradient blob, `traceRoot` the Merkle root of the round's trace (start state,
+    ///         the training state after each inner step, the compressed update), `trainLoss` the mean
+    ///         inner-loop loss × 1e6, and `sig` an EIP-712 `RoundUpdate` signature by the caller's
+    ///         current attestation key. An update hash already committed in the round is rejected.
+    function commitUpdate(
+        uint256 jobId,
+        uint32 round,
+        bytes32 updateHash,
+        bytes32 traceRoot,
+        uint64 trainLoss,
+        bytes calldata sig
+    ) external whenNotPaused {
         JobState storage job = _job(jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
         if (round != job.currentRound) revert WrongRound(round, job.currentRound);
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (!slot.active) revert NotActiveWorker(jobId, msg.sender);
         Round storage rd = _rounds[jobId][round];
-        if (rd.voteDeadline != 0 || block.timestamp > rd.commitDeadline) revert CommitPhaseClosed(jobId, round);
+        if (rd.voteDeadline != 0 || block.timestamp > rd.commitDeadline + _shift(jobId, round)) {
+            revert CommitPhaseClosed(jobId, round);
+        }
         uint32 bit = Bitmask.bit(slot.index);
         if (rd.committedMask & bit != 0) revert AlreadyCommitted(jobId, round, msg.sender);
-        if (updateHash == bytes32(0)) revert ZeroHash();
+        if (updateHash == bytes32(0) || traceRoot == bytes32(0)) revert ZeroHash();
+        bytes32 key = keccak256(abi.encode(jobId, round, updateHash));
+        if (commitmentOf[key] != bytes32(0)) revert DuplicateUpdate(jobId, round, updateHash);
         _verify(
-            keccak256(abi.encode(ROUND_UPDATE_TYPEHASH, jobId, round, updateHash, trainLoss, msg.sender)), sig
+            keccak256(abi.encode(ROUND_UPDATE_TYPEHASH, jobId, round, updateHash, traceRoot, trainLoss, msg.sender)),
+            sig
         );
 
+        commitmentOf[key] = keccak256(abi.encode(msg.sender, traceRoot));
         uint32 committed = rd.committedMask | bit;
         rd.committedMask = committed;
-        emit UpdateCommitted(jobId, round, msg.sender, updateHash, trainLoss);
+        emit UpdateCommitted(jobId, round, msg.sender, updateHash, traceRoot, trainLoss);
         uint32 active = job.activeMask;
         if (committed & active == active) {
-            uint64 voteDeadline = uint64(block.timestamp) + _params[jobId].voteWindow;
+            // The vote deadline is stored relative to the round's pause base, like the commit deadline.
+            uint64 voteDeadline = uint64(block.timestamp) - _shift(jobId, round) + _params[jobId].voteWindow;
             rd.voteDeadline = voteDeadline;
-            emit VotingStarted(jobId, round, committed, voteDeadline);
+            emit VotingStarted(jobId, round, committed, voteDeadline + _shift(jobId, round));
         }
     }
 
     /// @notice Votes the hash of the aggregated model for `round` and the mask of commitments the
     ///         caller included (updates whose blob matched its hash and decoded). `sig` is an EIP-712
     ///         `RoundResult` signature by the caller's attestation key. Finalizes the round as soon as
-    ///         a quorum of committed workers agrees on the same (modelHash, includedMask).
+    ///         a quorum of the round's committed workers agrees on the same (modelHash, includedMask);
+    ///         the set counted is fixed at commit time, so quorum is only ever reached by a vote and a
+    ///         round with a quorum is always finalized, never expired.
     function submitResult(
         uint256 jobId,
         uint32 round,
@@ -222,13 +191,11 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (!slot.active) revert NotActiveWorker(jobId, msg.sender);
         Round storage rd = _rounds[jobId][round];
-        JobParams storage p = _params[jobId];
+        uint256 shift = _shift(jobId, round);
         if (rd.voteDeadline == 0) {
-            if (block.timestamp <= rd.commitDeadline) revert CommitPhaseOpen(jobId, round);
-            if (block.timestamp > rd.commitDeadline + p.voteWindow) revert VoteWindowClosed(jobId, round);
-        } else if (block.timestamp > rd.voteDeadline) {
-            revert VoteWindowClosed(jobId, round);
+            if (block.timestamp <= rd.commitDeadline + shift) revert CommitPhaseOpen(jobId, round);
         }
+        if (block.timestamp > _voteDeadline(jobId, rd) + shift) revert VoteWindowClosed(jobId, round);
         uint32 bit = Bitmask.bit(slot.index);
         uint32 committed = rd.committedMask;
         if (committed & bit == 0) revert NotCommitted(jobId, round, msg.sender);
@@ -245,42 +212,24 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         _tally[key] = voters;
         emit ResultSubmitted(jobId, round, msg.sender, modelHash, includedMask);
 
-        uint32 active = job.activeMask;
-        if ((voters & active).count() * 10_000 >= uint256(p.quorumBps) * (committed & active).count()) {
+        if (voters.count() * 10_000 >= uint256(_params[jobId].quorumBps) * committed.count()) {
             _finalize(jobId, round, modelHash, includedMask, voters);
         }
     }
 
-    /// @notice Finalizes the current round with the outcome (modelHash, includedMask) when the votes
-    ///         already cast for it reach the quorum over the workers still active; anyone may call it.
-    ///         Needed when a quorum becomes reachable without a further vote (an upheld challenge
-    ///         removed a worker that had not voted yet).
-    function finalizeRound(uint256 jobId, bytes32 modelHash, uint32 includedMask) external nonReentrant whenNotPaused {
-        JobState storage job = _job(jobId);
-        if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
-        uint32 round = job.currentRound;
-        Round storage rd = _rounds[jobId][round];
-        if (rd.voteDeadline == 0 && block.timestamp <= rd.commitDeadline) revert CommitPhaseOpen(jobId, round);
-        uint32 voters = _tally[keccak256(abi.encode(jobId, round, modelHash, includedMask))];
-        uint32 active = job.activeMask;
-        uint256 committed = (rd.committedMask & active).count();
-        if (committed == 0 || (voters & active).count() * 10_000 < uint256(_params[jobId].quorumBps) * committed) {
-            revert NoQuorum(jobId, round);
-        }
-        _finalize(jobId, round, modelHash, includedMask, voters);
-    }
-
     /// @notice Moves a stuck job forward; anyone may call it.
     ///         - Open job past its join window: starts it (enough workers) or fails it with a full refund.
+    ///         - Running job with a cancellation due (its commit window ended): executes it.
     ///         - Running job whose round's commit phase ended with no commitment, or whose vote window
-    ///           ended without quorum: absentees are penalised and removed, no reward is paid for the
-    ///           round, and the next round starts from the same model (or the job fails when it was
-    ///           the last round or too few workers remain).
+    ///           ended without quorum: absentees are penalised and removed, committed workers that did
+    ///           not vote are penalised, and the escrow of the round's voters is reserved until referees
+    ///           settle the round (correct voters paid, wrong voters slashed); the next round starts
+    ///           from the same model (or the job fails when it was the last round or too few remain).
     function expireRound(uint256 jobId) external nonReentrant whenNotPaused {
         JobState storage job = _job(jobId);
         JobParams storage p = _params[jobId];
         if (job.status == JobStatus.Open) {
-            if (block.timestamp <= job.createdAt + p.joinWindow) revert JoinWindowOpen(jobId);
+            if (block.timestamp <= _joinDeadline(jobId)) revert JoinWindowOpen(jobId);
             if (job.workerCount >= p.minWorkers && job.workerCount > 0) {
                 _start(jobId);
             } else {
@@ -292,23 +241,41 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
         uint32 round = job.currentRound;
         Round storage rd = _rounds[jobId][round];
-        bool noCommitAfterDeadline = rd.committedMask == 0 && block.timestamp > rd.commitDeadline;
-        uint64 voteDeadline = rd.voteDeadline == 0 ? rd.commitDeadline + p.voteWindow : rd.voteDeadline;
-        if (!noCommitAfterDeadline && block.timestamp <= voteDeadline) revert RoundNotExpired(jobId, round);
+        uint256 shift = _shift(jobId, round);
+        uint64 due = cancelAt[jobId];
+        if (due != 0 && (rd.voteDeadline != 0 || block.timestamp > rd.commitDeadline + shift)) {
+            _executeCancel(jobId, round, rd);
+            return;
+        }
+        bool noCommitAfterDeadline = rd.committedMask == 0 && block.timestamp > rd.commitDeadline + shift;
+        if (!noCommitAfterDeadline && block.timestamp <= _voteDeadline(jobId, rd) + shift) {
+            revert RoundNotExpired(jobId, round);
+        }
 
-        uint32 absent = job.activeMask & ~rd.committedMask;
-        uint32 silent = job.activeMask & rd.committedMask & ~rd.votedMask;
+        uint32 active = job.activeMask;
+        uint32 absent = active & ~rd.committedMask;
+        uint32 silent = active & rd.committedMask & ~rd.votedMask;
         if (absent != 0) _penalizeMask(jobId, round, absent, PenaltyReason.Absent);
         if (silent != 0) _penalizeMask(jobId, round, silent, PenaltyReason.NoVote);
         rd.status = RoundStatus.Expired;
         rd.closedAt = uint48(block.timestamp);
         emit RoundExpired(jobId, round, rd.committedMask, rd.votedMask);
+        uint256 voters = rd.votedMask.count();
+        if (voters != 0) {
+            uint256 reserve = voters * (uint256(p.rewardPerRound) + job.feePerReward);
+            job.escrow -= reserve;
+            reservedFor[jobId][round] = reserve;
+            reservedOf[jobId] += reserve;
+            emit RoundReserved(jobId, round, reserve);
+        }
         _advance(jobId, round);
     }
 
     /// @notice Cancels the caller's job. Before it starts: everything is refunded and bonds are
-    ///         released. While running: workers that committed in the round in flight are paid for
-    ///         it, the unfinished rounds are refunded, and bonds stay slashable for the challenge window.
+    ///         released. While running, during a commit window: the cancellation takes effect when that
+    ///         window ends (commitments landing before it are paid; `expireRound` executes it). In the
+    ///         vote phase: at once, paying the round's committers. Bonds stay slashable for the
+    ///         challenge window.
     function cancelJob(uint256 jobId) external nonReentrant {
         JobState storage job = _job(jobId);
         if (msg.sender != job.poster) revert NotPoster(jobId, msg.sender);
@@ -320,102 +287,23 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
             return;
         }
         if (job.status != JobStatus.Running) revert JobAlreadyEnded(jobId);
+        if (cancelAt[jobId] != 0) revert CancelPending(jobId, cancelAt[jobId]);
         uint32 round = job.currentRound;
         Round storage rd = _rounds[jobId][round];
-        JobParams storage p = _params[jobId];
-        uint256 voteDeadline = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
-        // The round in flight is paid to its committers, unless it is already stuck past its vote deadline.
-        uint32 paidMask = block.timestamp <= voteDeadline ? rd.committedMask & job.activeMask : 0;
-        uint256 paid = _payRewards(jobId, round, paidMask);
-        rd.status = RoundStatus.Aborted;
-        uint256 refund = job.escrow;
-        _end(jobId, JobStatus.Cancelled);
-        emit JobCancelled(jobId, round, paid, refund);
-    }
-
-    // =================================================================== challenges
-
-    /// @notice Challenges `worker`'s commitment in `round` (e.g. a replay audit gave another hash),
-    ///         posting the job's challenge bond. Open from the commitment until `challengeWindow`
-    ///         after the round closed. The job's arbiter decides.
-    /// @return challengeId The new challenge's id (ids start at 1).
-    function challenge(uint256 jobId, uint32 round, address worker)
-        external
-        nonReentrant
-        returns (uint256 challengeId)
-    {
-        _job(jobId);
-        WorkerSlot storage slot = _slots[jobId][worker];
-        if (!slot.joined) revert NotAWorker(jobId, worker);
-        Round storage rd = _rounds[jobId][round];
-        if (rd.committedMask & Bitmask.bit(slot.index) == 0) revert NotCommitted(jobId, round, worker);
-        JobParams storage p = _params[jobId];
-        if (rd.closedAt != 0 && block.timestamp > uint256(rd.closedAt) + p.challengeWindow) {
-            revert ChallengeWindowClosed(jobId, round);
+        uint256 commitEnd = rd.commitDeadline + _shift(jobId, round);
+        if (rd.voteDeadline == 0 && block.timestamp <= commitEnd) {
+            cancelAt[jobId] = uint64(commitEnd);
+            emit CancelRequested(jobId, round, uint64(commitEnd));
+            return;
         }
-        bytes32 key = keccak256(abi.encode(jobId, round, worker));
-        if (openChallengeOf[key] != 0) revert ChallengeAlreadyOpen(jobId, round, worker);
-
-        challengeId = ++challengeCount;
-        uint128 bond = p.challengeBond;
-        _challenges[challengeId] = Challenge({
-            jobId: jobId,
-            worker: worker,
-            round: round,
-            challenger: msg.sender,
-            openedAt: uint64(block.timestamp),
-            status: ChallengeStatus.Open,
-            bond: bond
-        });
-        openChallengeOf[key] = challengeId;
-        slot.openChallenges += 1;
-        emit ChallengeOpened(challengeId, jobId, round, worker, msg.sender, bond);
-        _pull(msg.sender, bond);
-    }
-
-    /// @notice The job's arbiter decides a challenge. Upheld: the worker's remaining bond is slashed
-    ///         to the poster, the challenger gets its bond back plus `challengeBountyBps` of the slash,
-    ///         and the worker is removed from the job. Rejected: the challenger's bond goes to the worker.
-    function resolveChallenge(uint256 challengeId, bool upheld) external nonReentrant {
-        Challenge storage c = _openChallenge(challengeId);
-        uint256 jobId = c.jobId;
-        if (msg.sender != _params[jobId].arbiter) revert NotArbiter(jobId, msg.sender);
-        WorkerSlot storage slot = _closeChallenge(c);
-        uint256 slashed;
-        uint256 bounty;
-        if (upheld) {
-            c.status = ChallengeStatus.Upheld;
-            slashed = _slash(jobId, c.round, c.worker, slot, slot.bond, PenaltyReason.Fraud);
-            bounty = (slashed * challengeBountyBps) / 10_000;
-            _credit(c.challenger, jobId, CreditKind.ChallengeBondReturn, c.bond);
-            _credit(c.challenger, jobId, CreditKind.ChallengeBounty, bounty);
-            _credit(_jobs[jobId].poster, jobId, CreditKind.SlashProceeds, slashed - bounty);
-            if (slot.active) _remove(jobId, c.worker, slot, PenaltyReason.Fraud);
-            emit ChallengeResolved(challengeId, ChallengeStatus.Upheld, slashed, bounty, c.bond);
-        } else {
-            c.status = ChallengeStatus.Rejected;
-            _credit(c.worker, jobId, CreditKind.ChallengeBondForfeit, c.bond);
-            emit ChallengeResolved(challengeId, ChallengeStatus.Rejected, 0, 0, c.bond);
-        }
-    }
-
-    /// @notice Closes a challenge the arbiter left undecided for `arbitrationPeriod`: the challenger
-    ///         is refunded and nothing is slashed. Anyone may call it.
-    function expireChallenge(uint256 challengeId) external nonReentrant {
-        Challenge storage c = _openChallenge(challengeId);
-        uint64 until = c.openedAt + arbitrationPeriod;
-        if (block.timestamp <= until) revert ArbitrationPeriodNotOver(until);
-        _closeChallenge(c);
-        c.status = ChallengeStatus.Expired;
-        _credit(c.challenger, c.jobId, CreditKind.ChallengeBondReturn, c.bond);
-        emit ChallengeResolved(challengeId, ChallengeStatus.Expired, 0, 0, c.bond);
+        _executeCancel(jobId, round, rd);
     }
 
     // =================================================================== bonds and payments
 
-    /// @notice Releases `worker`'s remaining bond for `jobId` back to its free stake once the job
-    ///         ended (or the worker was removed), the challenge window has passed and no challenge
-    ///         against it is open. Anyone may call it.
+    /// @notice Releases `worker`'s remaining bond for `jobId` back to its free stake, and credits the
+    ///         rewards it earned in the job, once the job ended (or the worker was removed), the
+    ///         challenge window has passed and no dispute on the job is open. Anyone may call it.
     function releaseBond(uint256 jobId, address worker) external nonReentrant {
         JobState storage job = _job(jobId);
         WorkerSlot storage slot = _slots[jobId][worker];
@@ -427,8 +315,13 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         else revert WorkerStillActive(jobId, worker);
         uint64 until = since + _params[jobId].challengeWindow;
         if (block.timestamp <= until) revert BondLockedUntil(until);
-        if (slot.openChallenges != 0) revert BondHasOpenChallenges(jobId, worker, slot.openChallenges);
+        if (openDisputesOf[jobId] != 0) revert DisputesOpen(jobId, openDisputesOf[jobId]);
+        uint256 earned = uint256(slot.paidRounds) * _params[jobId].rewardPerRound;
         _releaseBond(jobId, worker, slot);
+        if (earned != 0) {
+            accruedOf[jobId] -= earned;
+            _credit(worker, jobId, CreditKind.Reward, earned);
+        }
     }
 
     /// @notice Transfers the caller's whole credited balance to it.
@@ -456,34 +349,54 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         emit ProtocolFeeUpdated(feeBps);
     }
 
-    /// @notice Sets the challenger's share of a slashed bond.
+    /// @notice Sets the challenger's share of a fraud slash for jobs created from now on.
     function setChallengeBounty(uint16 bountyBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bountyBps > 10_000) revert InvalidBounty(bountyBps);
+        if (bountyBps > MAX_BOUNTY_BPS) revert InvalidBounty(bountyBps);
         challengeBountyBps = bountyBps;
         emit ChallengeBountyUpdated(bountyBps);
     }
 
-    /// @notice Sets how long arbiters have to decide a challenge.
-    function setArbitrationPeriod(uint64 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (period < MIN_WINDOW || period > MAX_WINDOW) revert InvalidWindow(uint32(period > MAX_WINDOW ? MAX_WINDOW : period));
-        arbitrationPeriod = period;
-        emit ArbitrationPeriodUpdated(period);
+    /// @notice Sets the protocol bounds on job terms, for jobs created from now on.
+    function setLimits(Limits calldata l) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setLimits(l);
     }
 
-    /// @notice Stops job creation, joins and the round protocol (challenges stay open, so that
-    ///         challenge windows running during a pause remain usable).
-    function pause() external onlyRole(PAUSER_ROLE) {
-        lastPausedAt = uint64(block.timestamp);
-        _pause();
+    /// @notice Sets the dispute game, once (a TimelockController admin makes even that delayed).
+    function setDisputeGame(address game) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (game == address(0)) revert ZeroAddress();
+        if (disputeGame != address(0)) revert InvalidLimits();
+        disputeGame = game;
+        emit DisputeGameUpdated(game);
     }
 
-    /// @notice Lifts a pause; absences in rounds it interrupted go unpenalised.
+    /// @notice Stops job creation, joins and the round protocol. Every deadline of running jobs (and,
+    ///         in the dispute game, of open disputes) is extended by the time the market stays paused.
+    function pause() external onlyRole(PAUSER_ROLE) whenNotPaused {
+        pausedSince = uint64(block.timestamp);
+        emit Paused(msg.sender);
+    }
+
+    /// @notice Lifts a pause.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        lastUnpausedAt = uint64(block.timestamp);
-        _unpause();
+        uint64 since = pausedSince;
+        if (since == 0) revert ExpectedPause();
+        pausedTotal += uint64(block.timestamp) - since;
+        pausedSince = 0;
+        emit Unpaused(msg.sender);
     }
 
     // =================================================================== views
+
+    /// @notice True while paused.
+    function paused() external view returns (bool) {
+        return pausedSince != 0;
+    }
+
+
+    /// @notice The protocol bounds on job terms.
+    function limits() external view returns (Limits memory) {
+        return _limits;
+    }
 
     /// @notice Escrow a job with these terms locks, and the fee taken on each reward.
     function escrowFor(uint128 rewardPerRound, uint32 rounds, uint8 maxWorkers)
@@ -503,8 +416,13 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         return _jobs[jobId];
     }
 
-    function roundOf(uint256 jobId, uint32 round) external view returns (Round memory) {
-        return _rounds[jobId][round];
+    /// @notice A round's state, its deadlines extended by every pause since it started.
+    function roundOf(uint256 jobId, uint32 round) external view returns (Round memory r) {
+        r = _rounds[jobId][round];
+        if (r.status == RoundStatus.None) return r;
+        uint64 shift = _shift(jobId, round);
+        r.commitDeadline += shift;
+        if (r.voteDeadline != 0) r.voteDeadline += shift;
     }
 
     function workersOf(uint256 jobId) external view returns (address[] memory) {
@@ -513,10 +431,6 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
 
     function workerSlot(uint256 jobId, address worker) external view returns (WorkerSlot memory) {
         return _slots[jobId][worker];
-    }
-
-    function challengeOf(uint256 challengeId) external view returns (Challenge memory) {
-        return _challenges[challengeId];
     }
 
     /// @notice Mask of workers that voted for (modelHash, includedMask) in a round.
@@ -538,15 +452,19 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         JobState storage job = _jobs[jobId];
         job.poster = msg.sender;
         job.status = JobStatus.Open;
+        job.bountyBps = challengeBountyBps;
         job.createdAt = uint64(block.timestamp);
         job.feePerReward = feePerReward;
         job.escrow = escrow;
         job.modelHash = p.initialModelHash;
-        emit JobCreated(jobId, msg.sender, p.arbiter, p, escrow, feePerReward, uint64(block.timestamp) + p.joinWindow);
+        _jobPauseBase[jobId] = pausedTotal;
+        emit JobCreated(jobId, msg.sender, p, escrow, feePerReward, uint64(block.timestamp) + p.joinWindow);
         _pull(msg.sender, escrow);
     }
 
-    function _validate(JobParams calldata p) private pure {
+    /// @dev Term codes in TermsOutOfBounds: 0 penalty, 1 commit window, 2 vote window,
+    ///      3 challenge window, 4 bond below minBondToReward × reward, 5 bond above maxBondToReward × reward.
+    function _validate(JobParams calldata p) private view {
         if (p.maxWorkers == 0 || p.maxWorkers > MAX_WORKERS || p.minWorkers == 0 || p.minWorkers > p.maxWorkers) {
             revert InvalidWorkerCount(p.minWorkers, p.maxWorkers, MAX_WORKERS);
         }
@@ -554,17 +472,32 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (p.rewardPerRound == 0) revert ZeroReward();
         if (p.workerBond == 0 || p.challengeBond == 0) revert ZeroBond();
         if (p.specHash == bytes32(0) || p.initialModelHash == bytes32(0)) revert ZeroHash();
-        if (p.arbiter == address(0)) revert ZeroAddress();
         if (p.quorumBps <= 5_000 || p.quorumBps > 10_000) revert InvalidQuorum(p.quorumBps);
         if (p.penaltyBps > 10_000) revert InvalidPenalty(p.penaltyBps);
         _checkWindow(p.joinWindow);
         _checkWindow(p.commitWindow);
         _checkWindow(p.voteWindow);
         _checkWindow(p.challengeWindow);
+        Limits storage l = _limits;
+        if (p.penaltyBps > l.maxPenaltyBps) revert TermsOutOfBounds(0);
+        if (p.commitWindow < l.minCommitWindow) revert TermsOutOfBounds(1);
+        if (p.voteWindow < l.minVoteWindow) revert TermsOutOfBounds(2);
+        if (p.challengeWindow < l.minChallengeWindow) revert TermsOutOfBounds(3);
+        if (p.workerBond < uint256(p.rewardPerRound) * l.minBondToReward) revert TermsOutOfBounds(4);
+        if (p.workerBond > uint256(p.rewardPerRound) * l.maxBondToReward) revert TermsOutOfBounds(5);
     }
 
     function _checkWindow(uint32 w) private pure {
         if (w < MIN_WINDOW || w > MAX_WINDOW) revert InvalidWindow(w);
+    }
+
+    function _setLimits(Limits memory l) private {
+        if (
+            l.maxPenaltyBps > MAX_PENALTY_BPS || l.minCommitWindow < MIN_WINDOW || l.minVoteWindow < MIN_WINDOW
+                || l.minChallengeWindow < MIN_WINDOW || l.minBondToReward > l.maxBondToReward
+        ) revert InvalidLimits();
+        _limits = l;
+        emit LimitsUpdated(l);
     }
 
     function _start(uint256 jobId) private {
@@ -583,7 +516,9 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
     function _startRound(uint256 jobId, uint32 round) private {
         JobState storage job = _jobs[jobId];
         job.currentRound = round;
+        uint64 base = pausedTotal;
         uint64 deadline = uint64(block.timestamp) + _params[jobId].commitWindow;
+        if (base != 0) _roundPauseBase[jobId][round] = base;
         _rounds[jobId][round] = Round({
             commitDeadline: deadline,
             voteDeadline: 0,
@@ -602,42 +537,29 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         rd.status = RoundStatus.Finalized;
         rd.closedAt = uint48(block.timestamp);
         _jobs[jobId].modelHash = modelHash;
-        _settleRound(jobId, round, modelHash, includedMask, active & includedMask & ~dissenters);
-        _penalizeRound(jobId, round, rd, active, dissenters, includedMask);
-        _advance(jobId, round);
-    }
-
-    function _settleRound(uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask, uint32 rewarded)
-        private
-    {
-        uint256 paid = _payRewards(jobId, round, rewarded);
+        uint32 rewarded = active & includedMask & ~dissenters;
+        uint256 paid = _payRound(jobId, rewarded);
         emit RoundFinalized(jobId, round, modelHash, includedMask, rewarded, paid);
-    }
-
-    /// @dev Penalises a finalized round's dissenters, excluded committers and absentees (removed).
-    function _penalizeRound(
-        uint256 jobId,
-        uint32 round,
-        Round storage rd,
-        uint32 active,
-        uint32 dissenters,
-        uint32 includedMask
-    ) private {
         uint32 committed = rd.committedMask;
         if (dissenters != 0) _penalizeMask(jobId, round, dissenters, PenaltyReason.Dissent);
         uint32 excluded = active & committed & ~includedMask & ~dissenters;
         if (excluded != 0) _penalizeMask(jobId, round, excluded, PenaltyReason.Excluded);
         uint32 absent = active & ~committed;
         if (absent != 0) _penalizeMask(jobId, round, absent, PenaltyReason.Absent);
+        _advance(jobId, round);
     }
 
-    /// @dev After a round closed: complete the job, fail it, or start the next round.
+    /// @dev After a round closed: complete the job, fail it, end a pending cancellation, or start the next round.
     function _advance(uint256 jobId, uint32 round) private {
         JobState storage job = _jobs[jobId];
         JobParams storage p = _params[jobId];
         bool finalized = _rounds[jobId][round].status == RoundStatus.Finalized;
         if (round + 1 == p.rounds) {
             _end(jobId, finalized ? JobStatus.Completed : JobStatus.Failed);
+        } else if (cancelAt[jobId] != 0) {
+            uint256 refund = job.escrow;
+            _end(jobId, JobStatus.Cancelled);
+            emit JobCancelled(jobId, round, 0, refund);
         } else if (job.activeMask.count() < p.minWorkers) {
             _end(jobId, JobStatus.Failed);
         } else {
@@ -645,55 +567,41 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         }
     }
 
-    /// @dev Ends a job: refunds the remaining escrow to the poster and closes the round in flight.
-    function _end(uint256 jobId, JobStatus status) private {
-        JobState storage job = _jobs[jobId];
-        uint32 round = job.currentRound;
-        Round storage rd = _rounds[jobId][round];
-        if (rd.status == RoundStatus.Active) rd.status = RoundStatus.Aborted;
-        if (rd.status != RoundStatus.None && rd.closedAt == 0) rd.closedAt = uint48(block.timestamp);
-        uint256 refund = job.escrow;
-        job.escrow = 0;
-        job.status = status;
-        job.endedAt = uint64(block.timestamp);
-        if (refund != 0) _credit(job.poster, jobId, CreditKind.Refund, refund);
-        if (status == JobStatus.Completed) emit JobCompleted(jobId, job.modelHash, refund);
-        else if (status == JobStatus.Failed) emit JobFailed(jobId, round, refund);
+    /// @dev Cancels a running job: the round's active committers are paid for it, the rest refunded.
+    function _executeCancel(uint256 jobId, uint32 round, Round storage rd) private {
+        uint256 paid = _payRound(jobId, rd.committedMask & _jobs[jobId].activeMask);
+        rd.status = RoundStatus.Aborted;
+        uint256 refund = _jobs[jobId].escrow;
+        _end(jobId, JobStatus.Cancelled);
+        emit JobCancelled(jobId, round, paid, refund);
     }
+
 
     // =================================================================== internals: money
 
-    /// @dev Credits `rewardPerRound` to every worker in `mask` and the fee on each to the treasury.
-    function _payRewards(uint256 jobId, uint32 round, uint32 mask) private returns (uint256 total) {
+    /// @dev Rewards every worker in `mask` for one round: the reward accrues in its slot (released with
+    ///      its bond), the fee on each goes to the treasury. Returns reward + fee paid out of escrow.
+    function _payRound(uint256 jobId, uint32 mask) private returns (uint256 total) {
         if (mask == 0) return 0;
         JobState storage job = _jobs[jobId];
-        uint256 reward = _params[jobId].rewardPerRound;
-        uint256 fee = job.feePerReward;
-        address[] storage workers = _workers[jobId];
-        uint256 n = workers.length;
-        uint256 count;
-        for (uint256 i; i < n; ++i) {
-            if (mask & (uint32(1) << uint32(i)) == 0) continue;
-            _credit(workers[i], jobId, CreditKind.Reward, reward);
-            ++count;
-        }
-        round; // the round is carried by RoundFinalized / JobCancelled
-        uint256 fees = fee * count;
+        uint256 count = _accrue(jobId, mask);
+        uint256 fees = uint256(job.feePerReward) * count;
         if (fees != 0) _credit(treasury, jobId, CreditKind.Fee, fees);
-        total = (reward + fee) * count;
+        total = (uint256(_params[jobId].rewardPerRound) + job.feePerReward) * count;
         job.escrow -= total;
     }
 
-    /// @dev Penalises every worker in `mask`. Absentees are also removed from the job, and are not
-    ///      slashed when the round was interrupted by a pause (they may have been unable to act).
+
+
+
+    /// @dev Penalises every worker in `mask` (proceeds to the poster). Absentees are also removed from
+    ///      the job, and so is any worker whose bond fell below half the job's `workerBond` (the
+    ///      remaining bond must keep fraud costly).
     function _penalizeMask(uint256 jobId, uint32 round, uint32 mask, PenaltyReason reason) private {
         address[] storage workers = _workers[jobId];
         uint256 n = workers.length;
-        bool absent = reason == PenaltyReason.Absent;
-        uint256 penalty = (uint256(_params[jobId].workerBond) * _params[jobId].penaltyBps) / 10_000;
-        if ((absent || reason == PenaltyReason.NoVote) && _interruptedByPause(_rounds[jobId][round], _params[jobId])) {
-            penalty = 0;
-        }
+        uint256 bond = _params[jobId].workerBond;
+        uint256 penalty = (bond * _params[jobId].penaltyBps) / 10_000;
         for (uint256 i; i < n; ++i) {
             if (mask & (uint32(1) << uint32(i)) == 0) continue;
             address worker = workers[i];
@@ -702,29 +610,12 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
                 uint256 slashed = _slash(jobId, round, worker, slot, penalty, reason);
                 if (slashed != 0) _credit(_jobs[jobId].poster, jobId, CreditKind.SlashProceeds, slashed);
             }
-            if (absent) _remove(jobId, worker, slot, reason);
+            if (reason == PenaltyReason.Absent) _remove(jobId, worker, slot, reason);
+            else if (slot.active && uint256(slot.bond) * 2 < bond) _remove(jobId, worker, slot, PenaltyReason.LowBond);
         }
     }
 
-    /// @dev Slashes up to `amount` of a worker's bond in this job; the tokens arrive in this contract.
-    function _slash(uint256 jobId, uint32 round, address worker, WorkerSlot storage slot, uint256 amount, PenaltyReason reason)
-        private
-        returns (uint256 slashed)
-    {
-        uint256 bond = slot.bond;
-        if (amount > bond) amount = bond;
-        if (amount == 0 || slot.bondReleased) return 0;
-        slot.bond = uint128(bond - amount);
-        slashed = registry.slash(worker, amount);
-        emit WorkerPenalized(jobId, round, worker, reason, slashed);
-    }
 
-    function _remove(uint256 jobId, address worker, WorkerSlot storage slot, PenaltyReason reason) private {
-        slot.active = false;
-        slot.removedAt = uint64(block.timestamp);
-        _jobs[jobId].activeMask &= ~Bitmask.bit(slot.index);
-        emit WorkerRemoved(jobId, worker, reason);
-    }
 
     function _releaseAllBonds(uint256 jobId) private {
         address[] storage workers = _workers[jobId];
@@ -735,19 +626,7 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         }
     }
 
-    function _releaseBond(uint256 jobId, address worker, WorkerSlot storage slot) private {
-        uint256 amount = slot.bond;
-        slot.bondReleased = true;
-        slot.bond = 0;
-        emit BondReleased(jobId, worker, amount);
-        if (amount != 0) registry.releaseBond(worker, amount);
-    }
 
-    function _credit(address account, uint256 jobId, CreditKind kind, uint256 amount) private {
-        if (amount == 0) return;
-        balanceOf[account] += amount;
-        emit Credited(account, jobId, kind, amount);
-    }
 
     /// @dev Pulls tokens and rejects fee-on-transfer or otherwise non-standard tokens.
     function _pull(address from, uint256 amount) private {
@@ -757,12 +636,8 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (received != amount) revert UnsupportedToken(amount, received);
     }
 
-    // =================================================================== internals: checks
+    // =================================================================== internals: checks and time
 
-    function _job(uint256 jobId) private view returns (JobState storage job) {
-        job = _jobs[jobId];
-        if (job.status == JobStatus.None) revert JobNotFound(jobId);
-    }
 
     /// @dev Reverts unless `sig` over `structHash` is by the caller's current attestation key.
     function _verify(bytes32 structHash, bytes calldata sig) private view {
@@ -772,23 +647,6 @@ contract TrainingMarket is ITrainingMarket, AccessControl, Pausable, ReentrancyG
         if (err != ECDSA.RecoverError.NoError || recovered != expected) revert InvalidSignature(recovered, expected);
     }
 
-    /// @dev True when the last pause overlapped the round's commit and vote windows.
-    function _interruptedByPause(Round storage rd, JobParams storage p) private view returns (bool) {
-        if (lastUnpausedAt == 0) return false;
-        uint256 start = uint256(rd.commitDeadline) - p.commitWindow;
-        uint256 end = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
-        return lastUnpausedAt > start && lastPausedAt <= end;
-    }
 
-    function _openChallenge(uint256 challengeId) private view returns (Challenge storage c) {
-        c = _challenges[challengeId];
-        if (c.status == ChallengeStatus.None) revert ChallengeNotFound(challengeId);
-        if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
-    }
 
-    function _closeChallenge(Challenge storage c) private returns (WorkerSlot storage slot) {
-        slot = _slots[c.jobId][c.worker];
-        slot.openChallenges -= 1;
-        delete openChallengeOf[keccak256(abi.encode(c.jobId, c.round, c.worker))];
-    }
 }

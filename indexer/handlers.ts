@@ -278,7 +278,8 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       store.create<Job>("job", {
         id: jobId,
         poster: a.poster,
-        arbiter: a.arbiter,
+        // no arbiter since issue 13 (disputes go to the DisputeGame); column kept until a 0003_disputes migration
+        arbiter: a.arbiter ?? "0x0000000000000000000000000000000000000000",
         token: ctx.token,
         status: "Open",
         specHash: p.specHash,
@@ -547,6 +548,8 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         if (w) {
           w.earned = add(w.earned, amount);
           w.updatedBlock = b;
+          // rewards are credited at bond release, after the job ended (issue 13): announce the job as changed
+          await job(store, jobId, b);
         }
       } else if (kind === "Fee") net.feesPaid = add(net.feesPaid, amount);
       else if (kind === "Refund") net.refunded = add(net.refunded, amount);

@@ -12,6 +12,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CONTRACTS = [
   ["ProviderRegistry", "contracts/ProviderRegistry.sol"],
   ["TrainingMarket", "contracts/TrainingMarket.sol"],
+  ["MarketDisputeModule", "contracts/market/MarketDisputeModule.sol"],
+  ["DisputeGame", "contracts/DisputeGame.sol"],
   ["TestToken", "contracts/token/TestToken.sol"],
 ] as const;
 

@@ -12,6 +12,8 @@ export interface MarketAddresses {
   token: Address;
   registry: Address;
   market: Address;
+  /** The DisputeGame (bisection, referees); absent in deployments that predate it. */
+  game?: Address;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,7 +35,13 @@ export function parseIgnitionAddresses(json: Record<string, string>): MarketAddr
     }
     throw new Error(`deployment has no valid address for ${names.join(" or ")}`);
   };
-  return { token: pick("TestToken", "Token"), registry: pick("ProviderRegistry"), market: pick("TrainingMarket") };
+  const gameKey = Object.keys(json).find((k) => k.endsWith("#DisputeGame") && isAddress(json[k]));
+  return {
+    token: pick("TestToken", "Token"),
+    registry: pick("ProviderRegistry"),
+    market: pick("TrainingMarket"),
+    ...(gameKey ? { game: getAddress(json[gameKey]) } : {}),
+  };
 }
 
 /**
@@ -47,7 +55,8 @@ export function loadAddresses(chainId: number, opts: { deploymentsDir?: string; 
     for (const [name, v] of [["TOKEN_ADDRESS", env.TOKEN_ADDRESS], ["REGISTRY_ADDRESS", env.REGISTRY_ADDRESS], ["MARKET_ADDRESS", env.MARKET_ADDRESS]] as const) {
       if (!isAddress(v!)) throw new Error(`${name} is not an address: ${v}`);
     }
-    return { token: getAddress(env.TOKEN_ADDRESS!), registry: getAddress(env.REGISTRY_ADDRESS!), market: getAddress(env.MARKET_ADDRESS!) };
+    const game = env.GAME_ADDRESS && isAddress(env.GAME_ADDRESS) ? { game: getAddress(env.GAME_ADDRESS) } : {};
+    return { token: getAddress(env.TOKEN_ADDRESS!), registry: getAddress(env.REGISTRY_ADDRESS!), market: getAddress(env.MARKET_ADDRESS!), ...game };
   }
   const dir = opts.deploymentsDir ?? path.join(repoRoot, "ignition", "deployments");
   const file = path.join(dir, deploymentId(chainId), "deployed_addresses.json");

@@ -23,6 +23,7 @@ export const roundUpdateTypes = {
     { name: "jobId", type: "uint256" },
     { name: "round", type: "uint32" },
     { name: "updateHash", type: "bytes32" },
+    { name: "traceRoot", type: "bytes32" },
     { name: "trainLoss", type: "uint64" },
     { name: "worker", type: "address" },
   ],
@@ -42,6 +43,8 @@ export interface RoundUpdateMessage {
   jobId: bigint;
   round: number;
   updateHash: Hex;
+  /** Merkle root of the round trace (shared/trace.ts). */
+  traceRoot: Hex;
   trainLoss: bigint;
   worker: Address;
 }
@@ -98,4 +101,40 @@ export function recoverRoundUpdateSigner(domain: TypedDataDomain, message: Round
 /** Recovers the signer of a RoundResult signature. */
 export function recoverRoundResultSigner(domain: TypedDataDomain, message: RoundResultMessage, signature: Hex): Promise<Address> {
   return recoverTypedDataAddress({ domain, types: roundResultTypes, primaryType: "RoundResult", message, signature });
+}
+
+// ---- ProviderRegistry: attestation key proof of possession ----------------------------------
+
+export const REGISTRY_EIP712_NAME = "ProviderRegistry";
+
+export const keyProofTypes = {
+  AttestationKeyProof: [
+    { name: "provider", type: "address" },
+    { name: "signer", type: "address" },
+    { name: "reportHash", type: "bytes32" },
+    { name: "nonce", type: "uint256" },
+  ],
+} as const;
+
+/** The registry's EIP-712 domain on a chain. */
+export function registryDomain(chainId: number | bigint, registry: Address): TypedDataDomain {
+  return { name: REGISTRY_EIP712_NAME, version: "1", chainId: Number(chainId), verifyingContract: registry };
+}
+
+/**
+ * Proof that `key` is held by the registering provider: the key signs (provider, its own address,
+ * the attestation report hash, the provider's current `keyNonce`) under the registry's domain
+ * (chain id + registry address), so the proof cannot be replayed elsewhere or reused.
+ */
+export function signKeyProof(
+  key: LocalAccount,
+  domain: TypedDataDomain,
+  message: { provider: Address; reportHash: Hex; nonce: bigint },
+): Promise<Hex> {
+  return key.signTypedData({
+    domain,
+    types: keyProofTypes,
+    primaryType: "AttestationKeyProof",
+    message: { provider: message.provider, signer: key.address, reportHash: message.reportHash, nonce: message.nonce },
+  });
 }

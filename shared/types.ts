@@ -28,7 +28,6 @@ export type CreditKindName = (typeof CreditKind)[number];
 export interface JobParams {
   specHash: Hex;
   initialModelHash: Hex;
-  arbiter: Address;
   rewardPerRound: bigint;
   workerBond: bigint;
   challengeBond: bigint;

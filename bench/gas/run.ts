@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
-import { keccak256, parseSignature, toHex, type Hex } from "viem";
+import { keccak256, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   E18,
@@ -27,6 +27,8 @@ import {
   deployMarket,
   fund,
   jobParams,
+  keyProof,
+  traceFor,
   modelHashFor,
   registerProvider,
   vote,
@@ -81,6 +83,7 @@ async function measure(contract: string, fn: string, situation: string, tx: Prom
 }
 
 const deployer = ctx.deployer;
+let bisectionMoves = 0;
 const as = (w: Wallet) => ({ account: w.account });
 
 // ---- ProviderRegistry
@@ -89,7 +92,8 @@ const as = (w: Wallet) => ({ account: w.account });
   const attestor = privateKeyToAccount(generatePrivateKey());
   await fund(ctx, w, 2_000n * E18, ctx.registry.address);
   const report = keccak256(toHex("report"));
-  await measure("ProviderRegistry", "register", "new provider, 1,000 TCRED", ctx.registry.write.register([1_000n * E18, attestor.address, report, "ipfs://meta"], as(w)));
+  const proof = await keyProof(ctx, attestor, w.account.address, report);
+  await measure("ProviderRegistry", "register", "new provider, 1,000 TCRED (with key proof)", ctx.registry.write.register([1_000n * E18, attestor.address, report, "ipfs://meta", proof], as(w)));
   await measure("ProviderRegistry", "addStake", "existing provider", ctx.registry.write.addStake([500n * E18], as(w)));
   await measure("ProviderRegistry", "requestUnbond", "first request", ctx.registry.write.requestUnbond([100n * E18], as(w)));
   await measure("ProviderRegistry", "requestUnbond", "adds to a pending request", ctx.registry.write.requestUnbond([100n * E18], as(w)));
@@ -98,10 +102,13 @@ const as = (w: Wallet) => ({ account: w.account });
   await increaseTime(7 * 24 * 3600 + 1);
   await measure("ProviderRegistry", "withdrawUnbonded", "after the delay", ctx.registry.write.withdrawUnbonded(as(w)));
   const next = privateKeyToAccount(generatePrivateKey());
-  await measure("ProviderRegistry", "rotateAttestationKey", "", ctx.registry.write.rotateAttestationKey([next.address, keccak256(toHex("report2"))], as(w)));
+  const proof2 = await keyProof(ctx, next, w.account.address, keccak256(toHex("report2")));
+  await measure("ProviderRegistry", "rotateAttestationKey", "with key proof", ctx.registry.write.rotateAttestationKey([next.address, keccak256(toHex("report2")), proof2], as(w)));
   await measure("ProviderRegistry", "updateMetadata", "short URI", ctx.registry.write.updateMetadata(["ipfs://meta2"], as(w)));
   // market-only functions, called by an EOA granted MARKET_ROLE for the measurement
   const marketRole = await ctx.registry.read.MARKET_ROLE();
+  await ctx.registry.write.scheduleGrant([marketRole, deployer.account.address], as(deployer as Wallet));
+  await increaseTime(2 * 24 * 3600 + 1); // role grants are delayed once providers registered
   await ctx.registry.write.grantRole([marketRole, deployer.account.address], as(deployer as Wallet));
   await measure("ProviderRegistry", "lockBond", "market role (called by joinJob)", ctx.registry.write.lockBond([w.account.address, 100n * E18], as(deployer as Wallet)));
   await measure("ProviderRegistry", "releaseBond", "market role (called by releaseBond)", ctx.registry.write.releaseBond([w.account.address, 50n * E18], as(deployer as Wallet)));
@@ -117,12 +124,19 @@ const as = (w: Wallet) => ({ account: w.account });
 const trio: Provider[] = [];
 for (let i = 0; i < 3; i++) trio.push(await registerProvider(ctx, wallet(), 10_000n * E18));
 const poster = wallet();
-const arbiter = wallet();
 const challenger = wallet();
+// three referees outside every job
+const refs: Provider[] = [];
+for (let i = 0; i < 3; i++) {
+  const r = await registerProvider(ctx, wallet(), 1_000n * E18);
+  await fund(ctx, r.wallet, 100n * E18, ctx.game.address);
+  await ctx.game.write.registerReferee(as(r.wallet));
+  refs.push(r);
+}
 const marketRow = (fn: string, situation: string, tx: Promise<Hex>) => measure("TrainingMarket", fn, situation, tx);
 
 async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; gas: bigint }> {
-  const params = jobParams({ ...overrides }, arbiter.account.address);
+  const params = jobParams({ ...overrides });
   const [escrow] = await ctx.market.read.escrowFor([params.rewardPerRound, params.rounds, params.maxWorkers]);
   await fund(ctx, poster, escrow, ctx.market.address);
   const gas = await gasOf(ctx.market.write.createJob([params], as(poster)));
@@ -143,22 +157,11 @@ async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; g
   // round 1: nobody commits; expire after the commit deadline (everyone absent → job fails)
   await increaseTime(601);
   await marketRow("expireRound", "running, nobody committed (3 absent, slashed, removed; job fails)", ctx.market.write.expireRound([jobId], as(poster)));
-  await marketRow("challenge", "commitment of round 0", (async () => {
-    const params = await ctx.market.read.jobParams([jobId]);
-    await fund(ctx, challenger, params.challengeBond, ctx.market.address);
-    return ctx.market.write.challenge([jobId, 0, trio[0].address], as(challenger));
-  })());
-  await marketRow("resolveChallenge", "upheld (slash remaining bond, bounty)", ctx.market.write.resolveChallenge([1n, true], as(arbiter)));
-  await fund(ctx, challenger, 20n * E18, ctx.market.address);
-  await ctx.market.write.challenge([jobId, 0, trio[1].address], as(challenger));
-  await marketRow("resolveChallenge", "rejected (bond to the worker)", ctx.market.write.resolveChallenge([2n, false], as(arbiter)));
-  await fund(ctx, challenger, 20n * E18, ctx.market.address);
-  await ctx.market.write.challenge([jobId, 0, trio[2].address], as(challenger));
-  await increaseTime(3 * 24 * 3600 + 1);
-  await marketRow("expireChallenge", "arbiter silent past the arbitration period", ctx.market.write.expireChallenge([3n], as(poster)));
   await increaseTime(86_401);
   await marketRow("releaseBond", "after the challenge window", ctx.market.write.releaseBond([jobId, trio[1].address], as(poster)));
-  await marketRow("withdraw", "whole credited balance", ctx.market.write.withdraw(as(trio[1].wallet)));
+  let who: Wallet | undefined;
+  for (const c of [poster, ...trio.map((p) => p.wallet), ctx.treasury as Wallet]) if ((await ctx.market.read.balanceOf([c.account.address])) > 0n) who = c;
+  if (who) await marketRow("withdraw", "whole credited balance", ctx.market.write.withdraw(as(who)));
 }
 {
   // open job: expire with too few workers (refund), cancel an open job, start after the window
@@ -183,37 +186,58 @@ async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; g
   await increaseTime(601 + 301);
   await marketRow("expireRound", "running, no quorum (1 absent removed, 1 silent penalised)", ctx.market.write.expireRound([d.jobId], as(poster)));
 }
+// ---- DisputeGame: a whole step dispute over a trace of H = 100 inner steps, and a round challenge
+const gameRow = (fn: string, situation: string, tx: Promise<Hex>) => measure("DisputeGame", fn, situation, tx);
+let disputeTotal = 0n;
+let roundChallengeTotal = 0n;
 {
-  // createJobWithPermit: EIP-2612 permit instead of approve
-  const params = jobParams({}, arbiter.account.address);
-  const [escrow] = await ctx.market.read.escrowFor([params.rewardPerRound, params.rounds, params.maxWorkers]);
-  await ctx.token.write.mint([poster.account.address, escrow], as(deployer as Wallet));
-  const nonce = await ctx.token.read.nonces([poster.account.address]);
-  const deadline = (await ctx.publicClient.getBlock()).timestamp + 3_600n; // chain time (advanced above)
-  const signature = await poster.signTypedData({
-    account: poster.account,
-    domain: { name: "Training Credit", version: "1", chainId: ctx.chainId, verifyingContract: ctx.token.address },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    primaryType: "Permit",
-    message: { owner: poster.account.address, spender: ctx.market.address, value: escrow, nonce, deadline },
-  });
-  const { r, s, v, yParity } = parseSignature(signature);
-  await marketRow("createJobWithPermit", "3 rounds × 3 workers, permit instead of approve", ctx.market.write.createJobWithPermit([params, deadline, Number(v ?? BigInt(yParity + 27)), r, s], as(poster)));
+  const H = 100;
+  const { jobId } = await newJob({ rounds: 2, maxWorkers: 3, minWorkers: 3 });
+  for (const p of trio) await ctx.market.write.joinJob([jobId], as(p.wallet));
+  const forged = traceFor(jobId, 0, trio[0].address, { steps: H, forkAt: 37 });
+  const truth = traceFor(jobId, 0, trio[0].address, { steps: H });
+  await commit(ctx, trio[0], jobId, 0, 2.5, undefined, undefined, forged);
+  await commit(ctx, trio[1], jobId, 0);
+  await commit(ctx, trio[2], jobId, 0);
+  await fund(ctx, challenger, 20n * E18, ctx.game.address);
+  const add = async (fn: string, situation: string, tx: Promise<Hex>) => { disputeTotal += await gameRow(fn, situation, tx); };
+  await add("challengeStep", "opens a fraud dispute (bond pulled, market locked)", ctx.game.write.challengeStep([jobId, 0, trio[0].address, forged.leaves[H + 1], forged.root], as(challenger)));
+  const id = await ctx.game.read.disputeCount();
+  await add("startBisection", `worker opens its trace (${H + 2} leaves, depth ${forged.depth})`, ctx.game.write.startBisection([id, H + 2, forged.proof(H + 1)], as(trio[0].wallet)));
+  let moves = 0;
+  for (;;) {
+    const d = await ctx.game.read.disputeOf([id]);
+    if (d.phase === 4) break;
+    const [, , mid] = await ctx.game.read.interval([id]);
+    const tag = moves === 0 ? "" : " (repeated)";
+    disputeTotal += await (moves === 0 ? gameRow("revealMidpoint", "worker reveals a midpoint with its proof", ctx.game.write.revealMidpoint([id, forged.leaves[mid], forged.proof(mid)], as(trio[0].wallet))) : gasOf(ctx.game.write.revealMidpoint([id, forged.leaves[mid], forged.proof(mid)], as(trio[0].wallet))));
+    disputeTotal += await (moves === 0 ? gameRow("respondMidpoint", "challenger agrees / disagrees" + tag, ctx.game.write.respondMidpoint([id, forged.leaves[mid] === truth.leaves[mid]], as(challenger))) : gasOf(ctx.game.write.respondMidpoint([id, forged.leaves[mid] === truth.leaves[mid]], as(challenger))));
+    moves++;
+  }
+  const panel = await ctx.game.read.panelOf([id]);
+  for (const [i, m] of panel.entries()) {
+    const r = refs.find((x) => x.address.toLowerCase() === m.toLowerCase())!;
+    disputeTotal += await (i === 0 ? gameRow("voteStep", "referee verdict on the one disputed step", ctx.game.write.voteStep([id, false], as(r.wallet))) : gasOf(ctx.game.write.voteStep([id, false], as(r.wallet))));
+  }
+  await add("resolve", "fraud upheld: whole bond slashed, bounty, reward clawback, worker removed", ctx.game.write.resolve([id], as(poster)));
+  bisectionMoves = moves;
+  // round challenge: finalize round 0 honestly among the two others, then challenge it (rejected)
+  await vote(ctx, trio[1], jobId, 0, modelHashFor(jobId, 0), 0b111);
+  await vote(ctx, trio[2], jobId, 0, modelHashFor(jobId, 0), 0b111);
+  await fund(ctx, challenger, 20n * E18, ctx.game.address);
+  roundChallengeTotal += await gameRow("challengeRound", "finalized round (panel drawn at once)", ctx.game.write.challengeRound([jobId, 0], as(challenger)));
+  const rid = await ctx.game.read.disputeCount();
+  for (const [i, m] of (await ctx.game.read.panelOf([rid])).entries()) {
+    const r = refs.find((x) => x.address.toLowerCase() === m.toLowerCase())!;
+    roundChallengeTotal += await (i === 0 ? gameRow("voteRound", "referee recomputes the aggregate", ctx.game.write.voteRound([rid, modelHashFor(jobId, 0), 0b111], as(r.wallet))) : gasOf(ctx.game.write.voteRound([rid, modelHashFor(jobId, 0), 0b111], as(r.wallet))));
+  }
+  roundChallengeTotal += await gameRow("resolve", "round challenge rejected (result was the aggregate)", ctx.game.write.resolve([rid], as(poster)));
 }
 {
   const a = deployer as Wallet;
   await marketRow("setTreasury", "admin", ctx.market.write.setTreasury([ctx.treasury.account.address], as(a)));
   await marketRow("setProtocolFee", "admin", ctx.market.write.setProtocolFee([200], as(a)));
   await marketRow("setChallengeBounty", "admin", ctx.market.write.setChallengeBounty([2_000], as(a)));
-  await marketRow("setArbitrationPeriod", "admin", ctx.market.write.setArbitrationPeriod([3n * 24n * 3600n], as(a)));
   await marketRow("pause", "admin", ctx.market.write.pause(as(a)));
   await marketRow("unpause", "admin", ctx.market.write.unpause(as(a)));
 }
@@ -257,14 +281,14 @@ async function playRound(jobId: bigint, round: number, ps: Provider[]): Promise<
 const rounds: RoundGas[] = [];
 for (const n of WORKER_COUNTS) {
   const ps = pool.slice(0, n);
-  const params = jobParams({ rounds: 3, maxWorkers: n, minWorkers: n, quorumBps: 6_667 }, arbiter.account.address);
+  const params = jobParams({ rounds: 3, maxWorkers: n, minWorkers: n, quorumBps: 6_667 });
   const jobId = await createJob(ctx, poster as never, params);
   for (const p of ps) await ctx.market.write.joinJob([jobId], as(p.wallet));
   rounds.push(await playRound(jobId, 0, ps));
   rounds.push(await playRound(jobId, 1, ps));
   // leave the job's balances in place: later jobs reuse the same providers, whose balances are then
   // non-zero; withdraw them so that round 0 of the next size is again the zero → non-zero case
-  for (const p of ps) await ctx.market.write.withdraw(as(p.wallet));
+  for (const p of ps) if ((await ctx.market.read.balanceOf([p.address])) > 0n) await ctx.market.write.withdraw(as(p.wallet));
 }
 
 // ------------------------------------------------------------------ finalization scenarios at the cap
@@ -285,7 +309,7 @@ interface Scenario {
 const scenarios: Scenario[] = [];
 async function scenario(name: string, opts: { rounds: number; absent: number; excluded: number }) {
   const ps = pool.slice(0, CAP);
-  const params = jobParams({ rounds: opts.rounds, maxWorkers: CAP, minWorkers: 1, quorumBps: 6_667 }, arbiter.account.address);
+  const params = jobParams({ rounds: opts.rounds, maxWorkers: CAP, minWorkers: 1, quorumBps: 6_667 });
   const jobId = await createJob(ctx, poster as never, params);
   for (const p of ps) await ctx.market.write.joinJob([jobId], as(p.wallet));
   const committers = ps.slice(0, CAP - opts.absent);
@@ -449,6 +473,9 @@ writeFileSync(benchPath, doc);
 const resultsDir = path.join(root, "bench/results");
 mkdirSync(resultsDir, { recursive: true });
 const json = {
+  disputeTotal: Number(disputeTotal),
+  disputeBisectionMoves: bisectionMoves,
+  roundChallengeTotal: Number(roundChallengeTotal),
   commitPlusResultPerWorker: Number(commitPlusResultPerWorker),
   finalizeAtCap: Number(finalizeAtCap),
   finalizeAtCapWithPenalties: Number(finalizeAtCapWorst),

@@ -37,7 +37,6 @@ export const SPEC_INIT_OPTIONS = {
   "commit-window": { type: "string" },
   "vote-window": { type: "string" },
   "challenge-window": { type: "string" },
-  arbiter: { type: "string" },
   name: { type: "string" },
   force: { type: "boolean" },
   to: { type: "string" },
@@ -81,16 +80,12 @@ export function keystoreAddress(file: string | undefined): Address | undefined {
  * Builds a spec from a preset and flags; windows default to the preset's, raised to what the chain's
  * block time needs when `blockTime` is known; every value is validated as `job create` would.
  */
-export function specFromFlags(values: Record<string, unknown>, opts: { arbiter?: Address; blockTime?: number }): JobSpec {
+export function specFromFlags(values: Record<string, unknown>, opts: { blockTime?: number }): JobSpec {
   const preset = (values.preset as string | undefined) ?? "default";
   if (preset !== "default" && preset !== "tiny") throw new CommandError(`--preset must be "default" (0.43M parameters) or "tiny", got ${preset}`);
-  const arbiterRaw = (values.arbiter as string | undefined) ?? opts.arbiter;
-  if (!arbiterRaw) throw new CommandError("spec init needs --arbiter <address> (who decides challenges; usually the poster), or --key-file of the poster");
-  if (!isAddress(arbiterRaw)) throw new CommandError(`--arbiter is not an address: ${arbiterRaw}`);
   const min = opts.blockTime !== undefined ? minWindowFor(opts.blockTime) : 10;
   const window = (key: string, def: number) => intFlag(values, key, 10, 30 * 24 * 3600) ?? Math.max(def, min);
   const base = makeSpec({
-    arbiter: getAddress(arbiterRaw),
     model: preset,
     rounds: intFlag(values, "rounds", 1, 1_000_000),
     workers: intFlag(values, "workers", 1, 32),

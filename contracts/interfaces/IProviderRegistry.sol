@@ -33,6 +33,7 @@ interface IProviderRegistry {
     error UnbondingNotReady(uint64 readyAt, uint64 now_);
     error UnbondingDelayTooLong(uint64 delay, uint64 maximum);
     error UnsupportedToken(uint256 expected, uint256 received);
+    error InvalidKeyProof(address signer, address recovered);
 
     // ---- events ----
     event ProviderRegistered(
@@ -59,13 +60,18 @@ interface IProviderRegistry {
     event UnbondingDelayUpdated(uint64 delay);
 
     // ---- provider actions ----
-    function register(uint256 stake, address attestationSigner, bytes32 reportHash, string calldata metadataURI)
-        external;
+    function register(
+        uint256 stake,
+        address attestationSigner,
+        bytes32 reportHash,
+        string calldata metadataURI,
+        bytes calldata keyProof
+    ) external;
     function addStake(uint256 amount) external;
     function requestUnbond(uint256 amount) external;
     function cancelUnbond() external;
     function withdrawUnbonded() external;
-    function rotateAttestationKey(address newSigner, bytes32 newReportHash) external;
+    function rotateAttestationKey(address newSigner, bytes32 newReportHash, bytes calldata keyProof) external;
     function updateMetadata(string calldata metadataURI) external;
 
     // ---- market actions ----
@@ -79,4 +85,5 @@ interface IProviderRegistry {
     function attestationSignerOf(address provider) external view returns (address);
     function freeStakeOf(address provider) external view returns (uint256);
     function isRegistered(address provider) external view returns (bool);
+    function bondedBy(address provider, address market) external view returns (uint256);
 }

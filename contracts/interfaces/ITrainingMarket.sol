@@ -21,22 +21,17 @@ interface ITrainingMarket {
         Aborted
     }
 
-    enum ChallengeStatus {
-        None,
-        Open,
-        Upheld,
-        Rejected,
-        Expired
-    }
-
     /// @notice Why a worker lost (part of) its bond or its place. NoVote: committed but did not vote
-    ///         in a round that expired without quorum.
+    ///         in a round that expired without quorum. WrongResult: voted a round result that referees
+    ///         showed is not the deterministic aggregate. LowBond: bond fell below the job's minimum.
     enum PenaltyReason {
         Absent,
         Dissent,
         Excluded,
         Fraud,
-        NoVote
+        NoVote,
+        WrongResult,
+        LowBond
     }
 
     /// @notice Why an account's pull-payment balance was credited.
@@ -53,10 +48,9 @@ interface ITrainingMarket {
     /// @notice Everything a poster chooses when creating a job; immutable afterwards.
     /// @param specHash keccak-256 of the job spec blob (model, data, hyper-parameters).
     /// @param initialModelHash keccak-256 of the initial model blob (round 0's global model).
-    /// @param arbiter Decides challenges for this job.
     /// @param rewardPerRound Paid to each accepted worker per finalized round.
     /// @param workerBond Stake each worker bonds for the job (slashable).
-    /// @param challengeBond Bond a challenger posts (lost to the worker if rejected).
+    /// @param challengeBond Bond a challenger posts in the dispute game (lost if the referees reject it).
     /// @param rounds Number of rounds to run (≥ 1).
     /// @param maxWorkers Workers wanted; the job starts when this many joined (1..MAX_WORKERS).
     /// @param minWorkers Fewest workers to start after the join window, and to keep running.
@@ -65,11 +59,11 @@ interface ITrainingMarket {
     /// @param joinWindow Seconds after creation during which workers may join.
     /// @param commitWindow Seconds a round's commit phase lasts.
     /// @param voteWindow Seconds the result vote lasts after the commit phase closes.
-    /// @param challengeWindow Seconds after a round closes during which its commitments may be challenged.
+    /// @param challengeWindow Seconds after a round closes during which its commitments and its result
+    ///        may be challenged; rewards and bonds stay slashable until it has passed.
     struct JobParams {
         bytes32 specHash;
         bytes32 initialModelHash;
-        address arbiter;
         uint128 rewardPerRound;
         uint128 workerBond;
         uint128 challengeBond;
@@ -84,13 +78,15 @@ interface ITrainingMarket {
         uint32 challengeWindow;
     }
 
-    /// @notice A job's mutable state.
+    /// @notice A job's mutable state. `bountyBps` is the challenger's share of a fraud slash,
+    ///         snapshotted at creation (governance changes never apply to existing jobs).
     struct JobState {
         address poster;
         JobStatus status;
         uint8 workerCount;
         uint32 activeMask;
         uint32 currentRound;
+        uint16 bountyBps;
         uint64 createdAt;
         uint64 endedAt;
         uint128 feePerReward;
@@ -98,7 +94,8 @@ interface ITrainingMarket {
         bytes32 modelHash;
     }
 
-    /// @notice One round's state; masks are indexed by a worker's join index.
+    /// @notice One round's state; masks are indexed by a worker's join index. Deadlines as returned by
+    ///         `roundOf` already include every pause that happened since the round started.
     struct Round {
         uint64 commitDeadline;
         uint64 voteDeadline;
@@ -108,25 +105,33 @@ interface ITrainingMarket {
         RoundStatus status;
     }
 
-    /// @notice A worker's place in one job.
+    /// @notice A worker's place in one job. `paidRounds` counts rounds it was rewarded for; the
+    ///         rewards stay in the market (slashable) until its bond is released.
     struct WorkerSlot {
         uint8 index;
         bool joined;
         bool active;
         bool bondReleased;
-        uint16 openChallenges;
+        uint32 paidRounds;
         uint64 removedAt;
         uint128 bond;
     }
 
-    struct Challenge {
-        uint256 jobId;
-        address worker;
-        uint32 round;
-        address challenger;
-        uint64 openedAt;
-        ChallengeStatus status;
-        uint128 bond;
+    /// @notice Protocol bounds on job terms, set by governance and checked when a job is created (so a
+    ///         job's terms, once accepted, never change). Windows in seconds.
+    /// @param maxPenaltyBps Highest `penaltyBps` (absence / dissent / excluded penalty).
+    /// @param minCommitWindow Shortest commit window.
+    /// @param minVoteWindow Shortest vote window.
+    /// @param minChallengeWindow Shortest challenge window.
+    /// @param minBondToReward Smallest `workerBond / rewardPerRound`.
+    /// @param maxBondToReward Largest `workerBond / rewardPerRound`.
+    struct Limits {
+        uint16 maxPenaltyBps;
+        uint32 minCommitWindow;
+        uint32 minVoteWindow;
+        uint32 minChallengeWindow;
+        uint32 minBondToReward;
+        uint64 maxBondToReward;
     }
 
     // ---- errors ----
@@ -154,7 +159,14 @@ interface ITrainingMarket {
     error ProviderNotRegistered(address provider);
     error NoAttestationKey(address provider);
     error NotPoster(uint256 jobId, address caller);
-    error NotArbiter(uint256 jobId, address caller);
+    error NotDisputeGame(address caller);
+    error DuplicateUpdate(uint256 jobId, uint32 round, bytes32 updateHash);
+    error TermsOutOfBounds(uint8 term);
+    error InvalidLimits();
+    error CancelPending(uint256 jobId, uint64 effectiveAt);
+    error DisputesOpen(uint256 jobId, uint32 open);
+    error RoundNotSettleable(uint256 jobId, uint32 round);
+    error NothingReserved(uint256 jobId, uint32 round);
     error NotActiveWorker(uint256 jobId, address caller);
     error NotAWorker(uint256 jobId, address account);
     error WrongRound(uint32 given, uint32 current);
@@ -168,13 +180,7 @@ interface ITrainingMarket {
     error InvalidSignature(address recovered, address expected);
     error RoundNotExpired(uint256 jobId, uint32 round);
     error NoQuorum(uint256 jobId, uint32 round);
-    error ChallengeWindowClosed(uint256 jobId, uint32 round);
-    error ChallengeAlreadyOpen(uint256 jobId, uint32 round, address worker);
-    error ChallengeNotFound(uint256 challengeId);
-    error ChallengeNotOpen(uint256 challengeId);
-    error ArbitrationPeriodNotOver(uint64 until);
     error BondLockedUntil(uint64 until);
-    error BondHasOpenChallenges(uint256 jobId, address worker, uint16 open);
     error BondAlreadyReleased(uint256 jobId, address worker);
     error WorkerStillActive(uint256 jobId, address worker);
     error NothingToWithdraw(address account);
@@ -183,7 +189,6 @@ interface ITrainingMarket {
     event JobCreated(
         uint256 indexed jobId,
         address indexed poster,
-        address indexed arbiter,
         JobParams params,
         uint256 escrow,
         uint128 feePerReward,
@@ -193,7 +198,12 @@ interface ITrainingMarket {
     event JobStarted(uint256 indexed jobId, uint8 workerCount, uint256 refundedUnusedSlots, uint256 escrow);
     event RoundStarted(uint256 indexed jobId, uint32 indexed round, bytes32 modelHash, uint64 commitDeadline);
     event UpdateCommitted(
-        uint256 indexed jobId, uint32 indexed round, address indexed worker, bytes32 updateHash, uint64 trainLoss
+        uint256 indexed jobId,
+        uint32 indexed round,
+        address indexed worker,
+        bytes32 updateHash,
+        bytes32 traceRoot,
+        uint64 trainLoss
     );
     event VotingStarted(uint256 indexed jobId, uint32 indexed round, uint32 committedMask, uint64 voteDeadline);
     event ResultSubmitted(
@@ -217,20 +227,25 @@ interface ITrainingMarket {
     event JobFailed(uint256 indexed jobId, uint32 round, uint256 refund);
     event Credited(address indexed account, uint256 indexed jobId, CreditKind indexed kind, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
-    event ChallengeOpened(
-        uint256 indexed challengeId,
-        uint256 indexed jobId,
-        uint32 round,
-        address indexed worker,
-        address challenger,
-        uint128 bond
-    );
-    event ChallengeResolved(
-        uint256 indexed challengeId, ChallengeStatus status, uint256 slashed, uint256 bounty, uint256 bondPaidOut
-    );
     event BondReleased(uint256 indexed jobId, address indexed worker, uint256 amount);
     event TreasuryUpdated(address treasury);
     event ProtocolFeeUpdated(uint16 feeBps);
     event ChallengeBountyUpdated(uint16 bountyBps);
-    event ArbitrationPeriodUpdated(uint64 period);
+    event LimitsUpdated(Limits limits);
+    event DisputeGameUpdated(address game);
+    event CancelRequested(uint256 indexed jobId, uint32 round, uint64 effectiveAt);
+    /// @notice An expired round with votes set aside `reserved` of the escrow until referees settle it.
+    event RoundReserved(uint256 indexed jobId, uint32 indexed round, uint256 reserved);
+    /// @notice Referees established the correct result of an expired round.
+    event RoundSettled(
+        uint256 indexed jobId, uint32 indexed round, bytes32 modelHash, uint32 includedMask, uint32 paidMask, uint32 wrongMask
+    );
+    /// @notice Referees showed a finalized round's result is not the deterministic aggregate.
+    event RoundOverturned(
+        uint256 indexed jobId, uint32 indexed round, bytes32 modelHash, uint32 includedMask, uint32 wrongMask, uint32 honestMask
+    );
+    event ReserveReleased(uint256 indexed jobId, uint32 indexed round, uint256 refund);
+    /// @notice A worker's round reward was taken back (fraud or wrong result) and refunded to the poster.
+    event RewardClawedBack(uint256 indexed jobId, uint32 indexed round, address indexed worker, uint256 amount);
+    event DisputeLock(uint256 indexed jobId, uint32 openDisputes);
 }

@@ -5,6 +5,7 @@ import {vm} from "./utils/Vm.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {ITrainingMarket} from "../interfaces/ITrainingMarket.sol";
+import {IMarketDisputes} from "../interfaces/IMarketDisputes.sol";
 
 /// @title AccountingTest
 /// @notice Fuzz tests of the token accounting: escrow arithmetic, a whole job with random
@@ -94,6 +95,9 @@ contract AccountingTest is MarketFixture {
         uint256 challengerOwed;
         uint256 rewardsPaid;
         uint256 challengeBondPosted;
+        uint256 accrued;
+        uint256 reserved;
+        uint256 reservedRounds;
         uint256[] workerOwed;
         uint256[] slotBond;
         uint256[] slashed;
@@ -130,9 +134,9 @@ contract AccountingTest is MarketFixture {
     ) public {
         Sim memory s;
         s.seed = seed;
-        s.reward = bound(reward, 1, 1e24);
+        s.reward = bound(reward, 1e6, 1e24); // bond / reward stays within the (widened) uint64 ratio limit
         s.bond = bound(bond, 1, 1e24);
-        s.penalty = (s.bond * bound(penaltyBps, 0, BPS)) / BPS;
+        s.penalty = (s.bond * bound(penaltyBps, 0, 5_000)) / BPS;
         s.quorumBps = bound(quorumBps, 5_001, BPS);
         s.n = bound(workers, 1, 8);
         s.maxWorkers = s.n + (_rand(s, "extra", 0, 0) % 3);
@@ -140,7 +144,7 @@ contract AccountingTest is MarketFixture {
         s.minWorkers = 1 + (_rand(s, "min", 0, 0) % s.n);
         s.stake = MIN_STAKE + s.bond;
         s.challengeBond = 1 + (_rand(s, "cb", 0, 0) % 1e24);
-        s.bountyBps = bound(bountyBps, 0, BPS);
+        s.bountyBps = bound(bountyBps, 0, market.MAX_BOUNTY_BPS());
         s.t = block.timestamp;
         feeBps = uint16(bound(feeBps, 0, market.MAX_FEE_BPS()));
         market.setProtocolFee(feeBps);
@@ -153,7 +157,7 @@ contract AccountingTest is MarketFixture {
 
         ITrainingMarket.JobParams memory p =
             _params(uint128(s.reward), uint128(s.bond), uint32(s.rounds), uint8(s.maxWorkers), uint8(s.minWorkers));
-        p.penaltyBps = uint16(bound(penaltyBps, 0, BPS));
+        p.penaltyBps = uint16(bound(penaltyBps, 0, 5_000));
         p.quorumBps = uint16(s.quorumBps);
         p.challengeBond = uint128(s.challengeBond);
         p.commitWindow = uint32(10 + (_rand(s, "cw", 0, 0) % 3_600));
@@ -183,7 +187,6 @@ contract AccountingTest is MarketFixture {
         assertTrue(s.ended, "job ended after its last round");
         _checkJob(s, s.status);
 
-        if (_rand(s, "challenge", 0, 0) % 2 == 0) _challengeAfterEnd(s);
         _settleAndDrain(s, p);
     }
 
@@ -198,16 +201,22 @@ contract AccountingTest is MarketFixture {
             s.committedRounds[i] |= 1 << r;
         }
 
-        // ---- the poster cancels mid-round with probability 1/12: committed workers are paid
+        // ---- the poster cancels mid-round with probability 1/12: committed workers are paid. During
+        //      the commit window the cancellation only takes effect when the window ends.
+        uint64 commitDeadline = market.roundOf(s.jobId, r).commitDeadline;
         if (_rand(s, "cancel", r, 0) % 12 == 0) {
             vm.prank(POSTER);
             market.cancelJob(s.jobId);
+            if (market.jobState(s.jobId).status == ITrainingMarket.JobStatus.Running) {
+                assertEq(market.cancelAt(s.jobId), commitDeadline, "cancel due at the end of the commit window");
+                _warpTo(s, uint256(commitDeadline) + 1);
+                market.expireRound(s.jobId);
+            }
             _pay(s, committed & s.active);
             _end(s, ITrainingMarket.JobStatus.Cancelled);
             return;
         }
 
-        uint64 commitDeadline = market.roundOf(s.jobId, r).commitDeadline;
         if (committed == 0) {
             _warpTo(s, uint256(commitDeadline) + 1);
             market.expireRound(s.jobId);
@@ -246,19 +255,17 @@ contract AccountingTest is MarketFixture {
             ITrainingMarket.Round memory rd = market.roundOf(s.jobId, r);
             uint256 voteDeadline = rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + p.voteWindow;
             _warpTo(s, voteDeadline + 1);
-            if (_rand(s, "late-cancel", r, 0) % 6 == 0) {
-                // cancelling a round stuck past its vote deadline pays nobody for it
-                vm.prank(POSTER);
-                market.cancelJob(s.jobId);
-                _end(s, ITrainingMarket.JobStatus.Cancelled);
-                return;
-            }
             market.expireRound(s.jobId);
             // absentees are penalised and removed; committed workers that never voted are
-            // penalised (NoVote) and stay
+            // penalised (NoVote) and stay; the voters' escrow is reserved for a referee settlement
             uint32 absent = s.active & ~committed;
             _penalize(s, absent, true);
             _penalize(s, s.active & committed & ~(votesA | votesB), false);
+            uint256 reserve = popcount(votesA | votesB) * (s.reward + s.fee);
+            s.escrow -= reserve;
+            s.reserved += reserve;
+            if (reserve != 0) s.reservedRounds |= 1 << r;
+            assertEq(market.reservedFor(s.jobId, r), reserve, "reserve of the expired round");
             _advance(s, r, false);
         }
     }
@@ -303,6 +310,7 @@ contract AccountingTest is MarketFixture {
         for (uint256 i; i < s.n; ++i) {
             if (mask & (uint32(1) << uint32(i)) == 0) continue;
             s.workerOwed[i] += s.reward;
+            s.accrued += s.reward;
             ++count;
         }
         s.treasuryOwed += s.fee * count;
@@ -318,7 +326,7 @@ contract AccountingTest is MarketFixture {
             s.slotBond[i] -= amount;
             s.slashed[i] += amount;
             s.posterOwed += amount;
-            if (remove) s.active &= ~b;
+            if (remove || s.slotBond[i] * 2 < s.bond) s.active &= ~b;
         }
     }
 
@@ -351,7 +359,8 @@ contract AccountingTest is MarketFixture {
         assertEq(market.balanceOf(CHALLENGER), s.challengerOwed, "challenger credit");
         for (uint256 i; i < s.n; ++i) {
             address w = providerAddr(i);
-            assertEq(market.balanceOf(w), s.workerOwed[i], "worker credit");
+            assertEq(market.balanceOf(w), 0, "rewards stay in the market until the bond is released");
+            assertEq(uint256(market.workerSlot(s.jobId, w).paidRounds) * s.reward, s.workerOwed[i], "worker earnings");
             assertEq(market.workerSlot(s.jobId, w).bond, s.slotBond[i], "slot bond");
             IProviderRegistry.Provider memory pr = registry.providerOf(w);
             assertEq(pr.stake, s.stake - s.slashed[i], "stake after slashes");
@@ -360,50 +369,13 @@ contract AccountingTest is MarketFixture {
         for (uint256 i; i < s.n; ++i) {
             credited += market.balanceOf(providerAddr(i));
         }
-        assertEq(token.balanceOf(address(market)), j.escrow + credited, "market balance == escrow + credits");
-    }
-
-    function _challengeAfterEnd(Sim memory s) private {
-        uint256 w = _rand(s, "cw-worker", 0, 0) % s.n;
-        if (s.committedRounds[w] == 0) return;
-        uint32 r;
-        while (s.committedRounds[w] & (1 << r) == 0) ++r;
-        _mintApprove(CHALLENGER, address(market), s.challengeBond);
-        vm.prank(CHALLENGER);
-        uint256 id = market.challenge(s.jobId, r, providerAddr(w));
-        s.challengeBondPosted = s.challengeBond;
-        assertEq(token.balanceOf(address(market)), market.balanceOf(POSTER) + market.balanceOf(TREASURY)
-            + _workerCredits(s) + s.challengeBond, "challenge bond held");
-
-        uint256 outcome = _rand(s, "outcome", 0, 0) % 3;
-        if (outcome == 0) {
-            vm.prank(ARBITER);
-            market.resolveChallenge(id, true);
-            uint256 slashed = s.slotBond[w];
-            uint256 bounty = (slashed * s.bountyBps) / BPS;
-            s.slotBond[w] = 0;
-            s.slashed[w] += slashed;
-            s.challengerOwed += s.challengeBond + bounty;
-            s.posterOwed += slashed - bounty;
-            s.active &= ~(uint32(1) << uint32(w)); // already 0 after the end unless still "active"
-        } else if (outcome == 1) {
-            vm.prank(ARBITER);
-            market.resolveChallenge(id, false);
-            s.workerOwed[w] += s.challengeBond;
-        } else {
-            _warpTo(s, s.t + ARBITRATION_PERIOD + 1);
-            market.expireChallenge(id);
-            s.challengerOwed += s.challengeBond;
-        }
-        // the job ended before the challenge, so its active mask no longer changes
-        s.active = market.jobState(s.jobId).activeMask;
-        _checkJob(s, s.status);
-    }
-
-    function _workerCredits(Sim memory s) private view returns (uint256 total) {
-        for (uint256 i; i < s.n; ++i) {
-            total += market.balanceOf(providerAddr(i));
-        }
+        assertEq(market.accruedOf(s.jobId), s.accrued, "accrued rewards");
+        assertEq(market.reservedOf(s.jobId), s.reserved, "reserved escrow");
+        assertEq(
+            token.balanceOf(address(market)),
+            j.escrow + credited + s.accrued + s.reserved,
+            "market balance == escrow + credits + accrued + reserved"
+        );
     }
 
     /// @dev Releases every bond after the challenge window, withdraws every credit and checks that
@@ -411,6 +383,12 @@ contract AccountingTest is MarketFixture {
     function _settleAndDrain(Sim memory s, ITrainingMarket.JobParams memory p) private {
         uint256 endedAt = market.jobState(s.jobId).endedAt;
         _warpTo(s, endedAt + p.challengeWindow + 1);
+        for (uint32 r; r < s.rounds; ++r) {
+            if (s.reservedRounds & (1 << r) == 0) continue;
+            IMarketDisputes(address(market)).releaseReserve(s.jobId, r); // nobody asked referees to settle it: back to the poster
+        }
+        s.posterOwed += s.reserved;
+        s.reserved = 0;
         for (uint256 i; i < s.n; ++i) {
             address w = providerAddr(i);
             vm.prank(address(uint160(0xDEAD + i))); // anyone may release
@@ -420,6 +398,8 @@ contract AccountingTest is MarketFixture {
             assertEq(pr.stake, s.stake - s.slashed[i], "stake after release");
             assertEq(registry.freeStakeOf(w), pr.stake, "all stake free");
         }
+        s.accrued = 0;
+        assertEq(market.accruedOf(s.jobId), 0, "every reward released");
         _withdraw(POSTER, s.posterOwed);
         _withdraw(TREASURY, s.treasuryOwed);
         _withdraw(CHALLENGER, s.challengerOwed);

@@ -6,6 +6,8 @@ import {MarketHandler} from "./handlers/MarketHandler.sol";
 import {TestToken} from "../token/TestToken.sol";
 import {ProviderRegistry} from "../ProviderRegistry.sol";
 import {TrainingMarket} from "../TrainingMarket.sol";
+import {DisputeGame} from "../DisputeGame.sol";
+import {IDisputeGame} from "../interfaces/IDisputeGame.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {ITrainingMarket} from "../interfaces/ITrainingMarket.sol";
 
@@ -17,22 +19,29 @@ contract InvariantHandler is MarketHandler {}
 
 /// @title MarketInvariantTest
 /// @notice Handler-based invariant test: random sequences of create / join / start / commit / vote /
-///         expire (with time warps) / challenge / resolve / expire challenge / cancel / withdraw /
-///         release bond / stake, unbond, withdraw unbonded, key rotation / fee, bounty, treasury and
-///         pause changes over 6 providers, 2 posters, 2 challengers and an arbiter. After every call
-///         the invariants below must hold; after every run `afterInvariant` winds everything down
-///         and requires that every token can leave the market and the registry.
+///         expire (with time warps) / step challenges with on-chain bisection and referee panels /
+///         round challenges and expired-round settlements (by the honest node's watcher) / cancel /
+///         withdraw / release bond / stake, unbond, withdraw unbonded, key rotation / fee, bounty,
+///         treasury, pause changes and delayed (scheduled) role grants to a rogue market, over 6
+///         providers (one honest, one cheater), 4 referees (one voting at random), 2 posters and 2
+///         challengers (one honest, one malicious). After every call the invariants below must
+///         hold; after every run `afterInvariant` winds everything down, requires that every token
+///         can leave the market, the dispute game and the registry, and checks that the honest
+///         worker ends with at least its stake plus its earned rewards (minus only penalties for
+///         deadlines the fuzzer made it miss).
 contract MarketInvariantTest is TestBase {
     MarketHandler internal handler;
     TestToken internal token;
     ProviderRegistry internal registry;
     TrainingMarket internal market;
+    DisputeGame internal game;
 
     function setUp() public {
         handler = new InvariantHandler();
         token = handler.token();
         registry = handler.registry();
         market = handler.market();
+        game = handler.game();
 
         bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = MarketHandler.createJob.selector;
@@ -42,9 +51,9 @@ contract MarketInvariantTest is TestBase {
         selectors[4] = MarketHandler.submitResult.selector;
         selectors[5] = MarketHandler.expireRound.selector;
         selectors[6] = MarketHandler.cancelJob.selector;
-        selectors[7] = MarketHandler.challenge.selector;
-        selectors[8] = MarketHandler.resolveChallenge.selector;
-        selectors[9] = MarketHandler.expireChallenge.selector;
+        selectors[7] = MarketHandler.challengeStep.selector;
+        selectors[8] = MarketHandler.disputeMove.selector;
+        selectors[9] = MarketHandler.resolveDispute.selector;
         selectors[10] = MarketHandler.releaseBond.selector;
         selectors[11] = MarketHandler.withdraw.selector;
         selectors[12] = MarketHandler.providerAction.selector;
@@ -55,8 +64,10 @@ contract MarketInvariantTest is TestBase {
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
-    /// @notice (a) The market holds exactly the escrow of live jobs, every credited balance and the
-    ///         bonds of open challenges — no more (nothing unaccounted) and no less (solvent).
+    /// @notice (a) The market holds exactly the escrow of live jobs, every credited balance, the
+    ///         rewards accrued but not released and the escrow reserved for expired rounds — no more
+    ///         (nothing unaccounted) and no less (solvent). The dispute game holds exactly the bonds
+    ///         of open disputes, the referee stakes and its credited balances.
     function invariant_marketBalanceEqualsLiabilities() public view {
         uint256 liabilities;
         uint256 n = market.jobCount();
@@ -65,19 +76,24 @@ contract MarketInvariantTest is TestBase {
             if (s.status == ITrainingMarket.JobStatus.Open || s.status == ITrainingMarket.JobStatus.Running) {
                 liabilities += s.escrow;
             }
+            liabilities += market.accruedOf(id) + market.reservedOf(id);
         }
         address[] memory actors = handler.actors();
+        uint256 gameLiabilities;
         for (uint256 i; i < actors.length; ++i) {
             liabilities += market.balanceOf(actors[i]);
+            gameLiabilities += game.balanceOf(actors[i]);
+            gameLiabilities += game.refereeOf(actors[i]).stake;
         }
-        liabilities += _openChallengeBonds(0);
-        assertEq(token.balanceOf(address(market)), liabilities, "market balance != escrow + credits + challenge bonds");
+        assertEq(token.balanceOf(address(market)), liabilities, "market balance != escrow + credits + accrued + reserved");
+        gameLiabilities += _openDisputeBonds(0);
+        assertEq(token.balanceOf(address(game)), gameLiabilities, "game balance != open bonds + referee stakes + credits");
     }
 
     /// @notice (b) The registry holds exactly Σ stake; per provider bonded + unbonding <= stake, and
     ///         bonded equals the unreleased bonds of its job slots (no bond is lost or double counted).
     function invariant_registryStakeAccounting() public view {
-        address[] memory providers = handler.providers();
+        address[] memory providers = handler.stakers();
         uint256 total;
         for (uint256 i; i < providers.length; ++i) {
             IProviderRegistry.Provider memory p = registry.providerOf(providers[i]);
@@ -105,11 +121,14 @@ contract MarketInvariantTest is TestBase {
             uint256 credited = handler.ghostCredited(a);
             assertLe(handler.ghostWithdrawn(a), credited, "withdrew more than credited");
             assertEq(handler.ghostWithdrawn(a) + market.balanceOf(a), credited, "withdrawn + balance != credited");
+            assertEq(
+                handler.ghostGameWithdrawn(a) + game.balanceOf(a), handler.ghostGameCredited(a), "game: withdrawn + balance != credited"
+            );
         }
     }
 
     /// @notice (d) Ended jobs hold no escrow; a live job's escrow covers its remaining rounds; per
-    ///         job, what came in (escrow + slashes + challenge bonds) == credited + escrow + open bonds.
+    ///         job, what came in (escrow + slashes) == credited + escrow + accrued + reserved.
     function invariant_jobEscrow() public view {
         uint256 n = market.jobCount();
         for (uint256 id = 1; id <= n; ++id) {
@@ -131,8 +150,8 @@ contract MarketInvariantTest is TestBase {
             }
             assertEq(
                 handler.ghostJobIn(id),
-                handler.ghostJobCredited(id) + s.escrow + _openChallengeBonds(id),
-                "per-job conservation: in != credited + escrow + open challenge bonds"
+                handler.ghostJobCredited(id) + s.escrow + market.accruedOf(id) + market.reservedOf(id),
+                "per-job conservation: in != credited + escrow + accrued + reserved"
             );
         }
     }
@@ -145,20 +164,33 @@ contract MarketInvariantTest is TestBase {
         assertTrue(bytes(v).length == 0, v);
     }
 
-    /// @notice After each run: everything can be wound down and every token leaves both contracts.
+    /// @notice After each run: everything can be wound down and every token leaves the three
+    ///         contracts; then the honest worker (follows the protocol: never forges, never cheats,
+    ///         always votes the deterministic result and answers every bisection move in time) ends
+    ///         with at least its stake plus its earned rewards. The only losses allowed are
+    ///         penalties for deadlines the fuzzer's clock made it miss (Absent / NoVote); every other
+    ///         slash (Dissent / Excluded under a wrong majority) is compensated by the referees'
+    ///         verdict on the round, and it is never slashed for fraud or a wrong result.
     function afterInvariant() public {
         handler.settleAll();
         invariant_marketBalanceEqualsLiabilities();
         invariant_registryStakeAccounting();
         invariant_noOverWithdrawal();
         invariant_jobEscrow();
+        address honest = handler.HONEST();
+        assertGe(handler.ghostHonestComp(), handler.ghostHonestLoss(), "honest worker: slashes not compensated");
+        assertGe(
+            token.balanceOf(honest) + handler.ghostHonestDeadlineLoss(),
+            handler.PROVIDER_STAKE() + handler.ghostHonestStakeAdded() + handler.ghostHonestRewards(),
+            "honest worker ended with less than its stake plus its earned rewards"
+        );
     }
 
-    function _openChallengeBonds(uint256 jobId) internal view returns (uint256 total) {
-        uint256 n = market.challengeCount();
+    function _openDisputeBonds(uint256 jobId) internal view returns (uint256 total) {
+        uint256 n = game.disputeCount();
         for (uint256 id = 1; id <= n; ++id) {
-            ITrainingMarket.Challenge memory c = market.challengeOf(id);
-            if (c.status == ITrainingMarket.ChallengeStatus.Open && (jobId == 0 || c.jobId == jobId)) total += c.bond;
+            IDisputeGame.Dispute memory d = game.disputeOf(id);
+            if (d.phase != IDisputeGame.Phase.Closed && (jobId == 0 || d.jobId == jobId)) total += d.bond;
         }
     }
 

@@ -66,20 +66,25 @@ contract SignaturesTest is MarketFixture {
         }
         bytes memory bad = MarketSigs.sign(key, MarketSigs.updateDigest(d, job, round, h, l, named));
         _expectInvalidSignature(
-            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, loss, bad))
+            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, MarketSigs.traceFor(updateHash), loss, bad))
         );
 
         bytes memory good = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 0, updateHash, loss, w);
         vm.prank(w);
-        market.commitUpdate(jobId, 0, updateHash, loss, good);
+        market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), loss, good);
         assertEq(market.roundOf(jobId, 0).committedMask, 1, "committed");
-        // the other worker cannot reuse it, and the same worker cannot commit twice
+        // the other worker cannot reuse its signature (nor copy its update), and the same worker
+        // cannot commit twice
+        bytes32 other = keccak256(abi.encode(updateHash));
         _expectInvalidSignature(
-            providerAddr(1), abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, loss, good))
+            providerAddr(1), abi.encodeCall(market.commitUpdate, (jobId, 0, other, MarketSigs.traceFor(other), loss, good))
         );
+        vm.expectRevert(abi.encodeWithSelector(ITrainingMarket.DuplicateUpdate.selector, jobId, uint32(0), updateHash));
+        vm.prank(providerAddr(1));
+        market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), loss, good);
         vm.expectRevert(abi.encodeWithSelector(ITrainingMarket.AlreadyCommitted.selector, jobId, uint32(0), w));
         vm.prank(w);
-        market.commitUpdate(jobId, 0, updateHash, loss, good);
+        market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), loss, good);
     }
 
     /// @notice After a key rotation, signatures by the old key are rejected and the new key works.
@@ -89,12 +94,15 @@ contract SignaturesTest is MarketFixture {
         vm.assume(newKey != attestationKey(0) && newKey != attestationKey(1));
         address w = providerAddr(0);
         bytes memory old = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 0, updateHash, 7, w);
+        bytes memory proof = MarketSigs.keyProof(registry, newKey, w, keccak256("new report"));
         vm.prank(w);
-        registry.rotateAttestationKey(vm.addr(newKey), keccak256("new report"));
-        _expectInvalidSignature(w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, 7, old)));
+        registry.rotateAttestationKey(vm.addr(newKey), keccak256("new report"), proof);
+        _expectInvalidSignature(
+            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, MarketSigs.traceFor(updateHash), 7, old))
+        );
         bytes memory fresh = MarketSigs.signUpdate(newKey, domain, jobId, 0, updateHash, 7, w);
         vm.prank(w);
-        market.commitUpdate(jobId, 0, updateHash, 7, fresh);
+        market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), 7, fresh);
     }
 
     /// @notice A result vote with another model hash, mask, round or worker is rejected.

@@ -3,8 +3,8 @@ import { buildCore } from "./MarketCore.ts";
 
 /**
  * Deploys the whole market on the project's TestToken (mintable by the deployer: local networks
- * and testnets): TestToken, ProviderRegistry, TrainingMarket, and grants the market MARKET_ROLE on
- * the registry. For an existing ERC-20, deploy ignition/modules/MarketWithToken.ts instead.
+ * and testnets): TestToken and the core (ignition/modules/MarketCore.ts: registry, market, dispute
+ * module, DisputeGame, limits). For an existing ERC-20, deploy ignition/modules/MarketWithToken.ts instead.
  *
  * The deployer becomes admin of both contracts (hand the roles over afterwards for production).
  * Parameters (all optional): treasury, minStake, unbondingDelay, protocolFeeBps,
@@ -12,6 +12,6 @@ import { buildCore } from "./MarketCore.ts";
  */
 export default buildModule("Market", (m) => {
   const token = m.contract("TestToken", [m.getAccount(0)]);
-  const { registry, market } = buildCore(m, token);
-  return { token, registry, market };
+  const { registry, market, game, module } = buildCore(m, token);
+  return { token, registry, market, game, module };
 });

@@ -20,6 +20,6 @@ const erc20Artifact = {
  */
 export default buildModule("MarketWithToken", (m) => {
   const token = m.contractAt("Token", erc20Artifact as never, m.getParameter<string>("token"));
-  const { registry, market } = buildCore(m, token);
-  return { token, registry, market };
+  const { registry, market, game, module } = buildCore(m, token);
+  return { token, registry, market, game, module };
 });

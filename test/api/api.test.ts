@@ -83,7 +83,8 @@ for (const tdb of dbs) {
       assert.ok(Math.abs(j.lossCurve[0].meanTrainLoss - 3.01) < 1e-9);
       assert.equal(j.lossCurve[0].evalLoss, null);
       assert.equal(j.roundList.items[1].commitments.items[0].trainLossRaw, "2750000");
-      assert.deepEqual(j.challenges.items.map((c: { status: string }) => c.status), ["Upheld", "Rejected"]);
+      // disputes moved to the DisputeGame (issue 13), whose events the indexer does not follow yet: no rows
+      assert.deepEqual(j.challenges.items, []);
       const missing = await gql(api, `{ job(id: "999") { id } }`);
       assert.equal(missing.data!.job, null);
     });
@@ -150,23 +151,30 @@ for (const tdb of dbs) {
       const onchain = await L(chain.ctx).registry.read.providerOf([p1]);
       assert.equal(pr.data!.provider.stake, onchain.stake.toString());
       assert.deepEqual(pr.data!.provider.jobs.items.map((j: { job: { id: string } }) => j.job.id), ["2", "1"]);
+      // job 1's two rounds, credited when its bond was released after the challenge window (not withdrawn)
       assert.equal(pr.data!.provider.account.balance, (await L(chain.ctx).market.read.balanceOf([p1])).toString());
+      assert.equal(pr.data!.provider.account.balance, (20n * 10n ** 18n).toString());
       const list = await gql(api, `{ providers(first: 2, orderBy: registeredAt, orderDirection: desc) { items { address } totalCount pageInfo { hasNextPage } } }`);
       assert.equal(list.data!.providers.totalCount, 4);
       assert.equal(list.data!.providers.items[0].address, getAddress(sc.providers[3].address));
       const busy = await gql(api, `{ providers(where: { activeJobs_gte: 1 }) { totalCount } }`);
       assert.equal(busy.data!.providers.totalCount, 0);
-      const slashes = await gql(api, `{ slashes(where: { provider: "${p1}" }) { items { reason amount jobId } totalCount } }`);
-      assert.deepEqual(slashes.data!.slashes.items.map((s: { reason: string }) => s.reason), ["Fraud"]);
+      // provider 3 voted against the majority in job 2's round 0 and was absent from job 4's round 0
+      const slashes = await gql(api, `{ slashes(where: { provider: "${sc.providers[3].address}" }, orderBy: block, orderDirection: asc) { items { reason amount jobId } totalCount } }`);
+      assert.deepEqual(slashes.data!.slashes.items.map((s: { reason: string; jobId: string }) => `${s.reason}@${s.jobId}`), ["Dissent@2", "Absent@4"]);
+      const none = await gql(api, `{ slashes(where: { provider: "${p1}" }) { totalCount } }`);
+      assert.equal(none.data!.slashes.totalCount, 0, "an honest worker is never slashed");
       const pay = await gql(api, `{ payouts(where: { account: "${sc.providers[0].address}" }, orderBy: block, orderDirection: asc) { items { kind amount jobId } totalCount } }`);
       const kinds = pay.data!.payouts.items.map((p: { kind: string }) => p.kind);
-      assert.deepEqual(kinds.slice(0, 3), ["Reward", "Reward", "Withdrawal"]);
+      // rewards accrue per job and are credited once, at bond release after the challenge window (issue 13)
+      assert.deepEqual(kinds.slice(0, 2), ["Reward", "Withdrawal"]);
+      assert.equal(pay.data!.payouts.items[0].amount, (20n * 10n ** 18n).toString());
       const rewards = await gql(api, `{ payouts(where: { account: "${sc.providers[0].address}", kind_in: [Reward] }) { totalCount } }`);
       assert.equal(rewards.data!.payouts.totalCount, kinds.filter((k: string) => k === "Reward").length);
-      const ch = await gql(api, `{ challenges(where: { status_not: Upheld }) { items { id status job { id } } } }`);
-      assert.deepEqual(ch.data!.challenges.items.map((c: { id: string }) => c.id), ["2"]);
-      const byChallenger = await gql(api, `{ challenges(where: { challenger: "${sc.poster.account.address}" }) { totalCount } }`);
-      assert.equal(byChallenger.data!.challenges.totalCount, 2);
+      // the challenges query still answers (disputes are in the DisputeGame, not indexed yet)
+      const ch = await gql(api, `{ challenges(where: { status_not: Upheld }) { items { id status job { id } } totalCount } }`);
+      assert.equal(ch.errors, undefined, JSON.stringify(ch.errors));
+      assert.equal(ch.data!.challenges.totalCount, 0);
     });
 
     it("networkStats and _meta", async () => {

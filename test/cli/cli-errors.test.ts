@@ -69,13 +69,12 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
       [WORKER, ["withdraw", "--help"], /usage: worker withdraw/],
       [WORKER, ["status", "--help"], /usage: worker status/],
       [WORKER, ["audit", "--help"], /--round <n>[\s\S]*--challenge/],
-      [MARKET, ["--help"], /job create[\s\S]*arbiter resolve/],
+      [MARKET, ["--help"], /no arbiter[\s\S]*job create[\s\S]*withdraw/],
       [MARKET, ["job", "create", "--help"], /--spec <file.json>/],
       [MARKET, ["job", "status", "--help"], /usage: market job status <job id>/],
       [MARKET, ["job", "cancel", "--help"], /usage: market job cancel <job id>/],
       [MARKET, ["job", "model", "--help"], /--out <file>/],
       [MARKET, ["withdraw", "--help"], /usage: market withdraw/],
-      [MARKET, ["arbiter", "resolve", "--help"], /<challenge id>/],
       [START, ["--help"], /--api-port <n>[\s\S]*default 4000/],
     ];
     for (const [script, args, re] of cases) {
@@ -95,6 +94,8 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
     oneLineError(await run(WORKER, ["run", "--jobb", "3"]), 2, /unknown option --jobb; did you mean --job\?/);
     oneLineError(await run(WORKER, ["keys", "old"]), 2, /unknown command "keys old"; did you mean "keys new"\?/);
     oneLineError(await run(MARKET, ["job", "bogus"]), 2, /^market: unknown command "job bogus"/);
+    // issue 13 removed the poster-chosen arbiter: disputes go to the DisputeGame, not to a CLI command
+    oneLineError(await run(MARKET, ["arbiter", "resolve", "3"]), 2, /^market: unknown command "arbiter"/);
     oneLineError(await run(MARKET, ["job", "status", "abc"]), 2, /job id must be a positive integer id, got abc/);
     oneLineError(await run(START, ["--foo"]), 2, /^start: unknown option --foo \(see \.\/run start --help\)/);
     oneLineError(await run(START, ["--rounds", "-1"]), 2, /--rounds must be an integer between 1 and 1000, got -1/);
@@ -171,7 +172,7 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
       const poster = hardhatAccount(1);
       await net.mint(poster.address, "10000");
       const posterKey = await net.keystore(hardhatKey(1), "poster");
-      const base = JSON.parse(JSON.stringify(makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 4, workers: 2 })));
+      const base = JSON.parse(JSON.stringify(makeSpec({ model: "tiny", rounds: 2, innerSteps: 4, workers: 2 })));
       const cases: [string, (s: typeof base) => void, RegExp][] = [
         ["left-pad", (s) => (s.data.corpus = "left-pad"), /\$\.data\.corpus is "left-pad", a dataset this software does not know/],
         // above the workers' 50M, below the spec's protocol cap of 10⁹ parameters

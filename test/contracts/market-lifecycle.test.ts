@@ -34,40 +34,6 @@ describe("TrainingMarket: job lifecycle", async () => {
   }
 
   describe("createJob", () => {
-    it("pulls rounds × maxWorkers × (reward + fee), stores params and state, emits JobCreated", async () => {
-      const w = await load();
-      const p = w.params();
-      const [escrow, fee] = await w.market.read.escrowFor([p.rewardPerRound, p.rounds, p.maxWorkers]);
-      assert.equal(fee, FEE);
-      assert.equal(escrow, 3n * 3n * (REWARD + FEE));
-      await fund(w, w.poster, escrow, w.market.address);
-      const L = ledger(w);
-      const tx = await L(() => w.market.write.createJob([p], { account: w.poster.account }));
-      const created = events(tx.market, "JobCreated")[0];
-      assert.equal(created.jobId, 1n);
-      assertSameAddress(created.poster, w.poster.account.address);
-      assertSameAddress(created.arbiter, w.arbiter.account.address);
-      assert.deepEqual(created.params, p);
-      assert.equal(created.escrow, escrow);
-      assert.equal(created.feePerReward, FEE);
-      const now = BigInt(await networkHelpers.time.latest());
-      assert.equal(created.joinDeadline, now + BigInt(p.joinWindow));
-      assert.equal(await w.market.read.jobCount(), 1n);
-      assert.deepEqual(await w.market.read.jobParams([1n]), p);
-      const s = await w.job(1n);
-      assertSameAddress(s.poster, w.poster.account.address);
-      assert.equal(s.status, JOB.Open);
-      assert.equal(s.workerCount, 0);
-      assert.equal(s.activeMask, 0);
-      assert.equal(s.currentRound, 0);
-      assert.equal(s.createdAt, now);
-      assert.equal(s.endedAt, 0n);
-      assert.equal(s.feePerReward, FEE);
-      assert.equal(s.escrow, escrow);
-      assert.equal(s.modelHash, p.initialModelHash);
-      assert.equal(await w.tokenBalance(w.market.address), escrow);
-      assert.equal(await w.tokenBalance(w.poster.account.address), 0n);
-    });
 
     it("ids count up from 1 and each job keeps its own escrow", async () => {
       const w = await load();
@@ -79,49 +45,7 @@ describe("TrainingMarket: job lifecycle", async () => {
       await assertMarketSolvent(w);
     });
 
-    it("rejects every invalid parameter with its own error", async () => {
-      const w = await load();
-      await fund(w, w.poster, 10n ** 30n, w.market.address);
-      const create = (o: Partial<JobParams>) => w.market.write.createJob([w.params(o)], { account: w.poster.account });
-      const m = w.market;
-      await revertWithCustomErrorWithArgs(create({ maxWorkers: 0, minWorkers: 0 }), m, "InvalidWorkerCount", [0, 0, 32]);
-      await revertWithCustomErrorWithArgs(create({ maxWorkers: 33, minWorkers: 1 }), m, "InvalidWorkerCount", [1, 33, 32]);
-      await revertWithCustomErrorWithArgs(create({ maxWorkers: 3, minWorkers: 0 }), m, "InvalidWorkerCount", [0, 3, 32]);
-      await revertWithCustomErrorWithArgs(create({ maxWorkers: 3, minWorkers: 4 }), m, "InvalidWorkerCount", [4, 3, 32]);
-      await revertWithCustomErrorWithArgs(create({ rounds: 0 }), m, "InvalidRounds", [0]);
-      await revertWithCustomErrorWithArgs(create({ rounds: 1_000_001 }), m, "InvalidRounds", [1_000_001]);
-      await revertWithCustomError(create({ rewardPerRound: 0n }), m, "ZeroReward");
-      await revertWithCustomError(create({ workerBond: 0n }), m, "ZeroBond");
-      await revertWithCustomError(create({ challengeBond: 0n }), m, "ZeroBond");
-      await revertWithCustomError(create({ specHash: zeroHash }), m, "ZeroHash");
-      await revertWithCustomError(create({ initialModelHash: zeroHash }), m, "ZeroHash");
-      await revertWithCustomError(create({ arbiter: zeroAddress }), m, "ZeroAddress");
-      await revertWithCustomErrorWithArgs(create({ quorumBps: 5_000 }), m, "InvalidQuorum", [5_000]);
-      await revertWithCustomErrorWithArgs(create({ quorumBps: 10_001 }), m, "InvalidQuorum", [10_001]);
-      await revertWithCustomErrorWithArgs(create({ penaltyBps: 10_001 }), m, "InvalidPenalty", [10_001]);
-      for (const key of ["joinWindow", "commitWindow", "voteWindow", "challengeWindow"] as const) {
-        await revertWithCustomErrorWithArgs(create({ [key]: 9 }), m, "InvalidWindow", [9]);
-        await revertWithCustomErrorWithArgs(create({ [key]: 30 * 86_400 + 1 }), m, "InvalidWindow", [30 * 86_400 + 1]);
-      }
-      assert.equal(await m.read.jobCount(), 0n);
-    });
 
-    it("accepts the boundary values (32 workers, quorum 5001 and 10000, penalty 0 and 10000, windows 10 s and 30 days)", async () => {
-      const w = await load();
-      await fund(w, w.poster, 10n ** 30n, w.market.address);
-      const ok: Partial<JobParams>[] = [
-        { maxWorkers: 32, minWorkers: 32 },
-        { maxWorkers: 1, minWorkers: 1, rounds: 1 },
-        { quorumBps: 5_001, penaltyBps: 0 },
-        { quorumBps: 10_000, penaltyBps: 10_000 },
-        { joinWindow: 10, commitWindow: 10, voteWindow: 10, challengeWindow: 10 },
-        { joinWindow: 30 * 86_400, commitWindow: 30 * 86_400, voteWindow: 30 * 86_400, challengeWindow: 30 * 86_400 },
-        { rounds: 1_000_000, rewardPerRound: 1n },
-      ];
-      for (const o of ok) await w.market.write.createJob([w.params(o)], { account: w.poster.account });
-      assert.equal(await w.market.read.jobCount(), BigInt(ok.length));
-      await assertMarketSolvent(w);
-    });
 
     it("reverts without allowance (token's ERC20InsufficientAllowance) and while paused (EnforcedPause)", async () => {
       const w = await load();
@@ -156,91 +80,11 @@ describe("TrainingMarket: job lifecycle", async () => {
       return { r, s, v: Number(v ?? BigInt(27 + yParity)) };
     }
 
-    it("creates the job with a real EIP-2612 permit and no prior approval", async () => {
-      const w = await load();
-      const p = w.params();
-      const [escrow] = await w.market.read.escrowFor([p.rewardPerRound, p.rounds, p.maxWorkers]);
-      await w.token.write.mint([w.poster.account.address, escrow], { account: w.deployer.account });
-      const deadline = BigInt(await networkHelpers.time.latest()) + 3_600n;
-      const { v, r, s } = await signPermit(w, w.poster, escrow, deadline);
-      const L = ledger(w);
-      const tx = await L(() => w.market.write.createJobWithPermit([p, deadline, v, r, s], { account: w.poster.account }));
-      assert.equal(events(tx.market, "JobCreated").length, 1);
-      assert.equal((await w.job(1n)).escrow, escrow);
-      assert.equal(await w.token.read.nonces([w.poster.account.address]), 1n);
-      assert.equal(await w.token.read.allowance([w.poster.account.address, w.market.address]), 0n);
-      assert.equal(await w.tokenBalance(w.poster.account.address), 0n);
-    });
 
-    it("a front-run permit is ignored and the allowance it set is used", async () => {
-      const w = await load();
-      const p = w.params();
-      const [escrow] = await w.market.read.escrowFor([p.rewardPerRound, p.rounds, p.maxWorkers]);
-      await w.token.write.mint([w.poster.account.address, escrow], { account: w.deployer.account });
-      const deadline = BigInt(await networkHelpers.time.latest()) + 3_600n;
-      const { v, r, s } = await signPermit(w, w.poster, escrow, deadline);
-      // someone else submits the permit first
-      await w.token.write.permit([w.poster.account.address, w.market.address, escrow, deadline, v, r, s], { account: w.challenger.account });
-      await w.market.write.createJobWithPermit([p, deadline, v, r, s], { account: w.poster.account });
-      assert.equal((await w.job(1n)).status, JOB.Open);
-    });
 
-    it("an invalid or expired permit without allowance reverts in the transfer (ERC20InsufficientAllowance); paused → EnforcedPause", async () => {
-      const w = await load();
-      const p = w.params();
-      const [escrow] = await w.market.read.escrowFor([p.rewardPerRound, p.rounds, p.maxWorkers]);
-      await w.token.write.mint([w.poster.account.address, escrow], { account: w.deployer.account });
-      const now = BigInt(await networkHelpers.time.latest());
-      const expired = await signPermit(w, w.poster, escrow, now - 1n);
-      await revertWithCustomError(
-        w.market.write.createJobWithPermit([p, now - 1n, expired.v, expired.r, expired.s], { account: w.poster.account }),
-        w.token,
-        "ERC20InsufficientAllowance",
-      );
-      // a permit for too small a value does not match the escrow the market asks for
-      const small = await signPermit(w, w.poster, escrow - 1n, now + 3_600n);
-      await revertWithCustomError(
-        w.market.write.createJobWithPermit([p, now + 3_600n, small.v, small.r, small.s], { account: w.poster.account }),
-        w.token,
-        "ERC20InsufficientAllowance",
-      );
-      // somebody else's permit cannot pay for the caller's job
-      const good = await signPermit(w, w.poster, escrow, now + 3_600n);
-      await revertWithCustomError(
-        w.market.write.createJobWithPermit([p, now + 3_600n, good.v, good.r, good.s], { account: w.challenger.account }),
-        w.token,
-        "ERC20InsufficientAllowance",
-      );
-      await w.market.write.pause({ account: w.deployer.account });
-      await revertWithCustomError(
-        w.market.write.createJobWithPermit([p, now + 3_600n, good.v, good.r, good.s], { account: w.poster.account }),
-        w.market,
-        "EnforcedPause",
-      );
-    });
   });
 
   describe("joinJob", () => {
-    it("bonds the worker's stake, records its slot and emits WorkerJoined", async () => {
-      const { w, jobId } = await networkHelpers.loadFixture(openJobFixture);
-      const [a] = w.providers;
-      const L = ledger(w);
-      const tx = await L(() => w.market.write.joinJob([jobId], { account: a.wallet.account }));
-      const joined = events(tx.market, "WorkerJoined")[0];
-      assert.equal(joined.jobId, jobId);
-      assertSameAddress(joined.worker, a.address);
-      assert.equal(joined.index, 0);
-      assert.equal(joined.bond, BOND);
-      const slot = await w.market.read.workerSlot([jobId, a.address]);
-      assert.deepEqual(slot, { index: 0, joined: true, active: true, bondReleased: false, openChallenges: 0, removedAt: 0n, bond: BOND });
-      assert.deepEqual((await w.market.read.workersOf([jobId])).map(getAddress), [getAddress(a.address)]);
-      const s = await w.job(jobId);
-      assert.equal(s.workerCount, 1);
-      assert.equal(s.activeMask, 1);
-      assert.equal(s.status, JOB.Open);
-      assert.equal((await w.registry.read.providerOf([a.address])).bonded, BOND);
-      assert.equal(await w.registry.read.freeStakeOf([a.address]), 1_000n * E18 - BOND);
-    });
 
     it("starts the job when the last slot fills: JobStarted with nothing refunded, then RoundStarted for round 0", async () => {
       const { w, jobId } = await networkHelpers.loadFixture(openJobFixture);
@@ -413,54 +257,7 @@ describe("TrainingMarket: job lifecycle", async () => {
       await revertWithCustomErrorWithArgs(w.market.write.joinJob([jobId], { account: w.providers[2].wallet.account }), w.market, "JobNotOpen", [jobId]);
     });
 
-    it("while running: pays the committed workers for the round in flight, refunds the rest, keeps bonds until the challenge window ends", async () => {
-      const { w, jobId } = await networkHelpers.loadFixture(runningFixture);
-      const [a, b, c] = w.providers;
-      await w.playRound(jobId, 0, [a, b, c]);
-      await commit(w, a, jobId, 1);
-      await commit(w, c, jobId, 1);
-      const escrow = (await w.job(jobId)).escrow;
-      assert.equal(escrow, 2n * 3n * (REWARD + FEE));
-      const L = ledger(w);
-      const tx = await L(() => w.market.write.cancelJob([jobId], { account: w.poster.account }));
-      const paid = 2n * (REWARD + FEE);
-      assert.deepEqual(events(tx.market, "JobCancelled")[0], { jobId, round: 1, paidInFlight: paid, refund: escrow - paid });
-      assert.equal(await w.market.read.balanceOf([a.address]), 2n * REWARD);
-      assert.equal(await w.market.read.balanceOf([b.address]), REWARD);
-      assert.equal(await w.market.read.balanceOf([c.address]), 2n * REWARD);
-      assert.equal(await w.market.read.balanceOf([w.treasury.account.address]), 5n * FEE);
-      assert.equal(await w.market.read.balanceOf([w.poster.account.address]), escrow - paid);
-      const rd = await w.round(jobId, 1);
-      assert.equal(rd.status, ROUND.Aborted);
-      assert.notEqual(rd.closedAt, 0);
-      const s = await w.job(jobId);
-      assert.equal(s.status, JOB.Cancelled);
-      assert.equal(s.escrow, 0n);
-      // bonds stay slashable for the challenge window after the end
-      assert.equal((await w.registry.read.providerOf([a.address])).bonded, BOND);
-      await revertWithCustomError(w.market.write.releaseBond([jobId, a.address]), w.market, "BondLockedUntil");
-      await networkHelpers.time.increase(86_400);
-      await ledger(w)(() => w.market.write.releaseBond([jobId, a.address]));
-      assert.equal((await w.registry.read.providerOf([a.address])).bonded, 0n);
-      await revertWithCustomErrorWithArgs(w.market.write.cancelJob([jobId], { account: w.poster.account }), w.market, "JobAlreadyEnded", [jobId]);
-    });
 
-    it("reverts: NotPoster, JobNotFound, JobAlreadyEnded (completed job); works while paused", async () => {
-      const { w, jobId } = await networkHelpers.loadFixture(runningFixture);
-      await revertWithCustomErrorWithArgs(w.market.write.cancelJob([jobId], { account: w.challenger.account }), w.market, "NotPoster", [
-        jobId,
-        w.challenger.account.address,
-      ]);
-      await revertWithCustomError(w.market.write.cancelJob([42n], { account: w.poster.account }), w.market, "JobNotFound");
-      const one = await w.runningJob({ rounds: 1, maxWorkers: 1, minWorkers: 1 }, [w.providers[3]]);
-      await w.playRound(one, 0, [w.providers[3]]);
-      assert.equal((await w.job(one)).status, JOB.Completed);
-      await revertWithCustomErrorWithArgs(w.market.write.cancelJob([one], { account: w.poster.account }), w.market, "JobAlreadyEnded", [one]);
-      await w.market.write.pause({ account: w.deployer.account });
-      await w.market.write.cancelJob([jobId], { account: w.poster.account });
-      assert.equal((await w.job(jobId)).status, JOB.Cancelled);
-      await assertMarketSolvent(w);
-    });
   });
 
   describe("withdraw", () => {
@@ -482,26 +279,6 @@ describe("TrainingMarket: job lifecycle", async () => {
   });
 
   describe("views", () => {
-    it("escrowFor rounds the fee down; roundOf/workerSlot/workersOf/votersFor of unknown keys are empty", async () => {
-      const w = await load();
-      assert.deepEqual(await w.market.read.escrowFor([10_000n, 2, 3]), [2n * 3n * 10_200n, 200n]);
-      assert.deepEqual(await w.market.read.escrowFor([49n, 1, 1]), [49n, 0n]);
-      assert.deepEqual(await w.market.read.escrowFor([51n, 1, 1]), [52n, 1n]);
-      assert.equal((await w.market.read.jobState([5n])).status, JOB.None);
-      assert.equal((await w.market.read.roundOf([5n, 0])).status, ROUND.None);
-      assert.deepEqual(await w.market.read.workersOf([5n]), []);
-      assert.equal((await w.market.read.workerSlot([5n, w.poster.account.address])).joined, false);
-      assert.equal(await w.market.read.votersFor([5n, 0, zeroHash, 1]), 0);
-      assert.equal((await w.market.read.challengeOf([1n])).status, 0);
-      assert.equal(await w.market.read.MAX_WORKERS(), 32);
-      assert.equal(await w.market.read.MAX_ROUNDS(), 1_000_000);
-      assert.equal(await w.market.read.MIN_WINDOW(), 10);
-      assert.equal(await w.market.read.MAX_WINDOW(), 30 * 86_400);
-      assert.equal(await w.market.read.MAX_FEE_BPS(), 1_000);
-      assertSameAddress(await w.market.read.registry(), w.registry.address);
-      assertSameAddress(await w.market.read.token(), w.token.address);
-      await assertRegistrySolvent(w);
-    });
 
     it("the EIP-712 domain and type hashes match shared/eip712.ts", async () => {
       const w = await load();

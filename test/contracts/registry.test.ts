@@ -2,8 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { keccak256, toHex, zeroAddress, zeroHash, type Address } from "viem";
-import { deployMarket, E18, registerProvider, type Conn, type Provider } from "../helpers/market.ts";
+import { keccak256, toHex, zeroAddress, zeroHash, type Address, type Hex } from "viem";
+import { attestorKeys, deployMarket, E18, keyProof, registerProvider, type Conn, type Provider } from "../helpers/market.ts";
 import { DEFAULT_ADMIN_ROLE, type Wallet } from "../helpers/contract-fixtures.ts";
 import { assertRegistrySolvent, assertSameAddress } from "../helpers/contract-asserts.ts";
 
@@ -19,14 +19,36 @@ describe("ProviderRegistry", async () => {
   async function fixture() {
     const ctx = await deployMarket(conn);
     const wallets = ctx.others as Wallet[];
-    const p = await registerProvider(ctx, wallets[3]);
     const bonder = wallets[10];
     const MARKET_ROLE = await ctx.registry.read.MARKET_ROLE();
     const PAUSER_ROLE = await ctx.registry.read.PAUSER_ROLE();
+    // before anyone registered, grants are immediate (deployment wiring); afterwards they are delayed
     await ctx.registry.write.grantRole([MARKET_ROLE, bonder.account.address], { account: ctx.deployer.account });
+    const p = await registerProvider(ctx, wallets[3]);
     return { ...ctx, wallets, p, bonder, MARKET_ROLE, PAUSER_ROLE };
   }
   const load = () => networkHelpers.loadFixture(fixture);
+
+  /** A fresh attestation key's address; its key signs proofs of possession below. */
+  function newSigner(): Address {
+    const a = privateKeyToAccount(generatePrivateKey());
+    attestorKeys.set(a.address.toLowerCase(), a);
+    return a.address;
+  }
+  async function proofFor(c: Awaited<ReturnType<typeof fixture>>, provider: Address, signer: Address, report: Hex): Promise<Hex> {
+    const k = attestorKeys.get(signer.toLowerCase());
+    return k ? keyProof(c, k, provider, report) : (`0x${"11".repeat(65)}` as Hex);
+  }
+  function registerWithProof(c: Awaited<ReturnType<typeof fixture>>, who: { account: { address: Address } }, args: readonly [bigint, Address, Hex, string]) {
+    return proofFor(c, who.account.address, args[1], args[2]).then((proof) =>
+      c.registry.write.register([...args, proof], { account: who.account as never }),
+    );
+  }
+  function rotateWithProof(c: Awaited<ReturnType<typeof fixture>>, who: { account: { address: Address } }, args: readonly [Address, Hex]) {
+    return proofFor(c, who.account.address, args[0], args[1]).then((proof) =>
+      c.registry.write.rotateAttestationKey([...args, proof], { account: who.account as never }),
+    );
+  }
 
   async function fundFor(c: Awaited<ReturnType<typeof fixture>>, w: Wallet, amount: bigint) {
     await c.token.write.mint([w.account.address, amount], { account: c.deployer.account });
@@ -50,7 +72,7 @@ describe("ProviderRegistry", async () => {
       const c = await load();
       const admin = c.deployer.account.address;
       await revertWithCustomError(viem.deployContract("ProviderRegistry", [zeroAddress, admin, 1n, 1n]), c.registry, "ZeroAddress");
-      await revertWithCustomError(viem.deployContract("ProviderRegistry", [c.token.address, zeroAddress, 1n, 1n]), c.registry, "ZeroAddress");
+      await revertWithCustomError(viem.deployContract("ProviderRegistry", [c.token.address, zeroAddress, 1n, 1n]), c.registry, "AccessControlInvalidDefaultAdmin");
       const max = 90n * 24n * 3600n;
       await revertWithCustomErrorWithArgs(
         viem.deployContract("ProviderRegistry", [c.token.address, admin, 1n, max + 1n]),
@@ -78,12 +100,12 @@ describe("ProviderRegistry", async () => {
     it("records the provider, claims its signer, pulls the stake and emits ProviderRegistered", async () => {
       const c = await load();
       const w = c.wallets[4];
-      const signer = privateKeyToAccount(generatePrivateKey()).address;
+      const signer = newSigner();
       const stake = 250n * E18;
       await fundFor(c, w, stake);
       const before = await c.token.read.balanceOf([c.registry.address]);
       await emitWithArgs(
-        c.registry.write.register([stake, signer, reportOf(signer), "ipfs://gpu"], { account: w.account }),
+        registerWithProof(c, w, [stake, signer, reportOf(signer), "ipfs://gpu"]),
         c.registry,
         "ProviderRegistered",
         [w.account.address, signer, reportOf(signer), stake, "ipfs://gpu"],
@@ -108,8 +130,8 @@ describe("ProviderRegistry", async () => {
       const c = await load();
       const w = c.wallets[4];
       await fundFor(c, w, 100n * E18);
-      const signer = privateKeyToAccount(generatePrivateKey()).address;
-      await c.registry.write.register([100n * E18, signer, reportOf(signer), ""], { account: w.account });
+      const signer = newSigner();
+      await registerWithProof(c, w, [100n * E18, signer, reportOf(signer), ""]);
       assert.equal(await c.registry.read.isRegistered([w.account.address]), true);
     });
 
@@ -117,9 +139,9 @@ describe("ProviderRegistry", async () => {
       const c = await load();
       const w = c.wallets[4];
       await fundFor(c, w, 1_000n * E18);
-      const signer = privateKeyToAccount(generatePrivateKey()).address;
+      const signer = newSigner();
       const reg = (stake: bigint, s: Address, h = reportOf(s), who: Wallet = w) =>
-        c.registry.write.register([stake, s, h, "m"], { account: who.account });
+        registerWithProof(c, who, [stake, s, h, "m"]);
       await revertWithCustomErrorWithArgs(reg(100n * E18, signer, reportOf(signer), c.p.wallet as Wallet), c.registry, "AlreadyRegistered", [c.p.address]);
       await revertWithCustomError(reg(0n, signer), c.registry, "ZeroAmount");
       await revertWithCustomErrorWithArgs(reg(100n * E18 - 1n, signer), c.registry, "StakeBelowMinimum", [100n * E18 - 1n, 100n * E18]);
@@ -132,9 +154,9 @@ describe("ProviderRegistry", async () => {
     it("with a zero minimum stake still rejects a zero stake", async () => {
       const c = await load();
       await c.registry.write.setMinStake([0n], { account: c.deployer.account });
-      const signer = privateKeyToAccount(generatePrivateKey()).address;
+      const signer = newSigner();
       await revertWithCustomError(
-        c.registry.write.register([0n, signer, reportOf(signer), ""], { account: c.wallets[4].account }),
+        registerWithProof(c, c.wallets[4], [0n, signer, reportOf(signer), ""]),
         c.registry,
         "ZeroAmount",
       );
@@ -269,9 +291,9 @@ describe("ProviderRegistry", async () => {
     it("rotateAttestationKey swaps the signer, frees the old one and emits AttestationKeyRotated", async () => {
       const c = await load();
       const old = c.p.attestor.address;
-      const next = privateKeyToAccount(generatePrivateKey()).address;
+      const next = newSigner();
       await emitWithArgs(
-        c.registry.write.rotateAttestationKey([next, reportOf(next)], { account: c.p.wallet.account }),
+        rotateWithProof(c, c.p.wallet, [next, reportOf(next)]),
         c.registry,
         "AttestationKeyRotated",
         [c.p.address, old, next, reportOf(next)],
@@ -283,7 +305,7 @@ describe("ProviderRegistry", async () => {
       // the freed signer can be claimed by another provider
       const other = c.wallets[4];
       await fundFor(c, other, 100n * E18);
-      await c.registry.write.register([100n * E18, old, reportOf(old), ""], { account: other.account });
+      await registerWithProof(c, other, [100n * E18, old, reportOf(old), ""]);
       assertSameAddress(await c.registry.read.providerOfSigner([old]), other.account.address);
     });
 
@@ -291,7 +313,7 @@ describe("ProviderRegistry", async () => {
       const c = await load();
       const s = c.p.attestor.address;
       const h = keccak256(toHex("new report"));
-      await c.registry.write.rotateAttestationKey([s, h], { account: c.p.wallet.account });
+      await rotateWithProof(c, c.p.wallet, [s, h]);
       assertSameAddress(await c.registry.read.providerOfSigner([s]), c.p.address);
       assert.equal((await c.registry.read.providerOf([c.p.address])).attestationReportHash, h);
     });
@@ -299,9 +321,9 @@ describe("ProviderRegistry", async () => {
     it("rotateAttestationKey reverts: SignerInUse, ZeroAddress, ZeroReportHash, NotRegistered (and keeps the old key)", async () => {
       const c = await load();
       const q = await registerProvider(c, c.wallets[4]);
-      const next = privateKeyToAccount(generatePrivateKey()).address;
+      const next = newSigner();
       const rot = (s: Address, h = reportOf(s), who: Provider["wallet"] = c.p.wallet) =>
-        c.registry.write.rotateAttestationKey([s, h], { account: who.account });
+        rotateWithProof(c, who, [s, h]);
       await revertWithCustomErrorWithArgs(rot(q.attestor.address), c.registry, "SignerInUse", [q.attestor.address, q.address]);
       await revertWithCustomError(rot(zeroAddress), c.registry, "ZeroAddress");
       await revertWithCustomError(rot(next, zeroHash), c.registry, "ZeroReportHash");
@@ -427,12 +449,12 @@ describe("ProviderRegistry", async () => {
       assert.equal(await c.registry.read.minStake(), 500n * E18);
       const w = c.wallets[4];
       await fundFor(c, w, 500n * E18);
-      const s = privateKeyToAccount(generatePrivateKey()).address;
-      await revertWithCustomErrorWithArgs(c.registry.write.register([400n * E18, s, reportOf(s), ""], { account: w.account }), c.registry, "StakeBelowMinimum", [
+      const s = newSigner();
+      await revertWithCustomErrorWithArgs(registerWithProof(c, w, [400n * E18, s, reportOf(s), ""]), c.registry, "StakeBelowMinimum", [
         400n * E18,
         500n * E18,
       ]);
-      await c.registry.write.register([500n * E18, s, reportOf(s), ""], { account: w.account });
+      await registerWithProof(c, w, [500n * E18, s, reportOf(s), ""]);
     });
 
     it("setUnbondingDelay: admin only, bounded (UnbondingDelayTooLong), applies to later requests", async () => {
@@ -466,8 +488,8 @@ describe("ProviderRegistry", async () => {
 
       const w = c.wallets[4];
       await fundFor(c, w, 100n * E18);
-      const s = privateKeyToAccount(generatePrivateKey()).address;
-      await revertWithCustomError(c.registry.write.register([100n * E18, s, reportOf(s), ""], { account: w.account }), c.registry, "EnforcedPause");
+      const s = newSigner();
+      await revertWithCustomError(registerWithProof(c, w, [100n * E18, s, reportOf(s), ""]), c.registry, "EnforcedPause");
       await fundFor(c, c.p.wallet as Wallet, 1n);
       await revertWithCustomError(c.registry.write.addStake([1n], { account: c.p.wallet.account }), c.registry, "EnforcedPause");
       await revertWithCustomError(c.registry.write.lockBond([c.p.address, 1n], { account: c.bonder.account }), c.registry, "EnforcedPause");
@@ -478,8 +500,8 @@ describe("ProviderRegistry", async () => {
       await c.registry.write.requestUnbond([100n * E18], { account: c.p.wallet.account });
       await networkHelpers.time.increase(DELAY);
       await c.registry.write.withdrawUnbonded({ account: c.p.wallet.account });
-      const next = privateKeyToAccount(generatePrivateKey()).address;
-      await c.registry.write.rotateAttestationKey([next, reportOf(next)], { account: c.p.wallet.account });
+      const next = newSigner();
+      await rotateWithProof(c, c.p.wallet, [next, reportOf(next)]);
       await c.registry.write.updateMetadata(["m"], { account: c.p.wallet.account });
       await c.registry.write.releaseBond([c.p.address, 50n * E18], { account: c.bonder.account });
       await c.registry.write.slash([c.p.address, 50n * E18], { account: c.bonder.account });
@@ -488,7 +510,7 @@ describe("ProviderRegistry", async () => {
       assert.equal(rec.bonded, 0n);
 
       await emitWithArgs(c.registry.write.unpause({ account: c.deployer.account }), c.registry, "Unpaused", [c.deployer.account.address]);
-      await c.registry.write.register([100n * E18, s, reportOf(s), ""], { account: w.account });
+      await registerWithProof(c, w, [100n * E18, s, reportOf(s), ""]);
       await assertRegistrySolvent(c);
     });
   });

@@ -14,6 +14,7 @@ import path from "node:path";
 import type { Hex } from "viem";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { startApi, type Api } from "../../api/server.ts";
+import { trainingMarketAbi } from "../../shared/abis.ts";
 import { openDb, type Db } from "../../indexer/db/index.ts";
 import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
@@ -72,7 +73,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
       const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
       assert.equal(await reg.exited, 0, reg.lines.join("\n"));
     }
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: ROUNDS, innerSteps: 8, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: ROUNDS, innerSteps: 8, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
 
     step(`job ${jobId} created`);
@@ -125,7 +126,19 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
     assert.equal(await count(page, "eval-point"), 0);
     assert.equal(await count(page, "worker-row"), 3);
     assert.equal(await count(page, "round-row"), ROUNDS);
-    assert.deepEqual(await page.locator('[data-testid="worker-earned"]').allTextContents(), ["30", "30", "30"], "3 rounds × 10 tokens each");
+    // rewards accrue per job and are credited at bond release after the challenge window (issue 13):
+    // nothing is earned yet; past the window (chain time) anyone releases the bonds, and the page
+    // shows the credits through its subscriptions
+    for (const i of providers) assert.equal(await net.reader.balanceOf(hardhatAccount(i).address), 0n, "rewards locked until the bond is released");
+    await net.warp(Number(spec.market.challengeWindow) + 1);
+    for (const i of providers) await net.senderFor(poster).send({ address: net.addresses.market, abi: trainingMarketAbi, functionName: "releaseBond", args: [jobId, hardhatAccount(i).address] });
+    let earned: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      earned = await page.locator('[data-testid="worker-earned"]').allTextContents();
+      if (earned.every((e) => e === "30")) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(earned, ["30", "30", "30"], "3 rounds × 10 tokens each, credited at release");
     const trainValues = (await page.locator('[data-testid="train-point"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-value")))));
     const rounds = await db.prisma.round.findMany({ where: { jobId }, orderBy: { round: "asc" } });
     for (const [i, r] of rounds.entries()) assert.ok(Math.abs(trainValues[i] - Number(BigInt(r.trainLossSum)) / r.commitCount / 1e6) <= 5e-7 + 1e-12, `round ${i} train point (means are rounded to the chain's micro-units)`);

@@ -18,9 +18,10 @@ import { PenaltyReason } from "../../shared/types.ts";
 const ADVERSARY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "adversarial-worker.ts");
 const REWARD = parseEther("10");
 
+/** What `who` earned in the job: paid rounds × reward, accrued per job and credited when its bond is released after the challenge window (issue 13). */
 async function rewardsOf(net: TestNetwork, jobId: bigint, who: Address): Promise<bigint> {
-  const logs = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "Credited", args: { jobId, account: who }, fromBlock: 0n });
-  return logs.filter((l) => l.args.kind === 0).reduce((a, l) => a + l.args.amount!, 0n);
+  const slot = await net.reader.slot(jobId, who);
+  return BigInt(slot.paidRounds) * BigInt((await net.reader.jobParams(jobId)).rewardPerRound);
 }
 
 async function penalties(net: TestNetwork, jobId: bigint): Promise<[Address, string][]> {
@@ -64,7 +65,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
 
   it("three honest workers complete a job: paid in full, never penalised, no reverted transaction", async () => {
     const start = await net.reader.client.getBlockNumber({ cacheTime: 0 });
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 240, voteWindow: 120 });
+    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs: WorkerProcess[] = [2, 3, 4].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     const codes = await Promise.all(procs.map((p) => p.exited));
@@ -79,7 +80,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
   });
 
   it("an absent worker is penalised and removed; the others are paid in full", async () => {
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 90, voteWindow: 120 });
+    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 40, voteWindow: 60 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs = [5, 6].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     const silent = net.spawnWorker("w7-silent", args(jobId, 7).slice(1), { script: ADVERSARY, env: { ADVERSARY: "silent" } });
@@ -93,7 +94,7 @@ describe("the market on anvil with 2 s interval blocks", { timeout: 900_000 }, (
   });
 
   it("a worker killed after its commit (SIGKILL) restarts and is paid for every round", async () => {
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 240, voteWindow: 120 });
+    const spec = makeSpec({ model: "tiny", rounds: 2, innerSteps: 6, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const procs = [8, 9, 10].map((i) => net.spawnWorker(`w${i}`, args(jobId, i)));
     await procs[0].waitFor(/"msg":"committed".*"round":0,/, 300_000);

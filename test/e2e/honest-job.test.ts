@@ -4,6 +4,7 @@ import { parseEther } from "viem";
 import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type WorkerProcess } from "../helpers/network.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { createJobFromSpec, downloadModel, jobStatus } from "../../cli/poster/actions.ts";
+import { trainingMarketAbi } from "../../shared/abis.ts";
 import { decodeGlobalState } from "../../worker/diloco/outer/index.ts";
 import { blobId } from "../../worker/diloco/hash.ts";
 import { readFileSync, mkdtempSync } from "node:fs";
@@ -28,7 +29,7 @@ describe("three honest worker processes complete a three-round job", { timeout: 
       const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
       assert.equal(await reg.exited, 0, reg.lines.join("\n"));
     }
-    const spec = makeSpec({ arbiter: poster.address, model: "tiny", rounds: 3, innerSteps: 8, workers: 3, commitWindow: 120, voteWindow: 60 });
+    const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 8, workers: 3, commitWindow: 300, voteWindow: 300 });
     const { jobId, escrow } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     for (const i of providers) {
       const key = `${net.dir}/keys/w${i}.json`;
@@ -51,12 +52,22 @@ describe("three honest worker processes complete a three-round job", { timeout: 
       assert.equal(hashes.size, 1, `round ${round}: votes disagree: ${[...hashes].join(", ")}`);
     }
 
-    // exactly rounds × reward each; the workers withdrew it
+    // rewards accrue per job and stay locked with the bond until the challenge window has passed
+    // (issue 13): nothing is credited when the job completes, and an early release reverts
     const reward = parseEther("10");
+    const market = { address: net.addresses.market, abi: trainingMarketAbi } as const;
+    for (const i of providers) assert.equal(await net.reader.balanceOf(hardhatAccount(i).address), 0n);
+    await assert.rejects(net.senderFor(poster).send({ ...market, functionName: "releaseBond", args: [jobId, hardhatAccount(2).address] }), (e: { errorName?: string; message?: string }) => /BondLockedUntil/.test(`${e.errorName} ${e.message}`));
+    // past the window (chain time), anyone may release; each worker then withdraws exactly rounds × reward
+    await net.warp(Number(spec.market.challengeWindow) + 1);
+    for (const i of providers) await net.senderFor(poster).send({ ...market, functionName: "releaseBond", args: [jobId, hardhatAccount(i).address] });
     for (const i of providers) {
-      const withdrawn = workers[providers.indexOf(i)].lines.find((l) => l.includes('"msg":"withdrew"'));
-      assert.ok(withdrawn, `worker ${i} did not withdraw`);
-      assert.equal(BigInt(JSON.parse(withdrawn!).amount), 3n * reward);
+      assert.equal(await net.reader.balanceOf(hardhatAccount(i).address), 3n * reward);
+      const w = net.spawnWorker(`withdraw${i}`, ["withdraw", ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)]);
+      assert.equal(await w.exited, 0, w.lines.join("\n"));
+      const out = w.lines.find((l) => l.includes('"withdrawn"'));
+      assert.ok(out, `worker ${i} did not withdraw: ${w.lines.join("\n")}`);
+      assert.equal(parseEther(JSON.parse(out!).withdrawn), 3n * reward);
       assert.equal(await net.reader.balanceOf(hardhatAccount(i).address), 0n);
     }
     // the poster got the leftover back: nothing, since every slot was paid (escrow = 9 × (reward + fee))

@@ -10,8 +10,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, getAddress, http, keccak256, parseEther, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
 import { trainingMarketAbi } from "../../shared/abis.ts";
+import { hardhatKey } from "../helpers/network.ts";
 import { JobStatus } from "../../shared/types.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -70,6 +73,27 @@ describe("./run start runs a whole local market to a completed demo job", { time
     assert.ok(curve.every((p) => p.status === "Finalized"));
     assert.ok(curve[2].evalLoss! < curve[0].evalLoss!, `eval loss should fall: ${curve.map((p) => p.evalLoss).join(" → ")}`);
 
+    // rewards accrue per job and are credited when each bond is released after the job's challenge
+    // window (issue 13): move the dev chain's time past it, release the three bonds (anyone may), and
+    // wait for the indexer to see the credits
+    const rpc = `http://127.0.0.1:${ports.chain}`;
+    const market = getAddress(/market (0x[0-9a-fA-F]{40})/.exec(lines.find((l) => l.includes("contracts: market"))!)![1]);
+    const client = createPublicClient({ chain: hardhat, transport: http(rpc) });
+    const releaser = createWalletClient({ account: privateKeyToAccount(hardhatKey(15)), chain: hardhat, transport: http(rpc) });
+    const window = (await client.readContract({ address: market, abi: trainingMarketAbi, functionName: "jobParams", args: [BigInt(jobId)] })).challengeWindow;
+    await client.request({ method: "evm_increaseTime" as never, params: [Number(window) + 1] as never });
+    await client.request({ method: "evm_mine" as never, params: [] as never });
+    for (const w of await client.readContract({ address: market, abi: trainingMarketAbi, functionName: "workersOf", args: [BigInt(jobId)] })) {
+      const slot = await client.readContract({ address: market, abi: trainingMarketAbi, functionName: "workerSlot", args: [BigInt(jobId), w] });
+      if (slot.bondReleased) continue; // a worker service may have released it already
+      await client.waitForTransactionReceipt({ hash: await releaser.writeContract({ address: market, abi: trainingMarketAbi, functionName: "releaseBond", args: [BigInt(jobId), w] }) });
+    }
+    const head = await client.getBlockNumber();
+    for (let i = 0; i < 120; i++) {
+      if (BigInt((await gql<{ _meta: { block: string } }>(`{ _meta { block } }`))._meta.block) >= head) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
     type JobView = { job: { status: string; poster: Address; modelHash: Hex; escrow: string; escrowInitial: string; totalPaid: string; refunded: string; currentRound: number | null; workerCount: number; rewardPerRound: string; feePerReward: string; rounds: number; workers: { items: { worker: Address; earned: string; active: boolean; index: number; bond: string }[] } } };
     const { job } = await gql<JobView>(`query($id: BigInt!) { job(id: $id) { status poster modelHash escrow escrowInitial totalPaid refunded currentRound workerCount rewardPerRound feePerReward rounds workers(first: 100) { items { worker earned active index bond } } } }`, { id: jobId });
     assert.equal(job.status, "Completed");
@@ -93,8 +117,6 @@ describe("./run start runs a whole local market to a completed demo job", { time
     assert.equal(keccak256(blob), job.modelHash);
 
     // the indexer's view equals the contracts' state read directly
-    const client = createPublicClient({ transport: http(`http://127.0.0.1:${ports.chain}`) });
-    const market = getAddress(/market (0x[0-9a-fA-F]{40})/.exec(lines.find((l) => l.includes("contracts: market"))!)![1]);
     const read = <T>(functionName: string, args: unknown[]) => client.readContract({ address: market, abi: trainingMarketAbi, functionName: functionName as never, args: args as never }) as Promise<T>;
     const chainJob = await read<{ poster: Address; status: number; workerCount: number; escrow: bigint; modelHash: Hex; currentRound: number }>("jobState", [BigInt(jobId)]);
     assert.equal(JobStatus[chainJob.status], job.status);

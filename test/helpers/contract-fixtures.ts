@@ -42,7 +42,7 @@ export async function world(conn: Conn, n = 4, market: MarketParams = {}) {
   const ctx = await deployMarket(conn, market);
   const [poster, arbiter, challenger] = ctx.others as Wallet[];
   const providers = await registerProviders(ctx, n, 3);
-  const params = (o: Partial<JobParams> = {}) => jobParams(o, getAddress(arbiter.account.address));
+  const params = (o: Partial<JobParams> = {}) => jobParams(o);
   const newJob = (o: Partial<JobParams> = {}, by: Wallet = poster) => createJob(ctx, by, params(o));
   const t = conn.networkHelpers.time;
 

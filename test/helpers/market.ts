@@ -7,7 +7,8 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { keccak256, toHex, type Address, type Hex, type WalletClient } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
 import MarketModule from "../../ignition/modules/Market.ts";
-import { encodeLoss, marketDomain, signRoundResult, signRoundUpdate } from "../../shared/eip712.ts";
+import { encodeLoss, marketDomain, registryDomain, signKeyProof, signRoundResult, signRoundUpdate } from "../../shared/eip712.ts";
+import { TraceTree } from "../../shared/trace.ts";
 import type { JobParams } from "../../shared/types.ts";
 
 export const E18 = 10n ** 18n;
@@ -19,7 +20,8 @@ export interface MarketParams {
   unbondingDelay?: bigint;
   protocolFeeBps?: number;
   challengeBountyBps?: number;
-  arbitrationPeriod?: bigint;
+  /** Protocol limits on job terms (Ignition parameters of the same names). */
+  limits?: Partial<Record<"maxPenaltyBps" | "minCommitWindow" | "minVoteWindow" | "minChallengeWindow" | "minBondToReward" | "maxBondToReward", number>>;
 }
 
 export async function deployMarket(conn: Conn, params: MarketParams = {}) {
@@ -33,13 +35,13 @@ export async function deployMarket(conn: Conn, params: MarketParams = {}) {
         unbondingDelay: params.unbondingDelay ?? 7n * 24n * 3600n,
         protocolFeeBps: params.protocolFeeBps ?? 200,
         challengeBountyBps: params.challengeBountyBps ?? 2_000,
-        arbitrationPeriod: params.arbitrationPeriod ?? 3n * 24n * 3600n,
+        ...(params.limits ?? {}),
       },
     },
   });
   const publicClient = await viem.getPublicClient();
   const chainId = await publicClient.getChainId();
-  const { token, registry, market } = deployed;
+  const { token, registry, market, game } = deployed;
   return {
     conn,
     viem,
@@ -51,7 +53,11 @@ export async function deployMarket(conn: Conn, params: MarketParams = {}) {
     token,
     registry,
     market,
+    game,
+    /** The dispute module's functions (releaseReserve, hooks) called at the market's address. */
+    marketModule: await viem.getContractAt("MarketDisputeModule", market.address),
     domain: marketDomain(chainId, market.address),
+    registryDomain: registryDomain(chainId, registry.address),
   };
 }
 
@@ -69,21 +75,32 @@ export async function fund(ctx: Ctx, wallet: Provider["wallet"], amount: bigint,
   await ctx.token.write.approve([spender, amount], { account: wallet.account });
 }
 
+/** Every attestation key this helper created, by address (lower case): tests sign key proofs with them. */
+export const attestorKeys = new Map<string, PrivateKeyAccount>();
+
 /** Registers `wallet` as a provider with a fresh software attestation key. */
 export async function registerProvider(ctx: Ctx, wallet: Provider["wallet"], stake = 1_000n * E18): Promise<Provider> {
   const attestor = privateKeyToAccount(generatePrivateKey());
+  attestorKeys.set(attestor.address.toLowerCase(), attestor);
   await fund(ctx, wallet, stake, ctx.registry.address);
-  await ctx.registry.write.register([stake, attestor.address, keccak256(toHex(`report:${attestor.address}`)), "ipfs://meta"], {
+  const reportHash = keccak256(toHex(`report:${attestor.address}`));
+  const proof = await keyProof(ctx, attestor, wallet.account.address, reportHash);
+  await ctx.registry.write.register([stake, attestor.address, reportHash, "ipfs://meta", proof], {
     account: wallet.account,
   });
   return { wallet, address: wallet.account.address, attestor };
 }
 
-export function jobParams(overrides: Partial<JobParams> = {}, arbiter?: Address): JobParams {
+/** A key's proof of possession for `provider` at the registry's current nonce. */
+export async function keyProof(ctx: Ctx, key: PrivateKeyAccount, provider: Address, reportHash: Hex): Promise<Hex> {
+  const nonce = await ctx.registry.read.keyNonce([provider]);
+  return signKeyProof(key, ctx.registryDomain, { provider, reportHash, nonce });
+}
+
+export function jobParams(overrides: Partial<JobParams> = {}): JobParams {
   return {
     specHash: keccak256(toHex("spec")),
     initialModelHash: keccak256(toHex("model-0")),
-    arbiter: arbiter ?? "0x00000000000000000000000000000000000000a1",
     rewardPerRound: 10n * E18,
     workerBond: 50n * E18,
     challengeBond: 20n * E18,
@@ -116,11 +133,29 @@ export function modelHashFor(jobId: bigint, round: number): Hex {
   return keccak256(toHex(`model:${jobId}:${round + 1}`));
 }
 
-export async function commit(ctx: Ctx, p: Provider, jobId: bigint, round: number, loss = 2.5, updateHash?: Hex, signer?: PrivateKeyAccount) {
-  const hash = updateHash ?? updateHashFor(jobId, round, p.address);
+/**
+ * A stand-in round trace for contract tests: `steps` inner-step states between a start state and the
+ * update. `forkAt` (1..steps+1) makes every leaf from that index on differ (a cheater's trace, whose
+ * only wrong transition is into leaf `forkAt`).
+ */
+export function traceFor(jobId: bigint, round: number, worker: Address, opts: { steps?: number; forkAt?: number; updateHash?: Hex } = {}): TraceTree {
+  const steps = opts.steps ?? 3;
+  const leaves: Hex[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const fork = opts.forkAt !== undefined && i >= opts.forkAt;
+    leaves.push(keccak256(toHex(`${fork ? "fork" : "state"}:${jobId}:${round}:${worker}:${i}`)));
+  }
+  const forkUpdate = opts.forkAt !== undefined && opts.forkAt <= steps + 1;
+  leaves.push(opts.updateHash ?? (forkUpdate ? keccak256(toHex(`fork-update:${jobId}:${round}:${worker}`)) : updateHashFor(jobId, round, worker)));
+  return new TraceTree(leaves);
+}
+
+export async function commit(ctx: Ctx, p: Provider, jobId: bigint, round: number, loss = 2.5, updateHash?: Hex, signer?: PrivateKeyAccount, trace?: TraceTree) {
+  const t = trace ?? traceFor(jobId, round, p.address, { updateHash });
+  const hash = t.leaves[t.leaves.length - 1];
   const trainLoss = encodeLoss(loss);
-  const sig = await signRoundUpdate(signer ?? p.attestor, ctx.domain, { jobId, round, updateHash: hash, trainLoss, worker: p.address });
-  return ctx.market.write.commitUpdate([jobId, round, hash, trainLoss, sig], { account: p.wallet.account });
+  const sig = await signRoundUpdate(signer ?? p.attestor, ctx.domain, { jobId, round, updateHash: hash, traceRoot: t.root, trainLoss, worker: p.address });
+  return ctx.market.write.commitUpdate([jobId, round, hash, t.root, trainLoss, sig], { account: p.wallet.account });
 }
 
 export async function vote(ctx: Ctx, p: Provider, jobId: bigint, round: number, modelHash: Hex, includedMask: number, signer?: PrivateKeyAccount) {

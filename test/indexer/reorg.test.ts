@@ -9,7 +9,11 @@ const chain: Chain = await startChain();
 const ctx = chain.ctx;
 const providers = await registerProviders(ctx, 4, 1);
 const poster = ctx.others[0] as never;
-await honestJob(ctx, poster, providers.slice(0, 3), 1);
+const done = await honestJob(ctx, poster, providers.slice(0, 3), 1);
+// rewards are credited when the bond is released, after the job's challenge window (issue 13)
+await chain.request("evm_increaseTime", [Number(jobParams().challengeWindow) + 1]);
+await chain.mine(1);
+for (const p of providers.slice(0, 3)) await L(ctx).market.write.releaseBond([done, p.address], { account: p.wallet.account });
 let base = await chain.request<string>("evm_snapshot");
 /** Back to the chain every test starts from (a snapshot is used up by reverting to it). */
 async function resetChain() {

@@ -1,6 +1,6 @@
 /**
  * A market history that emits every kind of event: honest jobs, dissent, absence, cancellation,
- * a failed job, challenges upheld and rejected, unbonding, key rotation, withdrawals. And a check
+ * a failed job, a deferred cancel, rewards credited at bond release, unbonding, key rotation, withdrawals. And a check
  * that the indexer's rows agree with the contracts' own views.
  */
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import {
   E18,
   fund,
   jobParams,
+  keyProof,
   joinAll,
   modelHashFor,
   registerProviders,
@@ -49,8 +50,8 @@ export async function setupActors(ctx: Ctx, n = 4): Promise<Pick<Scenario, "prov
 }
 
 /** One honest job of `rounds` rounds with the given workers, driven to completion. */
-export async function honestJob(ctx: Ctx, poster: Provider["wallet"], workers: Provider[], rounds: number, arbiter?: Address, loss = (r: number, i: number) => 3 - r * 0.25 + i * 0.01): Promise<bigint> {
-  const jobId = await createJob(ctx, poster, jobParams({ rounds, maxWorkers: workers.length, minWorkers: Math.min(2, workers.length) }, arbiter));
+export async function honestJob(ctx: Ctx, poster: Provider["wallet"], workers: Provider[], rounds: number, _arbiter?: Address, loss = (r: number, i: number) => 3 - r * 0.25 + i * 0.01): Promise<bigint> {
+  const jobId = await createJob(ctx, poster, jobParams({ rounds, maxWorkers: workers.length, minWorkers: Math.min(2, workers.length) }));
   await joinAll(ctx, jobId, workers);
   const mask = (2 ** workers.length - 1) >>> 0;
   for (let r = 0; r < rounds; r++) {
@@ -73,10 +74,14 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   // A: honest, 2 rounds, 3 workers → Completed
   const a = await honestJob(ctx, poster, [p0, p1, p2], 2, arb);
   jobIds.push(a);
+  // rewards stay in the market until the bond is released after the challenge window
+  await increaseTime(ctx, 86_401);
+  for (const p of [p0, p1, p2]) await L(ctx).market.write.releaseBond([a, p.address], { account: p.wallet.account });
   await L(ctx).market.write.withdraw({ account: p0.wallet.account });
+  assert.equal(await L(ctx).market.read.balanceOf([p1.address]), 2n * 10n * E18, "two rounds' rewards credited at release");
 
   // B: round 0 with a dissenter, then cancelled mid round 1 after one commitment
-  const b = await createJob(ctx, poster, jobParams({ rounds: 3, maxWorkers: 3, minWorkers: 2 }, arb));
+  const b = await createJob(ctx, poster, jobParams({ rounds: 3, maxWorkers: 3, minWorkers: 2 }));
   jobIds.push(b);
   await joinAll(ctx, b, [p0, p1, p3]);
   for (const p of [p0, p1, p3]) await commit(ctx, p, b, 0, 2.0);
@@ -84,15 +89,13 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   await vote(ctx, p3, b, 0, keccak256(toHex("wrong")), 0b111);
   await vote(ctx, p1, b, 0, modelHashFor(b, 0), 0b111);
   await commit(ctx, p0, b, 1, 1.9);
+  // a cancel during a commit window is deferred to the window's end (issue 13): the round in flight
+  // stays open for its committers, and expireRound executes the cancel once the window has passed
   await L(ctx).market.write.cancelJob([b], { account: poster.account });
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([b])).status], "Running", "cancel deferred");
 
-  // challenges on A: upheld (fraud) and rejected
-  const bond = 20n * E18;
-  await fund(ctx, poster, bond * 2n, L(ctx).market.address);
-  await L(ctx).market.write.challenge([a, 0, p1.address], { account: poster.account });
-  await L(ctx).market.write.challenge([a, 1, p2.address], { account: poster.account });
-  await L(ctx).market.write.resolveChallenge([1n, true], { account: arbiter.account });
-  await L(ctx).market.write.resolveChallenge([2n, false], { account: arbiter.account });
+  // (challenges moved to the DisputeGame in issue 13; the indexer does not follow its events yet)
+  void arb;
 
   // provider 3: unbonding, stake, metadata, key rotation
   await L(ctx).registry.write.requestUnbond([10n * E18], { account: p3.wallet.account });
@@ -101,18 +104,20 @@ export async function runScenario(ctx: Ctx): Promise<Scenario> {
   await L(ctx).registry.write.addStake([5n * E18], { account: p3.wallet.account });
   await L(ctx).registry.write.updateMetadata(["ipfs://meta-2"], { account: p3.wallet.account });
   const newKey = privateKeyToAccount(generatePrivateKey());
-  await L(ctx).registry.write.rotateAttestationKey([newKey.address, keccak256(toHex("report-2"))], { account: p3.wallet.account });
+  await L(ctx).registry.write.rotateAttestationKey([newKey.address, keccak256(toHex("report-2")), await keyProof(ctx, newKey, p3.address, keccak256(toHex("report-2")))], { account: p3.wallet.account });
   p3.attestor = newKey;
   await L(ctx).registry.write.requestUnbond([7n * E18], { account: p3.wallet.account });
 
   // C: nobody joins → Failed after the join window; D: one absentee → removed, job Failed
-  const c = await createJob(ctx, poster, jobParams({ rounds: 1, maxWorkers: 2, minWorkers: 2, joinWindow: 100 }, arb));
+  const c = await createJob(ctx, poster, jobParams({ rounds: 1, maxWorkers: 2, minWorkers: 2, joinWindow: 100 }));
   jobIds.push(c);
-  const d = await createJob(ctx, poster, jobParams({ rounds: 2, maxWorkers: 2, minWorkers: 2, commitWindow: 60, voteWindow: 30 }, arb));
+  const d = await createJob(ctx, poster, jobParams({ rounds: 2, maxWorkers: 2, minWorkers: 2, commitWindow: 300, voteWindow: 300 }));
   jobIds.push(d);
   await joinAll(ctx, d, [p2, p3]);
   await commit(ctx, p2, d, 0, 2.2);
   await increaseTime(ctx, 3_700);
+  await L(ctx).market.write.expireRound([b], { account: poster.account });
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([b])).status], "Cancelled", "deferred cancel executed");
   await L(ctx).market.write.expireRound([c], { account: poster.account });
   await L(ctx).market.write.expireRound([d], { account: poster.account });
   await L(ctx).market.write.withdraw({ account: poster.account });
@@ -163,14 +168,9 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
       assert.equal(commits, r.commitCount);
     }
   }
-  const challenges = await L(ctx).market.read.challengeCount();
-  assert.equal(await prisma.challenge.count(), Number(challenges));
-  for (let id = 1n; id <= challenges; id++) {
-    const c = await L(ctx).market.read.challengeOf([id]);
-    const row = await prisma.challenge.findUnique({ where: { id } });
-    assert.equal(row?.status, ChallengeStatus[c.status], `challenge ${id}`);
-    accounts.add(getAddress(c.challenger));
-  }
+  // disputes live in the DisputeGame (issue 13), whose events are not indexed yet: no challenge rows
+  assert.equal(await prisma.challenge.count(), 0);
+  void ChallengeStatus;
   for (const p of await prisma.provider.findMany()) {
     const onchain = await L(ctx).registry.read.providerOf([p.address as Address]);
     assert.equal(p.stake, onchain.stake.toString(), `provider ${p.address} stake`);

@@ -50,7 +50,7 @@ describe("shared module", async () => {
   it("signing helpers round-trip and bind every field", async () => {
     const signer = privateKeyToAccount(generatePrivateKey());
     const domain = marketDomain(31337, ctx.market.address);
-    const update = { jobId: 7n, round: 3, updateHash: keccak256(toHex("u")), trainLoss: encodeLoss(2.25), worker: ctx.others[0].account.address };
+    const update = { jobId: 7n, round: 3, updateHash: keccak256(toHex("u")), traceRoot: keccak256(toHex("t")), trainLoss: encodeLoss(2.25), worker: ctx.others[0].account.address };
     const sig = await signRoundUpdate(signer, domain, update);
     assert.equal(await recoverRoundUpdateSigner(domain, update, sig), signer.address);
     assert.notEqual(await recoverRoundUpdateSigner(domain, { ...update, round: 4 }, sig), signer.address);

@@ -16,15 +16,14 @@ describe("job windows against the chain's block time", () => {
   });
 
   it("spec init: windows default to what the chain needs; flags too short for it are refused", () => {
-    const spec = specFromFlags({ preset: "tiny", rounds: "2", workers: "3", "commit-window": "150", "vote-window": "150" }, { arbiter: ARBITER, blockTime: 12 });
+    const spec = specFromFlags({ preset: "tiny", rounds: "2", workers: "3", "commit-window": "150", "vote-window": "150" }, { blockTime: 12 });
     assert.equal(spec.market.commitWindow, 150);
     assert.equal(spec.market.rounds, 2);
-    const defaults = specFromFlags({ preset: "tiny" }, { arbiter: ARBITER, blockTime: 120 });
+    const defaults = specFromFlags({ preset: "tiny" }, { blockTime: 120 });
     assert.ok(defaults.market.voteWindow >= 1200 && defaults.market.commitWindow >= 1200);
-    assert.throws(() => specFromFlags({ "commit-window": "20" }, { arbiter: ARBITER, blockTime: 12 }), (e: Error) => e instanceof CommandError && /commitWindow is 20 s/.test(e.message));
-    assert.throws(() => specFromFlags({ preset: "huge" }, { arbiter: ARBITER }), /--preset must be/);
-    assert.throws(() => specFromFlags({}, {}), /--arbiter/);
-    assert.throws(() => specFromFlags({ reward: "-1" }, { arbiter: ARBITER }), /--reward must be/);
-    assert.equal(specFromFlags({ reward: "2.5" }, { arbiter: ARBITER }).market.rewardPerRound, (25n * 10n ** 17n).toString());
+    assert.throws(() => specFromFlags({ "commit-window": "20" }, { blockTime: 12 }), (e: Error) => e instanceof CommandError && /commitWindow is 20 s/.test(e.message));
+    assert.throws(() => specFromFlags({ preset: "huge" }, {}), /--preset must be/);
+    assert.throws(() => specFromFlags({ reward: "-1" }, {}), /--reward must be/);
+    assert.equal(specFromFlags({ reward: "2.5" }, {}).market.rewardPerRound, (25n * 10n ** 17n).toString());
   });
 });

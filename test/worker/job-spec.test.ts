@@ -16,7 +16,7 @@ import {
 const ARBITER = "0x00000000000000000000000000000000000000A1";
 
 describe("job spec", () => {
-  const spec = makeSpec({ arbiter: ARBITER, model: "tiny", rounds: 3, innerSteps: 5 });
+  const spec = makeSpec({ model: "tiny", rounds: 3, innerSteps: 5 });
 
   it("round-trips through its canonical bytes and hashes them", () => {
     const bytes = encodeJobSpec(spec);
@@ -42,7 +42,7 @@ describe("job spec", () => {
     ["reward as number", (s) => (s.market.rewardPerRound = 5), /rewardPerRound must be a positive decimal string/],
     ["quorum at half", (s) => (s.market.quorumBps = 5000), /quorumBps must be an integer in \[5001, 10000\]/],
     ["short window", (s) => (s.market.commitWindow = 5), /commitWindow must be an integer in \[10/],
-    ["zero arbiter", (s) => (s.market.arbiter = "0x0000000000000000000000000000000000000000"), /arbiter must be a non-zero address/],
+    ["an arbiter (removed by issue 13: disputes go to the DisputeGame)", (s) => (s.market.arbiter = "0x0000000000000000000000000000000000000001"), /arbiter/],
     ["bad heads", (s) => (s.model.nHeads = 3), /nHeads must divide dModel/],
     ["bits out of range", (s) => (s.training.compression.bits = 9), /compression\.bits must be an integer in \[2, 8\]/],
     ["bad method", (s) => (s.training.compression.method = "zip"), /method must be "none", "quant" or "lowrank"/],

@@ -43,7 +43,7 @@ describe("software attestor", () => {
     assert.equal(hash, reportHash(JSON.parse(JSON.stringify(report))));
     assert.equal(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }), '{"a":[2,{"c":4,"d":3}],"b":1}');
     const domain = marketDomain(31337, "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
-    const u = { jobId: 1n, round: 0, updateHash: keccak256(toHex("u")), trainLoss: 2_000_000n, worker: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as const };
+    const u = { jobId: 1n, round: 0, updateHash: keccak256(toHex("u")), traceRoot: keccak256(toHex("t")), trainLoss: 2_000_000n, worker: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as const };
     assert.equal(await recoverRoundUpdateSigner(domain, u, await att.signRoundUpdate(domain, u)), account.address);
     const r = { jobId: 1n, round: 0, modelHash: keccak256(toHex("m")), includedMask: 7, worker: u.worker };
     assert.equal(await recoverRoundResultSigner(domain, r, await att.signRoundResult(domain, r)), account.address);

@@ -8,6 +8,7 @@
 import { keccak256, toHex, type Address, type Hex, type TypedDataDomain } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import {
+  signKeyProof,
   signRoundResult,
   signRoundUpdate,
   type RoundResultMessage,
@@ -28,6 +29,8 @@ export interface Attestor {
   report(): { report: AttestationReport; hash: Hex };
   signRoundUpdate(domain: TypedDataDomain, message: RoundUpdateMessage): Promise<Hex>;
   signRoundResult(domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex>;
+  /** Proof of possession of the key for `provider` (registry EIP-712 `AttestationKeyProof`). */
+  signKeyProof(domain: TypedDataDomain, message: { provider: Address; reportHash: Hex; nonce: bigint }): Promise<Hex>;
 }
 
 /** Canonical JSON (sorted keys) so the report hash is reproducible. */
@@ -71,5 +74,10 @@ export class SoftwareAttestor implements Attestor {
 
   signRoundResult(domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex> {
     return signRoundResult(this.account, domain, message);
+  }
+
+  /** Proof of possession of this key for `provider` (ProviderRegistry.register / rotateAttestationKey). */
+  signKeyProof(domain: TypedDataDomain, message: { provider: Address; reportHash: Hex; nonce: bigint }): Promise<Hex> {
+    return signKeyProof(this.account, domain, message);
   }
 }

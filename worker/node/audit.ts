@@ -5,7 +5,8 @@
  * the replay runs every round the worker committed, from round 0 up to r; the first mismatch is the
  * finding. Optionally raises an on-chain challenge (posting the job's challenge bond).
  */
-import { getAddress, type Address, type Hex } from "viem";
+import { disputeGameAbi } from "../../shared/abis.ts";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
@@ -90,9 +91,15 @@ export async function auditRound(p: Provider, opts: { jobId: bigint; round: numb
   if (!result.match && opts.challenge) {
     const challengeRound = result.firstMismatchRound ?? opts.round;
     const params = await p.reader.jobParams(opts.jobId);
-    await p.sender.send({ address: p.config.addresses.token, abi: testTokenAbi, functionName: "approve", args: [p.config.addresses.market, params.challengeBond] });
-    await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "challenge", args: [opts.jobId, challengeRound, result.worker] });
-    const id = await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "challengeCount" });
+    // the configured game, or the one the market names on chain (its only dispute game)
+    const named = p.config.addresses.game ?? (await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
+    const game = named && named !== zeroAddress ? named : undefined;
+    if (!game) throw new Error("this deployment has no DisputeGame address (set GAME_ADDRESS or redeploy with Ignition)");
+    const commitment = await p.reader.commitment(opts.jobId, challengeRound, result.worker);
+    if (!commitment) throw new Error(`no commitment of ${result.worker} in round ${challengeRound}`);
+    await p.sender.send({ address: p.config.addresses.token, abi: testTokenAbi, functionName: "approve", args: [game, params.challengeBond] });
+    await p.sender.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [opts.jobId, challengeRound, result.worker, commitment.updateHash, commitment.traceRoot] });
+    const id = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "disputeCount" });
     result.challengeId = id;
     p.log("challenge raised", { challengeId: id, jobId: opts.jobId, round: challengeRound, worker: result.worker });
   }

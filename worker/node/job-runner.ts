@@ -11,6 +11,8 @@
  * residual it produced is adopted only once the chain shows the commitment, so a worker killed
  * anywhere restarts, reads the chain, and continues with exactly the state an auditor would replay.
  */
+import { TraceTree } from "../../shared/trace.ts";
+import { concat, keccak256, numberToHex } from "viem";
 import path from "node:path";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -294,17 +296,8 @@ export class JobRunner {
       now = await reader.now();
       const noCommits = rd.committedMask === 0 && now > rd.commitDeadline;
       if (now > deadline || noCommits) {
-        // a quorum no further vote can complete (a voter was removed) is finalized, not expired
-        const mine = this.state.lastVote;
-        if (mine && mine.round === round) {
-          try {
-            await this.d.sender.send({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "finalizeRound", args: [this.jobId, mine.modelHash, mine.includedMask] });
-            log("finalized a round whose quorum was complete", { jobId: this.jobId, round });
-            continue;
-          } catch (err) {
-            if (!(err instanceof ContractRevertError)) throw err;
-          }
-        }
+        // a round with a quorum is finalized by the vote that reaches it; anything else expires
+        // (its voters' escrow is then reserved until referees settle the round)
         try {
           await this.d.sender.send({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "expireRound", args: [this.jobId] });
           log("expired a stuck round", { jobId: this.jobId, round });
@@ -364,13 +357,14 @@ export class JobRunner {
     await this.d.blobs.put(bytes);
     t.lap("upload");
     const trainLoss = encodeLoss(p.trainLoss);
-    const sig = await this.d.attestor.signRoundUpdate(this.d.domain, { jobId: this.jobId, round, updateHash: p.updateHash, trainLoss, worker: this.d.me });
+    const traceRoot = roundTraceRoot(round, await this.d.reader.jobState(this.jobId).then((j) => j.modelHash), p.updateHash);
+    const sig = await this.d.attestor.signRoundUpdate(this.d.domain, { jobId: this.jobId, round, updateHash: p.updateHash, traceRoot, trainLoss, worker: this.d.me });
     try {
-      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "commitUpdate", args: [this.jobId, round, p.updateHash, trainLoss, sig] });
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "commitUpdate", args: [this.jobId, round, p.updateHash, traceRoot, trainLoss, sig] });
       this.d.log("committed", { jobId: this.jobId, round, updateHash: p.updateHash });
       t.lap("chainTx");
     } catch (err) {
-      if (!(err instanceof ContractRevertError) || !["AlreadyCommitted", "CommitPhaseClosed", "WrongRound", "JobNotRunning"].includes(err.errorName)) throw err;
+      if (!(err instanceof ContractRevertError) || !["AlreadyCommitted", "CommitPhaseClosed", "WrongRound", "JobNotRunning", "DuplicateUpdate"].includes(err.errorName)) throw err;
       this.d.log("commit not accepted", { jobId: this.jobId, round, reason: err.errorName });
     }
     await this.adoptIfCommitted(round);
@@ -419,4 +413,15 @@ export class JobRunner {
       this.d.log("vote not needed", { jobId: this.jobId, round, reason: err.errorName });
     }
   }
+}
+
+/**
+ * The trace root committed with an update. LIMITATION (issue 13, worker side): the trainer does not
+ * yet report the training-state hash after each inner step, so the trace has two leaves: the round's
+ * start state (the global model hash the round started from, bound to the round) and the update.
+ * The contracts and shared/trace.ts take any number of leaves; bisection over inner steps needs the
+ * trainer's per-step state hashes (docs/contracts.md, "What is left").
+ */
+export function roundTraceRoot(round: number, startModelHash: Hex, updateHash: Hex): Hex {
+  return new TraceTree([keccak256(concat([startModelHash, numberToHex(round, { size: 4 })])), updateHash]).root;
 }

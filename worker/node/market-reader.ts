@@ -17,6 +17,7 @@ export type JobEvent = "UpdateCommitted" | "RoundStarted" | "ResultSubmitted" | 
 export interface Commitment {
   worker: Address;
   updateHash: Hex;
+  traceRoot: Hex;
   trainLoss: bigint;
   blockNumber: bigint;
 }
@@ -85,16 +86,13 @@ export class MarketReader {
     return this.read("workersOf", [jobId]);
   }
   slot(jobId: bigint, worker: Address) {
-    return this.read<{ index: number; joined: boolean; active: boolean; bondReleased: boolean; openChallenges: number; removedAt: bigint; bond: bigint }>("workerSlot", [jobId, worker]);
+    return this.read<{ index: number; joined: boolean; active: boolean; bondReleased: boolean; paidRounds: number; removedAt: bigint; bond: bigint }>("workerSlot", [jobId, worker]);
   }
   balanceOf(account: Address): Promise<bigint> {
     return this.read("balanceOf", [account]);
   }
   escrowFor(reward: bigint, rounds: number, maxWorkers: number): Promise<readonly [bigint, bigint]> {
     return this.read("escrowFor", [reward, rounds, maxWorkers]);
-  }
-  challenge(id: bigint) {
-    return this.read<{ jobId: bigint; worker: Address; round: number; challenger: Address; openedAt: bigint; status: number; bond: bigint }>("challengeOf", [id]);
   }
   async attestationSignerOf(provider: Address): Promise<Address> {
     return this.client.readContract({ address: this.addresses.registry, abi: providerRegistryAbi, functionName: "attestationSignerOf", args: [provider] });
@@ -103,10 +101,15 @@ export class MarketReader {
     return this.client.readContract({ address: this.addresses.registry, abi: providerRegistryAbi, functionName: "providerOf", args: [provider] });
   }
 
+  /** `worker`'s commitment of a round, or undefined. */
+  async commitment(jobId: bigint, round: number, worker: Address): Promise<Commitment | undefined> {
+    return (await this.commitments(jobId, round)).find((c) => c.worker.toLowerCase() === worker.toLowerCase());
+  }
+
   /** Commitments of a round, from UpdateCommitted events (the chain stores only a bit per worker). */
   async commitments(jobId: bigint, round: number): Promise<Commitment[]> {
     const logs = (await this.jobEvents("UpdateCommitted", jobId)).filter((l) => Number(l.args.round) === round);
-    return logs.map((l) => ({ worker: getAddress(l.args.worker as Address), updateHash: l.args.updateHash as Hex, trainLoss: l.args.trainLoss as bigint, blockNumber: l.blockNumber }));
+    return logs.map((l) => ({ worker: getAddress(l.args.worker as Address), updateHash: l.args.updateHash as Hex, traceRoot: l.args.traceRoot as Hex, trainLoss: l.args.trainLoss as bigint, blockNumber: l.blockNumber }));
   }
 
   /** The global model hash each round started from (RoundStarted events), by round. */

@@ -2,6 +2,7 @@
  * A provider's node: keys, clients and the service loop that finds jobs it accepts, joins them,
  * runs them to the end (JobRunner), withdraws its earnings and releases its bonds.
  */
+import { registryDomain } from "../../shared/eip712.ts";
 import { existsSync } from "node:fs";
 import { formatUnits, type Address, type Hex } from "viem";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
@@ -71,9 +72,13 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
   const info = await p.reader.provider(p.address);
   if (!p.attestor) throw new Error("registering needs an attestation key");
   const { hash: reportHash } = p.attestor.report();
+  // the key proves possession: it signs (provider, key, report hash, nonce) under the registry's domain
+  const chainId = await p.reader.client.getChainId();
+  const nonce = await p.reader.client.readContract({ address: registry, abi: providerRegistryAbi, functionName: "keyNonce", args: [p.address] });
+  const proof = await p.attestor.signKeyProof(registryDomain(chainId, registry), { provider: p.address, reportHash, nonce });
   if (info.registeredAt !== 0n) {
     if (info.attestationSigner.toLowerCase() !== p.attestor.signer.toLowerCase()) {
-      await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "rotateAttestationKey", args: [p.attestor.signer, reportHash] });
+      await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "rotateAttestationKey", args: [p.attestor.signer, reportHash, proof] });
       p.log("rotated attestation key", { signer: p.attestor.signer });
     } else p.log("already registered", { provider: p.address, stake: info.stake });
     return;
@@ -87,7 +92,7 @@ export async function registerProvider(p: Provider, stake: bigint, metadataURI: 
   const caps = await probeCapabilities(p.config.backend ?? JAX_BACKEND);
   const metadata = metadataURI.startsWith("data:") || metadataURI.startsWith("http") ? metadataURI : capabilitiesMetadata(caps, p.config.maxParams, metadataURI);
   await p.sender.send({ address: token, abi: testTokenAbi, functionName: "approve", args: [registry, stake] });
-  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadata] });
+  await p.sender.send({ address: registry, abi: providerRegistryAbi, functionName: "register", args: [stake, p.attestor.signer, reportHash, metadata, proof] });
   p.log("registered", { provider: p.address, signer: p.attestor.signer, reportHash, stake });
 }
 
@@ -147,7 +152,7 @@ export async function bondRelease(reader: MarketReader, jobId: bigint, worker: A
   else return "blocked";
   const until = since + BigInt((await reader.jobParams(jobId)).challengeWindow);
   if ((await reader.now()) <= until) return until;
-  if (slot.openChallenges !== 0) return "blocked";
+  if ((await reader.client.readContract({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "openDisputesOf", args: [jobId] })) !== 0) return "blocked";
   return "now";
 }
 

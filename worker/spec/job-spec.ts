@@ -56,7 +56,6 @@ export interface JobSpec {
     commitWindow: number;
     voteWindow: number;
     challengeWindow: number;
-    arbiter: Address;
   };
 }
 
@@ -263,9 +262,7 @@ export function parseJobSpec(value: unknown): JobSpec {
 
   const mk = obj(root.market, "$.market");
   const mp = "$.market";
-  noExtraKeys(mk, ["rounds", "maxWorkers", "minWorkers", "rewardPerRound", "workerBond", "challengeBond", "quorumBps", "penaltyBps", "joinWindow", "commitWindow", "voteWindow", "challengeWindow", "arbiter"], mp);
-  const arbiter = mk.arbiter;
-  if (typeof arbiter !== "string" || !isAddress(arbiter) || /^0x0{40}$/i.test(arbiter)) throw new JobSpecError(`${mp}.arbiter`, `must be a non-zero address, got ${JSON.stringify(arbiter)}`);
+  noExtraKeys(mk, ["rounds", "maxWorkers", "minWorkers", "rewardPerRound", "workerBond", "challengeBond", "quorumBps", "penaltyBps", "joinWindow", "commitWindow", "voteWindow", "challengeWindow"], mp);
   const market = {
     rounds: int(mk, "rounds", mp, 1, 1_000_000),
     maxWorkers: int(mk, "maxWorkers", mp, 1, MAX_WORKERS),
@@ -279,7 +276,6 @@ export function parseJobSpec(value: unknown): JobSpec {
     commitWindow: int(mk, "commitWindow", mp, WINDOW_MIN, WINDOW_MAX),
     voteWindow: int(mk, "voteWindow", mp, WINDOW_MIN, WINDOW_MAX),
     challengeWindow: int(mk, "challengeWindow", mp, WINDOW_MIN, WINDOW_MAX),
-    arbiter: getAddress(arbiter),
   };
   if (market.minWorkers > market.maxWorkers) throw new JobSpecError(`${mp}.minWorkers`, `must not exceed maxWorkers (${market.maxWorkers})`);
   if (innerOptimizer.totalSteps !== market.rounds * training.innerSteps) {
@@ -329,7 +325,6 @@ export function jobParamsFromSpec(spec: JobSpec, specHash: Hex, initialModelHash
   return {
     specHash,
     initialModelHash,
-    arbiter: m.arbiter,
     rewardPerRound: BigInt(m.rewardPerRound),
     workerBond: BigInt(m.workerBond),
     challengeBond: BigInt(m.challengeBond),

@@ -9,7 +9,6 @@ import { CORPUS_PACKAGE } from "../diloco/data/index.ts";
 import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec, type TrainerSpec } from "./job-spec.ts";
 
 export interface PresetOptions {
-  arbiter: Address;
   rounds?: number;
   workers?: number;
   innerSteps?: number;
@@ -65,8 +64,7 @@ export function makeSpec(opts: PresetOptions): JobSpec {
       joinWindow: 3600,
       commitWindow: opts.commitWindow ?? 600,
       voteWindow: opts.voteWindow ?? 300,
-      challengeWindow: 3600,
-      arbiter: opts.arbiter,
+      challengeWindow: 86_400, // the protocol minimum (public-chain default); rewards are released after it
     },
   });
 }

@@ -7,6 +7,8 @@ import {MarketSigs} from "./MarketSigs.sol";
 import {TestToken} from "../../token/TestToken.sol";
 import {ProviderRegistry} from "../../ProviderRegistry.sol";
 import {TrainingMarket} from "../../TrainingMarket.sol";
+import {MarketDisputeModule} from "../../market/MarketDisputeModule.sol";
+import {DisputeGame, IMarketReader} from "../../DisputeGame.sol";
 import {ITrainingMarket} from "../../interfaces/ITrainingMarket.sol";
 
 /// @title MarketFixture
@@ -15,24 +17,36 @@ import {ITrainingMarket} from "../../interfaces/ITrainingMarket.sol";
 abstract contract MarketFixture is TestBase {
     address internal constant TREASURY = address(0x7EA5);
     address internal constant POSTER = address(0xB0B);
-    address internal constant ARBITER = address(0xA4B1);
     address internal constant CHALLENGER = address(0xC4A1);
     uint256 internal constant MIN_STAKE = 100e18;
     uint64 internal constant UNBONDING_DELAY = 7 days;
     uint16 internal constant FEE_BPS = 200;
     uint16 internal constant BOUNTY_BPS = 2_000;
-    uint64 internal constant ARBITRATION_PERIOD = 3 days;
+    uint256 internal constant REFEREE_STAKE = 100e18;
 
     TestToken internal token;
     ProviderRegistry internal registry;
     TrainingMarket internal market;
+    DisputeGame internal game;
     bytes32 internal domain;
 
     function _deploy() internal {
         token = new TestToken(address(this));
         registry = new ProviderRegistry(token, address(this), MIN_STAKE, UNBONDING_DELAY);
-        market = new TrainingMarket(registry, address(this), TREASURY, FEE_BPS, BOUNTY_BPS, ARBITRATION_PERIOD);
+        MarketDisputeModule module = new MarketDisputeModule(registry);
+        market = new TrainingMarket(registry, address(this), TREASURY, FEE_BPS, BOUNTY_BPS, address(module));
         registry.grantRole(registry.MARKET_ROLE(), address(market));
+        game = new DisputeGame(IMarketReader(address(market)), REFEREE_STAKE, 3, 1 hours, 1 days, 2_000);
+        market.setDisputeGame(address(game));
+        // The fuzz and invariant tests explore terms beyond the public-chain defaults.
+        market.setLimits(ITrainingMarket.Limits({
+            maxPenaltyBps: 5_000,
+            minCommitWindow: 10,
+            minVoteWindow: 10,
+            minChallengeWindow: 10,
+            minBondToReward: 0,
+            maxBondToReward: type(uint64).max
+        }));
         domain = MarketSigs.domainSeparator(market);
     }
 
@@ -57,8 +71,10 @@ abstract contract MarketFixture is TestBase {
     function _register(uint256 i, uint256 stake) internal returns (address p) {
         p = providerAddr(i);
         _mintApprove(p, address(registry), stake);
+        bytes32 report = keccak256(abi.encode("report", i));
+        bytes memory proof = MarketSigs.keyProof(registry, attestationKey(i), p, report);
         vm.prank(p);
-        registry.register(stake, vm.addr(attestationKey(i)), keccak256(abi.encode("report", i)), "ipfs://meta");
+        registry.register(stake, vm.addr(attestationKey(i)), report, "ipfs://meta", proof);
     }
 
     // ------------------------------------------------------------------ jobs and rounds
@@ -71,7 +87,6 @@ abstract contract MarketFixture is TestBase {
         p = ITrainingMarket.JobParams({
             specHash: keccak256("spec"),
             initialModelHash: keccak256("model-0"),
-            arbiter: ARBITER,
             rewardPerRound: reward,
             workerBond: bond,
             challengeBond: 20e18,
@@ -99,7 +114,7 @@ abstract contract MarketFixture is TestBase {
         uint64 loss = 2_500_000;
         bytes memory sig = MarketSigs.signUpdate(attestationKey(i), domain, jobId, round, updateHash, loss, w);
         vm.prank(w);
-        market.commitUpdate(jobId, round, updateHash, loss, sig);
+        market.commitUpdate(jobId, round, updateHash, MarketSigs.traceFor(updateHash), loss, sig);
     }
 
     function _vote(uint256 i, uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask) internal {
