@@ -1,6 +1,7 @@
 /**
  * Deploys the market with Hardhat Ignition to a JSON-RPC endpoint and returns the addresses.
- * Wraps `hardhat ignition deploy ignition/modules/Market.ts --network localhost`.
+ * Wraps `hardhat ignition deploy ignition/modules/Market.ts --network localhost` with the local-chain
+ * limits below.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -10,9 +11,26 @@ import { parseIgnitionAddresses, type MarketAddresses } from "../shared/addresse
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export async function deployWithIgnition(opts: { rpcUrl: string; deploymentId: string; reset?: boolean; log?: (l: string) => void }): Promise<MarketAddresses> {
+/**
+ * Protocol limits for a local development chain (Hardhat's node or anvil, chain 31337), where the
+ * public-chain defaults of ignition/modules/MarketCore.ts (commit and vote windows >= 300 s, challenge
+ * window >= 1 day, bisection moves of 1 h, referee votes within 1 day) would make a local demo or an
+ * end-to-end test wait for hours. Only the minimum windows are lowered: the penalty, bounty and
+ * bond-to-reward bounds, the referee stake, panel size and slash stay at their defaults, so local jobs are
+ * checked against the same economic bounds as public ones. `./run deploy` (public chains) never uses these.
+ */
+export const LOCAL_CHAIN_PARAMETERS = Object.freeze({
+  minCommitWindow: 10,
+  minVoteWindow: 10,
+  minChallengeWindow: 60,
+  moveWindow: 120,
+  refereeWindow: 300,
+});
+
+export async function deployWithIgnition(opts: { rpcUrl: string; deploymentId: string; reset?: boolean; parameters?: Record<string, number | string>; log?: (l: string) => void }): Promise<MarketAddresses> {
   const cli = path.join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const args = [cli, "ignition", "deploy", "ignition/modules/Market.ts", "--network", "localhost", "--deployment-id", opts.deploymentId];
+  const parameters = { Market: { ...LOCAL_CHAIN_PARAMETERS, ...(opts.parameters ?? {}) } };
+  const args = [cli, "ignition", "deploy", "ignition/modules/Market.ts", "--network", "localhost", "--deployment-id", opts.deploymentId, "--parameters", JSON.stringify(parameters)];
   if (opts.reset) args.push("--reset");
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, {

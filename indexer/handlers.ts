@@ -481,6 +481,8 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         timestamp: ts,
       });
       w.slashed = add(w.slashed, amount);
+      // the slot's bond on chain shrinks by every penalty (MarketBase._slash)
+      w.bond = (BigInt(w.bond) - amount).toString();
       j.slashed = add(j.slashed, amount);
       break;
     }
@@ -619,6 +621,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       const w = await worker(store, a.jobId, a.worker, b);
       w.bondReleased = true;
       w.bondReleasedAmount = (a.amount as bigint).toString();
+      w.bond = "0"; // as the slot on chain: the released bond is no longer held
       break;
     }
     case "TreasuryUpdated":

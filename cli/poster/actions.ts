@@ -3,6 +3,7 @@
  * create a job from a spec (validated before any gas is spent; spec and initial model uploaded),
  * read its status, cancel it, and download the final model verified against the on-chain hash.
  */
+import { limitViolations, readMarketLimits } from "../../shared/job-limits.ts";
 import { checkSpecRunnable } from "../../worker/spec/runnable.ts";
 import { writeFile, rename } from "node:fs/promises";
 import { formatUnits, parseEventLogs, type Address, type Hex } from "viem";
@@ -43,6 +44,8 @@ export async function createJobFromSpec(d: PosterDeps, spec: JobSpec): Promise<{
   const balance = await d.reader.client.readContract({ address: addresses.token, abi: testTokenAbi, functionName: "balanceOf", args: [d.me] });
   if (balance < escrow) throw new Error(`the job needs ${formatUnits(escrow, 18)} tokens in escrow (rewards + protocol fee) but ${d.me} holds ${formatUnits(balance, 18)}; fund the account or lower rounds/workers/reward`);
   await checkJobDataset(spec, d.blobs); // the dataset exists, is well-formed and fits the model, before any gas
+  const broken = limitViolations(params0, await readMarketLimits(d.reader.client, addresses.market));
+  if (broken.length > 0) throw new Error(`the job's terms are outside this market's limits: ${broken.join("; ")}; change them in the spec`);
   // approve first: a blob store that authenticates uploads accepts them from an account that has
   // approved the market for its escrow (blobstore/chain-policy.ts)
   d.progress?.("approving escrow", 1, steps);

@@ -7,8 +7,8 @@ import { buildCore } from "./MarketCore.ts";
  * module, DisputeGame, limits). For an existing ERC-20, deploy ignition/modules/MarketWithToken.ts instead.
  *
  * The deployer becomes admin of both contracts (hand the roles over afterwards for production).
- * Parameters (all optional): treasury, minStake, unbondingDelay, protocolFeeBps,
- * challengeBountyBps, arbitrationPeriod.
+ * Parameters (all optional): those of buildCore (treasury, minStake, unbondingDelay, protocolFeeBps,
+ * challengeBountyBps, the referee settings and the protocol limits on job terms).
  */
 export default buildModule("Market", (m) => {
   const token = m.contract("TestToken", [m.getAccount(0)]);

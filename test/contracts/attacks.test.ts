@@ -7,6 +7,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
+import { limitViolations, readMarketLimits } from "../../shared/job-limits.ts";
+import type { JobParams } from "../../shared/types.ts";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
@@ -212,6 +214,22 @@ describe("issue 13: the ten attacks against the new contracts", async () => {
     await rejects(createJob(ctx, poster, jobParams({ workerBond: 100_000n * E18 })), "TermsOutOfBounds\\(5\\)");
     const l = await ctx.market.read.limits();
     assert.deepEqual({ ...l, maxBondToReward: Number(l.maxBondToReward) }, { maxPenaltyBps: 2_500, minCommitWindow: 300, minVoteWindow: 300, minChallengeWindow: 86_400, minBondToReward: 4, maxBondToReward: 1_000 });
+    // the TypeScript check posters and workers run before any gas names the same bound the contract enforces
+    const limits = await readMarketLimits(ctx.publicClient as never, ctx.market.address);
+    assert.deepEqual(limitViolations(jobParams(), limits), []);
+    const cases: [Partial<JobParams>, RegExp][] = [
+      [{ commitWindow: 10 }, /commitWindow 10 s is below the market's minimum 300 s/],
+      [{ penaltyBps: 10_000 }, /penaltyBps 10000 is above the market's maximum 2500/],
+      [{ voteWindow: 60 }, /voteWindow 60 s/],
+      [{ challengeWindow: 600 }, /challengeWindow 600 s/],
+      [{ workerBond: 10n * E18 }, /below 4 × rewardPerRound/],
+      [{ workerBond: 100_000n * E18 }, /above 1000 × rewardPerRound/],
+    ];
+    for (const [terms, message] of cases) {
+      const v = limitViolations(jobParams(terms), limits);
+      assert.equal(v.length, 1, JSON.stringify(v));
+      assert.match(v[0], message);
+    }
   });
 
   it("7. nobody can squat an attestation key: registering or rotating needs the key's own signature", async () => {

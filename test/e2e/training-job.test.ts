@@ -55,13 +55,13 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
     const poster = hardhatAccount(1);
     await net.mint(poster.address, "10000");
     const spec = makeSpec({
-      arbiter: poster.address, rounds: 2, innerSteps: 6, batchSize: 4, workers: 2, commitWindow: 180, voteWindow: 90, name: "llama on my texts",
+      rounds: 2, innerSteps: 6, batchSize: 4, workers: 2, commitWindow: 180, voteWindow: 90, name: "llama on my texts",
       modelConfig: { family: "llama", vocabSize: 50257, contextLength: 16, dModel: 32, nHeads: 2, nLayers: 1, dMlp: 64, tieEmbeddings: true },
       dataset: { hash: up.manifestHash, shardsPerRound: 1, description: "a few documents, GPT-2 BPE" },
       trainer: { backend: "pytorch", determinism: caps.determinismClass, tolerance: { updateRelL2: 0.2, loss: 0.05 } },
       keepInnerState: true,
     });
-    const bad = makeSpec({ arbiter: poster.address, modelConfig: { ...spec.model, vocabSize: 1000 }, dataset: { hash: up.manifestHash, shardsPerRound: 1 } });
+    const bad = makeSpec({ modelConfig: { ...spec.model, vocabSize: 1000 }, dataset: { hash: up.manifestHash, shardsPerRound: 1 } });
     await assert.rejects(createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, bad), /more than the model's vocabSize 1000/);
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
 
