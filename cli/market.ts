@@ -31,6 +31,7 @@ import { parseJobSpec } from "../worker/spec/job-spec.ts";
 import { checkSpecRunnable } from "../worker/spec/runnable.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { progressBar } from "./progress.ts";
+import { readMarketLimits, type MarketLimits } from "../shared/job-limits.ts";
 import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
 import { recentBlockTime } from "../worker/chain/chain-clock.ts";
 import { findDeployBlock } from "../worker/chain/deploy-block.ts";
@@ -108,11 +109,14 @@ async function main(argv: string[]) {
     if (!values.out) throw new UsageError("spec init needs --out <file.json>");
     const raw = rawConfig(flags, process.env);
     let blockTime: number | undefined;
+    let limits: MarketLimits | undefined;
     if (raw["rpc-url"]) {
-      const { publicClient } = await makeClients(resolveConfig(raw, { needKeys: false }));
+      const config = resolveConfig(raw, { needKeys: false });
+      const { publicClient } = await makeClients(config);
       blockTime = await recentBlockTime(publicClient);
+      if (config.addresses.market) limits = await readMarketLimits(publicClient, config.addresses.market);
     }
-    const made = specFromFlags(values, { blockTime });
+    const made = specFromFlags(values, { blockTime, limits });
     checkSpecRunnable(made);
     await writeSpecFile(values.out as string, made, values.force === true);
     console.log(JSON.stringify({ spec: values.out, name: made.name, rounds: made.market.rounds, workers: made.market.maxWorkers, commitWindow: made.market.commitWindow, voteWindow: made.market.voteWindow, blockTime: blockTime ?? null }));

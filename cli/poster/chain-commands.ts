@@ -17,6 +17,7 @@ import type { MarketReader } from "../../worker/node/market-reader.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { canonicalSpecJson, parseJobSpec, JobSpecError, type JobSpec } from "../../worker/spec/job-spec.ts";
 import { minWindowFor, windowProblem } from "../../worker/spec/chain-windows.ts";
+import { limitViolations, type MarketLimits } from "../../shared/job-limits.ts";
 
 export class CommandError extends Error {
   constructor(message: string) {
@@ -80,11 +81,13 @@ export function keystoreAddress(file: string | undefined): Address | undefined {
  * Builds a spec from a preset and flags; windows default to the preset's, raised to what the chain's
  * block time needs when `blockTime` is known; every value is validated as `job create` would.
  */
-export function specFromFlags(values: Record<string, unknown>, opts: { blockTime?: number }): JobSpec {
+export function specFromFlags(values: Record<string, unknown>, opts: { blockTime?: number; limits?: MarketLimits }): JobSpec {
   const preset = (values.preset as string | undefined) ?? "default";
   if (preset !== "default" && preset !== "tiny") throw new CommandError(`--preset must be "default" (0.43M parameters) or "tiny", got ${preset}`);
   const min = opts.blockTime !== undefined ? minWindowFor(opts.blockTime) : 10;
-  const window = (key: string, def: number) => intFlag(values, key, 10, 30 * 24 * 3600) ?? Math.max(def, min);
+  // defaults are raised to the chain's needs and to the market's governance minimums (when known)
+  const floor: Record<string, number> = { "commit-window": opts.limits?.minCommitWindow ?? 0, "vote-window": opts.limits?.minVoteWindow ?? 0, "challenge-window": opts.limits?.minChallengeWindow ?? 0 };
+  const window = (key: string, def: number) => intFlag(values, key, 10, 30 * 24 * 3600) ?? Math.max(def, min, floor[key] ?? 0);
   const base = makeSpec({
     model: preset,
     rounds: intFlag(values, "rounds", 1, 1_000_000),
@@ -98,7 +101,7 @@ export function specFromFlags(values: Record<string, unknown>, opts: { blockTime
   const bond = tokensFlag(values, "bond");
   const raw = JSON.parse(canonicalSpecJson(base)) as { market: Record<string, unknown> };
   raw.market.joinWindow = window("join-window", 3600);
-  raw.market.challengeWindow = window("challenge-window", 3600);
+  raw.market.challengeWindow = window("challenge-window", 86_400);
   if (reward !== undefined) raw.market.rewardPerRound = reward.toString();
   if (bond !== undefined) raw.market.workerBond = bond.toString();
   let spec: JobSpec;
@@ -111,6 +114,10 @@ export function specFromFlags(values: Record<string, unknown>, opts: { blockTime
   if (opts.blockTime !== undefined) {
     const problem = windowProblem(spec.market, opts.blockTime);
     if (problem) throw new CommandError(problem);
+  }
+  if (opts.limits) {
+    const broken = limitViolations({ ...spec.market, workerBond: BigInt(spec.market.workerBond), rewardPerRound: BigInt(spec.market.rewardPerRound) }, opts.limits);
+    if (broken.length > 0) throw new CommandError(`the job's terms are outside this market's limits: ${broken.join("; ")}; change the flags`);
   }
   return spec;
 }
