@@ -35,7 +35,7 @@ export interface TableDef {
 
 export const TABLES = {
   provider: { model: "provider", pk: "address", cached: true },
-  job: { model: "job", pk: "id", cached: true },
+  job: { model: "job", pk: "id", cached: true, external: ["name", "sample", "samplePrompt", "sampleModelHash"] },
   job_worker: { model: "jobWorker", pk: "id", cached: true },
   round: { model: "round", pk: "id", cached: true, external: ["evalLoss", "evalLossSource"] },
   account: { model: "account", pk: "address", cached: true },

@@ -102,6 +102,19 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
     oneLineError(await run(START, ["--model", "huge"]), 2, /--model must be "default" or "tiny"/);
   });
 
+  it("./run with an unknown script names it and lists the scripts, exit 2", async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const child = spawn("bash", [path.join(root, "run"), "nosuchscript"], { cwd: root, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.stderr.on("data", (d: Buffer) => (err += d));
+      child.on("close", (code) => resolve({ code: code ?? 1, out, err }));
+    });
+    oneLineError(r, 2, /^\.\/run: unknown script "nosuchscript"; scripts: .*\bstart\b.*\bmarket\b.*\bworker\b.*\btest\b/);
+    assert.equal(r.out, "", "nothing on stdout");
+  });
+
   it("keys new refuses to replace a keystore unless --force", async () => {
     const file = path.join(dir, "k.json");
     const env = { WORKER_PASSWORD: "pw" };

@@ -24,6 +24,7 @@ import { probeCapabilities } from "../../worker/node/trainer-backend.ts";
 import { defaultPython } from "../../worker/diloco/trainer/torch-trainer.ts";
 import { sequenceLogits } from "../../worker/diloco/model/generate.ts";
 import { replayWorker } from "../../worker/node/audit.ts";
+import { hfTokenizer } from "../../worker/diloco/data/tokenizer.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TEXTS = [
@@ -55,13 +56,13 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
     const poster = hardhatAccount(1);
     await net.mint(poster.address, "10000");
     const spec = makeSpec({
-      arbiter: poster.address, rounds: 2, innerSteps: 6, batchSize: 4, workers: 2, commitWindow: 180, voteWindow: 90, name: "llama on my texts",
+      rounds: 2, innerSteps: 6, batchSize: 4, workers: 2, commitWindow: 180, voteWindow: 90, name: "llama on my texts",
       modelConfig: { family: "llama", vocabSize: 50257, contextLength: 16, dModel: 32, nHeads: 2, nLayers: 1, dMlp: 64, tieEmbeddings: true },
       dataset: { hash: up.manifestHash, shardsPerRound: 1, description: "a few documents, GPT-2 BPE" },
       trainer: { backend: "pytorch", determinism: caps.determinismClass, tolerance: { updateRelL2: 0.2, loss: 0.05 } },
       keepInnerState: true,
     });
-    const bad = makeSpec({ arbiter: poster.address, modelConfig: { ...spec.model, vocabSize: 1000 }, dataset: { hash: up.manifestHash, shardsPerRound: 1 } });
+    const bad = makeSpec({ modelConfig: { ...spec.model, vocabSize: 1000 }, dataset: { hash: up.manifestHash, shardsPerRound: 1 } });
     await assert.rejects(createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, bad), /more than the model's vocabSize 1000/);
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
 
@@ -111,7 +112,9 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
     const outDir = path.join(net.dir, "model");
     const exp = await exportModel(net.reader, net.blobs, jobId, outDir);
     assert.equal(exp.modelHash, (await net.reader.jobState(jobId)).modelHash);
-    assert.deepEqual(exp.files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors"]);
+    assert.deepEqual(exp.files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors", "tokenizer.json"]);
+    // the GPT-2 tokenizer in the Hugging Face layout, read back by @huggingface/tokenizers
+    assert.deepEqual(hfTokenizer(new Uint8Array(readFileSync(path.join(outDir, "tokenizer.json")))).encode("The Congress shall"), [464, 3162, 2236]);
     const cfg = JSON.parse(readFileSync(path.join(outDir, "config.json"), "utf8"));
     assert.equal(cfg.model_type, "llama");
     assert.equal(cfg.tie_word_embeddings, true);
