@@ -121,9 +121,9 @@ describe("packing a folder, uploading it, and fetching a worker's shards", () =>
       await ds.roundTokens({ seed: 1n, round: 0, workerIndex: 1, shardsPerRound: 2 });
       assert.equal(gets.length, 1 + new Set(idx).size, "second read comes from the cache");
 
-      const spec = makeSpec({ arbiter: "0x00000000000000000000000000000000000000A1", modelConfig: { family: "llama", vocabSize: 1000, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1, dMlp: 32 }, dataset: { hash: up.manifestHash, shardsPerRound: 2 } });
+      const spec = makeSpec({ modelConfig: { family: "llama", vocabSize: 1000, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1, dMlp: 32 }, dataset: { hash: up.manifestHash, shardsPerRound: 2 } });
       await assert.rejects(checkJobDataset(spec, store), /50257 tokens, more than the model's vocabSize 1000/);
-      const missing = makeSpec({ arbiter: "0x00000000000000000000000000000000000000A1", modelConfig: { family: "llama", vocabSize: 50257, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1, dMlp: 32 }, dataset: { hash: keccak256("0x01"), shardsPerRound: 2 } });
+      const missing = makeSpec({ modelConfig: { family: "llama", vocabSize: 50257, contextLength: 16, dModel: 16, nHeads: 2, nLayers: 1, dMlp: 32 }, dataset: { hash: keccak256("0x01"), shardsPerRound: 2 } });
       await assert.rejects(checkJobDataset(missing, store), /manifest unavailable/);
       const tamper = path.join(root, "packed", `${packed.manifest.train[0].hash}.blob`);
       writeFileSync(tamper, "garbage");

@@ -7,22 +7,21 @@ import { capabilitiesMetadata, declineReason, trainingBytes, type Capabilities }
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { modelPreset } from "../../worker/diloco/model/presets.ts";
 
-const ARBITER = "0x00000000000000000000000000000000000000A1";
 const torchCaps: Capabilities = { backend: "pytorch", determinismClass: "pytorch-1.13.1/cuda-11.8/NVIDIA_A10G/cudnn-8600/deterministic", device: "cuda", deviceName: "NVIDIA A10G", memoryBytes: 24 * 2 ** 30 };
 const jaxCaps: Capabilities = { backend: "jax-js", determinismClass: "strict", device: "cpu", deviceName: "wasm", memoryBytes: 16 * 2 ** 30 };
 
 test("declines jobs of another determinism class and says which", () => {
-  const jaxJob = makeSpec({ arbiter: ARBITER, model: "tiny" });
+  const jaxJob = makeSpec({ model: "tiny" });
   assert.equal(declineReason(jaxJob, jaxCaps), undefined);
   assert.match(declineReason(jaxJob, torchCaps)!, /determinism class mismatch: the job pins jax-js "strict", this worker runs pytorch/);
-  const torchJob = makeSpec({ arbiter: ARBITER, model: "tiny", trainer: { backend: "pytorch", determinism: torchCaps.determinismClass } });
+  const torchJob = makeSpec({ model: "tiny", trainer: { backend: "pytorch", determinism: torchCaps.determinismClass } });
   assert.equal(declineReason(torchJob, torchCaps), undefined);
   assert.match(declineReason(torchJob, { ...torchCaps, determinismClass: torchCaps.determinismClass.replace("A10G", "L4") })!, /class mismatch/);
   assert.match(declineReason(torchJob, jaxCaps)!, /class mismatch/);
 });
 
 test("declines models it cannot hold, from an estimate of training memory", () => {
-  const big = makeSpec({ arbiter: ARBITER, modelConfig: modelPreset("llama-125m"), batchSize: 2, trainer: { backend: "pytorch", determinism: torchCaps.determinismClass } });
+  const big = makeSpec({ modelConfig: modelPreset("llama-125m"), batchSize: 2, trainer: { backend: "pytorch", determinism: torchCaps.determinismClass } });
   const need = trainingBytes(big);
   assert.ok(need > 16 * 123e6, "at least params, grads and two moments");
   assert.equal(declineReason(big, torchCaps), undefined);
