@@ -84,7 +84,7 @@ export class EvalTracker {
   }
 
   /** After the job ended: passes until the API has the name and the sample (or `timeoutMs` passed). */
-  async settle(jobId: bigint, reader: MarketReader, timeoutMs = 120_000): Promise<void> {
+  async settle(jobId: bigint, reader: MarketReader, timeoutMs = 60_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!(await this.updateNotes(jobId, reader)) && Date.now() < until) await new Promise((r) => setTimeout(r, 1000));
   }
