@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { getAddress, type Address } from "viem";
 import { commit, createJob, honestRound, jobParams, joinAll, registerProviders, type Provider } from "../helpers/market.ts";
 import { JobStatus } from "../../shared/types.ts";
-import { startChain, startIndexer, synced, testDatabases, type Chain } from "./helpers.ts";
+import { startChain, startIndexer, synced, testDatabases, waitUntil, type Chain } from "./helpers.ts";
 import { L } from "./scenario.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import type { Indexer } from "../../indexer/sync.ts";
@@ -80,14 +80,22 @@ describe("active providers (indexer)", () => {
     await joinAll(ctx, d, [p2, p3]);
     await check("D joined", [1, 1, 2, 1]);
 
-    // a reorg orphans a join: the counter goes back with the row
+    // a reorg orphans a join (and a finalized round of A): the counter goes back with the row, while
+    // what the API wrote on A's row (its name, an `external` column) survives the rollback
+    await db.prisma.job.update({ where: { id: a }, data: { name: "job A" } });
     const snap = await chain.request<string>("evm_snapshot");
     const e = await createJob(ctx, poster, jobParams({ rounds: 1, maxWorkers: 2, minWorkers: 2 }));
     await joinAll(ctx, e, [p0]);
+    await honestRound(ctx, a, 0, [p0, p1, p2]);
     await check("E joined by p0 (Open)", [2, 1, 2, 1]);
+    assert.equal((await db.prisma.job.findUnique({ where: { id: a } }))?.roundsFinalized, 1);
     await chain.request("evm_revert", [snap]);
-    await chain.mine(3);
+    await chain.mine(5);
+    await waitUntil(() => ix.metrics.reorgs.get() >= 1, 30_000, "reorg detected");
     await check("after the reorg", [1, 1, 2, 1]);
+    const rolledBack = await db.prisma.job.findUnique({ where: { id: a } });
+    assert.equal(rolledBack?.roundsFinalized, 0, "A's finalized round was rolled back");
+    assert.equal(rolledBack?.name, "job A", "the API's column is kept through the rollback");
 
     // A completes: its three workers stop counting
     await honestRound(ctx, a, 0, [p0, p1, p2]);
