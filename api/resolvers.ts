@@ -14,6 +14,7 @@ import { dataModel } from "./model.ts";
 import { entityResolvers } from "./schema-gen.ts";
 import { AddressScalar, BigIntScalar, Bytes32Scalar, BytesScalar } from "./scalars.ts";
 import { reportEvalLoss } from "./eval-report.ts";
+import { publishJobSpec, reportJobSample } from "./job-notes.ts";
 import { computed } from "./typeDefs.ts";
 
 export interface ApiContext {
@@ -190,6 +191,30 @@ export function createResolvers(pubsub: PubSub<Topics>) {
           pubsub.publish("changed", { block: "eval" });
         }
         return round;
+      },
+      publishJobSpec: async (_: unknown, a: Args, c: ApiContext) => {
+        const { job, changed } = await publishJobSpec(c.db, a.jobId as bigint, a.spec as string);
+        if (changed) {
+          c.onWrite?.();
+          pubsub.publish("job", job);
+          pubsub.publish("changed", { block: "note" });
+        }
+        return job;
+      },
+      reportJobSample: async (_: unknown, a: Args, c: ApiContext) => {
+        const { job, changed } = await reportJobSample(c.db, {
+          jobId: a.jobId as bigint,
+          modelHash: a.modelHash as `0x${string}`,
+          prompt: a.prompt as string,
+          sample: a.sample as string,
+          signature: a.signature as `0x${string}`,
+        });
+        if (changed) {
+          c.onWrite?.();
+          pubsub.publish("job", job);
+          pubsub.publish("changed", { block: "note" });
+        }
+        return job;
       },
     },
     Subscription: {

@@ -55,6 +55,19 @@ type Mutation {
   Set once per round: the same value again is a no-op, another one is refused (EVAL_LOSS_ALREADY_REPORTED).
   """
   reportEvalLoss(jobId: BigInt!, round: Int!, evalLoss: Float!, signature: Bytes!): Round!
+  """
+  Publishes a job's spec (the exact JSON text whose keccak-256 is the job's on-chain specHash, as
+  uploaded to the blob store) so that the API can show the job's name. Anyone may send it: the hash
+  is the proof (SPEC_HASH_MISMATCH otherwise).
+  """
+  publishJobSpec(jobId: BigInt!, spec: String!): Job!
+  """
+  Reports a short text generated from a Completed job's final model, with the prompt it continues.
+  Only the job's poster: signature is an EIP-191 personal_sign over the canonical message of
+  shared/job-sample.ts (chain id, market, job, final modelHash, prompt, sample). Set once
+  (SAMPLE_ALREADY_REPORTED for another text).
+  """
+  reportJobSample(jobId: BigInt!, modelHash: Bytes32!, prompt: String!, sample: String!, signature: Bytes!): Job!
 }
 
 type Subscription {

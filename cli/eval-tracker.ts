@@ -8,6 +8,10 @@
  * finalized rounds still have no eval loss (its database may have been rebuilt, e.g. after a resume
  * re-indexed the chain) and reports those. A cached loss is used only when its model hash is the one
  * the chain finalized for that round, so a chain that was rebuilt differently never shows stale losses.
+ *
+ * The same passes give the API the job's name (the spec's bytes, checked against the on-chain
+ * specHash) and, once the job is Completed, a short text sampled from the final model
+ * (cli/poster/job-notes.ts), again whenever the API lacks them.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -15,9 +19,11 @@ import type { Address, Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { BlobStore } from "../blobstore/types.ts";
 import { trainingMarketAbi } from "../shared/abis.ts";
+import { JobStatus } from "../shared/types.ts";
 import type { JobSpec } from "../worker/spec/job-spec.ts";
 import type { MarketReader } from "../worker/node/market-reader.ts";
 import { evaluateModel, reportEvalLoss } from "./poster/eval-report.ts";
+import { jobNotes, publishJobSpec, reportJobSample, sampleJobModel } from "./poster/job-notes.ts";
 
 export interface EvalTrackerOptions {
   spec: JobSpec;
@@ -66,8 +72,53 @@ export class EvalTracker {
       const r = this.results[round];
       if (r && this.finalized.get(round) === r.modelHash) await this.report(jobId, round, r.evalLoss, r.modelHash);
     }
+    await this.updateNotes(jobId, reader);
     const c = this.curve();
     return c.length ? c[c.length - 1].toFixed(4) : undefined;
+  }
+
+  /** The sample of the final model (prompt + generated text), once generated. */
+  sample(): { modelHash: Hex; prompt: string; sample: string } | undefined {
+    const f = path.join(this.o.dataDir, "job-sample.json");
+    return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined;
+  }
+
+  /** After the job ended: passes until the API has the name and the sample (or `timeoutMs` passed). */
+  async settle(jobId: bigint, reader: MarketReader, timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!(await this.updateNotes(jobId, reader)) && Date.now() < until) await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  /**
+   * Publishes the job's name, and a sample of the final model once Completed, when the API lacks
+   * them. True when the API has everything it can have for the job's status.
+   */
+  private async updateNotes(jobId: bigint, reader: MarketReader): Promise<boolean> {
+    let notes;
+    try {
+      notes = await jobNotes(this.o.apiUrl, jobId);
+    } catch {
+      return false; // API not up yet: next pass
+    }
+    if (!notes) return false;
+    const chain = await reader.jobState(jobId);
+    // the API's row lags the chain: a job that ended on chain is settled once the API shows it ended too
+    if (chain.status >= 3 && notes.status !== JobStatus[chain.status]) return false;
+    try {
+      const { specHash } = await reader.jobParams(jobId);
+      if (notes.name === null) await publishJobSpec(this.o.apiUrl, jobId, await this.o.blobs.get(specHash));
+      if (notes.status !== "Completed" || notes.sample !== null) return true;
+      let s = this.sample();
+      if (s?.modelHash !== notes.modelHash) {
+        s = { modelHash: notes.modelHash, ...(await sampleJobModel(this.o.blobs, specHash, notes.modelHash)) };
+        writeFileSync(path.join(this.o.dataDir, "job-sample.json"), JSON.stringify(s, null, 2));
+      }
+      await reportJobSample(this.o.apiUrl, this.o.poster, { chainId: this.o.chainId, market: this.o.market, jobId, ...s });
+      return true;
+    } catch (err) {
+      this.o.log(`job name / sample not reported yet: ${(err as Error).message.split("\n")[0]}`);
+      return false;
+    }
   }
 
   /** Finalized rounds whose eval loss the API does not have (all of them when the API cannot say). */

@@ -17,7 +17,7 @@
  * WORKER_PASSWORD for the key); without them, the network of `./run start` and its poster's key.
  */
 import { readFile } from "node:fs/promises";
-import { formatUnits } from "viem";
+import { formatUnits, type Hex } from "viem";
 import { HttpBlobStore } from "../blobstore/http-client.ts";
 import { trainingMarketAbi } from "../shared/abis.ts";
 import { JobStatus } from "../shared/types.ts";
@@ -32,7 +32,8 @@ import { checkSpecRunnable } from "../worker/spec/runnable.ts";
 import { cancelJob, createJobFromSpec, downloadModel, jobStatus } from "./poster/actions.ts";
 import { progressBar } from "./progress.ts";
 import { readMarketLimits, type MarketLimits } from "../shared/job-limits.ts";
-import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile } from "./poster/chain-commands.ts";
+import { checkGas, checkSpecForChain, keystoreAddress, mintTestToken, specFromFlags, startJob, writeSpecFile, type DatasetFacts } from "./poster/chain-commands.ts";
+import { decodeManifest } from "../worker/diloco/data/dataset.ts";
 import { recentBlockTime } from "../worker/chain/chain-clock.ts";
 import { findDeployBlock } from "../worker/chain/deploy-block.ts";
 import { runTrainingCommand } from "./market-training.ts";
@@ -54,7 +55,7 @@ const COMMANDS: Record<string, CommandDef> = {
   withdraw: { name: "market withdraw", summary: "Withdraws the account's refunds and other credits.", options: { ...CONFIG_DEFS }, notes: NOTE },
   "job start": { name: "market job start", positionals: "<job id>", summary: "Starts a job whose join window has passed with at least minWorkers joined (anyone may).", options: { ...CONFIG_DEFS }, notes: NOTE },
   "token mint": { name: "market token mint", summary: "Mints the project's TestToken (its owner only; refuses any other token).", options: { to: { type: "string", arg: "<address|keystore>", help: "recipient (an address, or a keystore file naming one) (required)" }, amount: { type: "string", arg: "<tokens>", help: "whole tokens, e.g. 1000 (required)" }, ...CONFIG_DEFS }, notes: NOTE },
-  "spec init": { name: "market spec init", summary: "Writes a validated job spec from a preset and flags; with --rpc-url, windows are checked against (and default to at least) 10 blocks of the chain.", options: { out: { type: "string", arg: "<file.json>", help: "where to write the spec (required)" }, preset: { type: "string", arg: "<tiny|default>", help: "model preset (default: default)" }, rounds: { type: "string", arg: "<n>", help: "rounds" }, workers: { type: "string", arg: "<n>", help: "workers" }, "inner-steps": { type: "string", arg: "<n>", help: "inner steps H per round" }, reward: { type: "string", arg: "<tokens>", help: "reward per worker per round" }, bond: { type: "string", arg: "<tokens>", help: "worker bond" }, "join-window": { type: "string", arg: "<s>", help: "join window" }, "commit-window": { type: "string", arg: "<s>", help: "commit window" }, "vote-window": { type: "string", arg: "<s>", help: "vote window" }, "challenge-window": { type: "string", arg: "<s>", help: "challenge window" }, name: { type: "string", arg: "<text>", help: "job name" }, force: { type: "boolean", help: "overwrite --out" }, ...CONFIG_DEFS }, notes: NOTE },
+  "spec init": { name: "market spec init", summary: "Writes a validated job spec from a preset and flags; with --rpc-url, windows are checked against (and default to at least) 10 blocks of the chain.", options: { out: { type: "string", arg: "<file.json>", help: "where to write the spec (required)" }, preset: { type: "string", arg: "<tiny|default>", help: "model preset (default: default)" }, rounds: { type: "string", arg: "<n>", help: "rounds" }, workers: { type: "string", arg: "<n>", help: "workers" }, "inner-steps": { type: "string", arg: "<n>", help: "inner steps H per round" }, reward: { type: "string", arg: "<tokens>", help: "reward per worker per round" }, bond: { type: "string", arg: "<tokens>", help: "worker bond" }, "join-window": { type: "string", arg: "<s>", help: "join window" }, "commit-window": { type: "string", arg: "<s>", help: "commit window" }, "vote-window": { type: "string", arg: "<s>", help: "vote window" }, "challenge-window": { type: "string", arg: "<s>", help: "challenge window" }, name: { type: "string", arg: "<text>", help: "job name" }, dataset: { type: "string", arg: "<manifest hash>", help: "train on a packed and uploaded dataset (market dataset pack/upload; read from --blob-url) instead of the built-in corpus" }, model: { type: "string", arg: "<preset>", help: "with --dataset: gpt2-0.43m (default), llama-0.43m, llama-10m, llama-50m or llama-125m, vocabulary from the dataset" }, "shards-per-round": { type: "string", arg: "<n>", help: "with --dataset: training shards each worker reads per round (default 1)" }, force: { type: "boolean", help: "overwrite --out" }, ...CONFIG_DEFS }, notes: NOTE },
 };
 
 const HELP = groupHelp("market", "Commands for job posters (disputes go to the DisputeGame; no arbiter).", [
@@ -116,7 +117,21 @@ async function main(argv: string[]) {
       blockTime = await recentBlockTime(publicClient);
       if (config.addresses.market) limits = await readMarketLimits(publicClient, config.addresses.market);
     }
-    const made = specFromFlags(values, { blockTime, limits });
+    let dataset: DatasetFacts | undefined;
+    if (values.dataset !== undefined) {
+      const hash = values.dataset as string;
+      if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new UsageError(`--dataset must be a manifest hash (0x + 64 hex digits, printed by \`market dataset upload\`), got ${hash}`);
+      const local = localCliConfig(values["network-dir"] as string | undefined);
+      const blobUrl = (raw["blob-url"] as string | undefined) ?? (local ? (JSON.parse(await readFile(local, "utf8")) as Record<string, string | undefined>)["blob-url"] : undefined) ?? "http://127.0.0.1:8700";
+      let m;
+      try {
+        m = decodeManifest(await new HttpBlobStore(blobUrl).get(hash as Hex));
+      } catch (err) {
+        throw new UsageError(`--dataset ${hash}: cannot read its manifest from the blob store ${blobUrl}: ${(err as Error).message.split("\n")[0]} (upload it with \`market dataset upload <dir> --blob-url ${blobUrl}\`)`);
+      }
+      dataset = { hash: hash.toLowerCase() as Hex, vocabSize: m.tokenizer.vocabSize, trainShards: m.train.length, tokenizer: m.tokenizer.kind };
+    }
+    const made = specFromFlags(values, { blockTime, limits, dataset });
     checkSpecRunnable(made);
     await writeSpecFile(values.out as string, made, values.force === true);
     console.log(JSON.stringify({ spec: values.out, name: made.name, rounds: made.market.rounds, workers: made.market.maxWorkers, commitWindow: made.market.commitWindow, voteWindow: made.market.voteWindow, blockTime: blockTime ?? null }));

@@ -382,6 +382,7 @@ try {
   if (finished) {
     await evalRun;
     await evals.update(jobId, reader).catch((err) => say(`eval loss: ${oneLine(err)}`));
+    await evals.settle(jobId, reader).catch((err) => say(`job sample: ${oneLine(err)}`));
     const job = await reader.jobState(jobId);
     const poster_ = await reader.balanceOf(poster.address);
     const dd = path.relative(root, opts.dataDir) === ".data" ? "" : ` --network-dir ${opts.dataDir}`;
@@ -390,6 +391,8 @@ try {
     say(`  download it:  ./run market job model ${jobId} --out model.bin${dd}`);
     say(`  job status:   ./run market job status ${jobId}${dd}`);
     say(`  eval loss per round: ${evals.curve().map((e) => e.toFixed(4)).join(" → ") || "-"}`);
+    const sample = evals.sample();
+    if (sample && sample.modelHash === job.modelHash) say(`  sample of the final model: ${JSON.stringify(sample.prompt + sample.sample)}`);
     say(`  poster refund credited: ${formatUnits(poster_, 18)} TCRED (withdraw it: ./run market withdraw${dd})`);
     say(`  the poster's key: ${path.join(keysDir, "account-1.json")} (password in ${passwordFile}); CLI settings: ${path.join(opts.dataDir, "cli-config.json")}`);
     say(`GraphQL: ${apiUrl}   (GraphiQL in a browser)   dashboard: http://127.0.0.1:${opts.apiPort}/`);

@@ -315,6 +315,11 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         createdBlock: b,
         txHash: log.transactionHash,
         updatedBlock: b,
+        // written by the API (publishJobSpec, reportJobSample), never by the indexer: store.ts `external`
+        name: null,
+        sample: null,
+        samplePrompt: null,
+        sampleModelHash: null,
       });
       net.jobsCreated += 1;
       net.escrowed = add(net.escrowed, escrow);

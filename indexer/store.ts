@@ -31,11 +31,17 @@ export interface TableDef {
    * rollback still restores them with the rest of the before-image.
    */
   external?: readonly string[];
+  /**
+   * Keep the `external` columns when a reorg rolls a row back (the job's name and sample: the API
+   * checks them against the job's specHash and final modelHash, so they never go stale), instead of
+   * restoring the indexer's before-image of them (a round's eval loss is cleared with its finalization).
+   */
+  keepExternalOnRollback?: boolean;
 }
 
 export const TABLES = {
   provider: { model: "provider", pk: "address", cached: true },
-  job: { model: "job", pk: "id", cached: true },
+  job: { model: "job", pk: "id", cached: true, external: ["name", "sample", "samplePrompt", "sampleModelHash"], keepExternalOnRollback: true },
   job_worker: { model: "jobWorker", pk: "id", cached: true },
   round: { model: "round", pk: "id", cached: true, external: ["evalLoss", "evalLossSource"] },
   account: { model: "account", pk: "address", cached: true },
@@ -329,7 +335,7 @@ export class Store {
       if (e.before === null) {
         await tx.$executeRawUnsafe(`DELETE FROM ${this.db.table(t)} WHERE "${def.pk}" = ${ph(this.db, 1)}`, pk);
       } else {
-        await this.#insert(tx, t, this.columns(t), [decodeRow(e.before)], def.pk);
+        await this.#insert(tx, t, this.columns(t), [decodeRow(e.before)], def.pk, def.keepExternalOnRollback ? def.external : []);
       }
     }
     await tx.$executeRawUnsafe(`DELETE FROM ${j} WHERE "block" > ${ph(this.db, 1)}`, ancestor);

@@ -13,13 +13,13 @@ const LIST_QUERY = `{
   networkStats { jobsTotal tokensEscrowed rewardsPaid feesPaid registeredProviders activeProviders }
   jobs(first: 50, orderBy: id, orderDirection: desc) {
     totalCount
-    items { id status rounds roundsFinalized currentRound maxWorkers workerCount activeWorkerCount escrow escrowInitial totalPaid }
+    items { id name status rounds roundsFinalized currentRound maxWorkers workerCount activeWorkerCount escrow escrowInitial totalPaid }
   }
 }`;
 
 const JOB_QUERY = `query Job($id: BigInt!) {
   job(id: $id) {
-    id status poster arbiter modelHash rewardPerRound rounds roundsFinalized currentRound
+    id name status poster arbiter modelHash rewardPerRound sample samplePrompt sampleModelHash rounds roundsFinalized currentRound
     maxWorkers minWorkers workerCount activeWorkerCount escrowInitial escrow totalPaid refunded slashed
     createdAt startedAt endedAt
     lossCurve { round status meanTrainLoss evalLoss evalLossSource }
@@ -138,7 +138,7 @@ function renderJobs() {
       const row = el(
         "tr",
         { "data-testid": "job-row", "data-job-id": j.id, "data-status": j.status, "aria-selected": String(j.id === state.selected), tabindex: 0, class: j.id === state.selected ? "selected" : "" },
-        el("td", { class: "mono", text: `#${j.id}` }),
+        el("td", {}, el("span", { class: "mono", text: `#${j.id}` }), j.name ? el("span", { class: "job-name", "data-testid": "job-name", title: j.name, text: ` ${j.name}` }) : null),
         el("td", {}, badge(j.status)),
         el("td", {}, progress(j.roundsFinalized, j.rounds)),
         el("td", { class: "mono", text: `${j.activeWorkerCount}/${j.maxWorkers}` }),
@@ -166,7 +166,7 @@ function renderJob(job) {
   }
   detail.hidden = false;
   detail.dataset.jobId = job.id;
-  $("detail-title").replaceChildren(el("span", { text: `Job #${job.id} ` }), badge(job.status));
+  $("detail-title").replaceChildren(el("span", { text: `Job #${job.id} ` }), job.name ? el("span", { class: "job-name", "data-testid": "detail-name", text: `${job.name} ` }) : null, badge(job.status));
   const roundNow = job.status === "Running" && job.currentRound !== null ? `round ${job.currentRound + 1} of ${job.rounds} in progress` : `${job.roundsFinalized} of ${job.rounds} finalized`;
   const items = [
     ["Rounds", roundNow],
@@ -182,9 +182,19 @@ function renderJob(job) {
     ["Created", when(job.createdAt)],
   ];
   $("summary").replaceChildren(...items.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  renderSample(job);
   renderChart(job);
   renderWorkers(job);
   renderRounds(job);
+}
+
+/** A completed job: a short text generated from its final model by the poster (reportJobSample). */
+function renderSample(job) {
+  const box = $("sample");
+  const shown = job.status === "Completed" && job.sample !== null && job.sampleModelHash === job.modelHash?.toLowerCase();
+  box.hidden = !shown;
+  if (!shown) return;
+  $("sample-text").replaceChildren(el("strong", { text: job.samplePrompt ?? "" }), el("span", { "data-testid": "sample-text", text: job.sample }));
 }
 
 function renderWorkers(job) {

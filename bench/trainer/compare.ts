@@ -11,7 +11,9 @@
  * Counted: tokens (batch × context × steps) of one `train` call after a warm-up call that compiles /
  * warms caches, divided by the CPU seconds of the process doing the work (Node's process.cpuUsage for
  * jax-js; Python's time.process_time inside the PyTorch process). Wall-clock rates are recorded too
- * (the machine is shared). Best of `reps` alternating runs (one run for the larger sizes). Writes bench/results/trainer.json (keys
+ * (the machine is shared), and the load averages before and after each size. Best of `reps` alternating
+ * runs for the default model; the ~10M and ~50M sizes run one timed call of 2 steps (batch 4 and 2) after
+ * the warm-up step, as the machine allows. Writes bench/results/trainer.json (keys
  * jaxVsTorchCpu, torchCpuTokPerS, jaxTokPerS, perSize) keeping the older keys of bench/trainer/run.ts.
  */
 import { spawnSync } from "node:child_process";
@@ -33,8 +35,10 @@ const reps = Number(values.reps);
 
 const SIZES: Record<string, { model: ModelConfig; batch: number; steps: number }> = {
   "0.43m": { model: { vocabSize: 96, contextLength: 64, dModel: 128, nHeads: 4, nLayers: 2, dMlp: 512 }, batch: 32, steps: 20 },
-  "10m": { model: { vocabSize: 96, contextLength: 64, dModel: 384, nHeads: 6, nLayers: 6, dMlp: 1536 }, batch: 8, steps: 3 },
-  "50m": { model: { vocabSize: 96, contextLength: 64, dModel: 640, nHeads: 10, nLayers: 10, dMlp: 2560 }, batch: 4, steps: 2 },
+  // a few steps only at the larger sizes: on the shared 2-core machine a jax-js step of the ~50M model
+  // takes minutes of wall time; the rate is per CPU-second, so short runs still compare
+  "10m": { model: { vocabSize: 96, contextLength: 64, dModel: 384, nHeads: 6, nLayers: 6, dMlp: 1536 }, batch: 4, steps: 2 },
+  "50m": { model: { vocabSize: 96, contextLength: 64, dModel: 640, nHeads: 10, nLayers: 10, dMlp: 2560 }, batch: 2, steps: 2 },
 };
 const opt = { ...DEFAULT_INNER_OPT, warmupSteps: 10, totalSteps: 1000 };
 const shard = makeShards(loadCorpus(), { workers: 4 }).shards[0];
@@ -87,6 +91,7 @@ for (const name of (values.sizes as string).split(",")) {
   const torchRuns: Rate[] = [];
   const idiomRuns: Rate[] = [];
   const idiomBlasDefault: Rate[] = [];
+  const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   const jax = await createTrainer(s.model, opt);
   const torch = await TorchTrainer.start(s.model, opt, { threads: 1 });
   torchVersion = torch.info.torch;
@@ -106,7 +111,9 @@ for (const name of (values.sizes as string).split(",")) {
   const j = best(jaxRuns);
   const t = best(torchRuns);
   perSize[name] = {
-    params: paramCount(s.model), model: s.model, batch: s.batch, steps: s.steps,
+    params: paramCount(s.model), model: s.model, batch: s.batch, steps: s.steps, reps: jaxRuns.length,
+    // the machine is shared: 1-, 5- and 15-minute load averages when this size started and ended
+    loadAvgBefore: loadBefore, loadAvgAfter: loadavg().map((x) => Number(x.toFixed(2))), measuredAt: new Date().toISOString(),
     jaxTokPerS: Math.round(j.tokPerCpuS), torchCpuTokPerS: Math.round(t.tokPerCpuS), jaxVsTorchCpu: Number((j.tokPerCpuS / t.tokPerCpuS).toFixed(3)),
     jaxWallTokPerS: Math.round(j.tokPerS), torchWallTokPerS: Math.round(t.tokPerS),
     ...(idiomRuns.length ? { torchIdiomaticTokPerS: Math.round(best(idiomRuns).tokPerCpuS), jaxVsTorchIdiomatic: Number((j.tokPerCpuS / best(idiomRuns).tokPerCpuS).toFixed(3)) } : {}),

@@ -10,11 +10,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile, rename } from "node:fs/promises";
-import { formatUnits, getAddress, isAddress, parseUnits, type Address } from "viem";
+import { formatUnits, getAddress, isAddress, parseUnits, type Address, type Hex } from "viem";
 import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { ContractRevertError, type TxSender } from "../../worker/chain/tx-sender.ts";
 import type { MarketReader } from "../../worker/node/market-reader.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
+import { MODEL_PRESETS, modelPreset, type ModelPreset } from "../../worker/diloco/model/presets.ts";
 import { canonicalSpecJson, parseJobSpec, JobSpecError, type JobSpec } from "../../worker/spec/job-spec.ts";
 import { minWindowFor, windowProblem } from "../../worker/spec/chain-windows.ts";
 import { limitViolations, type MarketLimits } from "../../shared/job-limits.ts";
@@ -77,13 +78,28 @@ export function keystoreAddress(file: string | undefined): Address | undefined {
   return undefined;
 }
 
+/** What `spec init --dataset` read from the dataset's manifest. */
+export interface DatasetFacts {
+  hash: Hex;
+  vocabSize: number;
+  trainShards: number;
+  tokenizer: string;
+}
+
 /**
  * Builds a spec from a preset and flags; windows default to the preset's, raised to what the chain's
- * block time needs when `blockTime` is known; every value is validated as `job create` would.
+ * block time needs when `blockTime` is known and to the market's minimums when `limits` are; every value is validated as `job create` would.
  */
-export function specFromFlags(values: Record<string, unknown>, opts: { blockTime?: number; limits?: MarketLimits }): JobSpec {
+export function specFromFlags(values: Record<string, unknown>, opts: { blockTime?: number; limits?: MarketLimits; dataset?: DatasetFacts }): JobSpec {
   const preset = (values.preset as string | undefined) ?? "default";
   if (preset !== "default" && preset !== "tiny") throw new CommandError(`--preset must be "default" (0.43M parameters) or "tiny", got ${preset}`);
+  const modelName = values.model as string | undefined;
+  if (modelName !== undefined && !(MODEL_PRESETS as readonly string[]).includes(modelName)) throw new CommandError(`--model must be one of ${MODEL_PRESETS.join(", ")}, got ${modelName}`);
+  const ds = opts.dataset;
+  if (!ds && (modelName !== undefined || values["shards-per-round"] !== undefined)) throw new CommandError("--model and --shards-per-round go with --dataset <manifest hash> (the built-in corpus uses --preset)");
+  const shardsPerRound = intFlag(values, "shards-per-round", 1, 4096) ?? 1;
+  if (ds && shardsPerRound > ds.trainShards) throw new CommandError(`--shards-per-round ${shardsPerRound} is more than the dataset's ${ds.trainShards} training shards`);
+  const modelConfig = ds ? modelPreset((modelName ?? "gpt2-0.43m") as ModelPreset, ds.vocabSize) : undefined;
   const min = opts.blockTime !== undefined ? minWindowFor(opts.blockTime) : 10;
   // defaults are raised to the chain's needs and to the market's governance minimums (when known)
   const floor: Record<string, number> = { "commit-window": opts.limits?.minCommitWindow ?? 0, "vote-window": opts.limits?.minVoteWindow ?? 0, "challenge-window": opts.limits?.minChallengeWindow ?? 0 };
@@ -93,7 +109,8 @@ export function specFromFlags(values: Record<string, unknown>, opts: { blockTime
     rounds: intFlag(values, "rounds", 1, 1_000_000),
     workers: intFlag(values, "workers", 1, 32),
     innerSteps: intFlag(values, "inner-steps", 1, 1_000_000),
-    name: values.name as string | undefined,
+    name: (values.name as string | undefined) ?? (ds ? `${modelName ?? "gpt2-0.43m"} on dataset ${ds.hash.slice(0, 10)}` : undefined),
+    ...(ds ? { modelConfig, dataset: { hash: ds.hash, shardsPerRound, description: `dataset ${ds.hash} (${ds.tokenizer} tokenizer, vocabulary ${ds.vocabSize})` } } : {}),
     commitWindow: window("commit-window", 600),
     voteWindow: window("vote-window", 300),
   });

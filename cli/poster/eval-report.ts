@@ -117,7 +117,7 @@ export class ApiError extends Error {
   }
 }
 
-async function gql<T>(apiUrl: string, query: string, variables: Record<string, unknown>): Promise<T> {
+export async function gql<T>(apiUrl: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const res = await fetch(apiUrl, { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify({ query, variables }) });
   const text = await res.text();
   let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };

@@ -1,8 +1,10 @@
 /**
  * `market job model <id> --format safetensors --out <dir>`: the job's current (final, once Completed)
  * model, verified against the on-chain hash, written in the Hugging Face layout of its family:
- * model.safetensors, config.json, generation_config.json and the tokenizer (tokenizer.json for an hf
- * tokenizer; diloco_tokenizer.json naming char, byte or gpt2 for the built-in ones).
+ * model.safetensors, config.json, generation_config.json and the tokenizer: diloco_tokenizer.json naming
+ * its kind and identity, plus tokenizer.json for an hf tokenizer (the dataset's own bytes) and for gpt2
+ * (generated from js-tiktoken's ranks, worker/diloco/export/tokenizer-files.ts), or vocab.json
+ * documenting the id mapping of the char and byte tokenizers.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -15,6 +17,7 @@ import { decodeJobSpec, isDatasetData } from "../../worker/spec/job-spec.ts";
 import { decodeManifest } from "../../worker/diloco/data/dataset.ts";
 import { charTokenizer, tokenizerFor, type TextTokenizer, type TokenizerKind } from "../../worker/diloco/data/tokenizer.ts";
 import { encodeSafetensors, decodeSafetensors } from "../../worker/diloco/export/safetensors.ts";
+import { byteVocabJson, charVocabJson, gpt2TokenizerJson } from "../../worker/diloco/export/tokenizer-files.ts";
 import { fromHfTensors, hfConfig, modelConfigFromHf, toHfTensors } from "../../worker/diloco/export/hf.ts";
 import type { ModelConfig } from "../../worker/diloco/types.ts";
 import type { MarketReader } from "../../worker/node/market-reader.ts";
@@ -38,6 +41,9 @@ export async function writeModelDir(dir: string, config: ModelConfig, params: Fl
   await put("generation_config.json", JSON.stringify({ eos_token_id: tok.file.separatorId, max_length: config.contextLength }, null, 2));
   await put("diloco_tokenizer.json", JSON.stringify(tok.file, null, 2));
   if (tok.json) await put("tokenizer.json", tok.json);
+  else if (tok.file.kind === "gpt2") await put("tokenizer.json", gpt2TokenizerJson());
+  else if (tok.file.kind === "char") await put("vocab.json", charVocabJson());
+  else if (tok.file.kind === "byte") await put("vocab.json", byteVocabJson());
   return files;
 }
 

@@ -8,12 +8,14 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hardhatAccount, hardhatKey, PASSWORD, startTestNetwork, type TestNetwork } from "../helpers/network.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
+import { parseJobSpec } from "../../worker/spec/job-spec.ts";
+import { packFolder, uploadFolder } from "../../cli/dataset.ts";
 import { trainingMarketAbi } from "../../shared/abis.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -102,6 +104,19 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
     oneLineError(await run(START, ["--model", "huge"]), 2, /--model must be "default" or "tiny"/);
   });
 
+  it("./run with an unknown script names it and lists the scripts, exit 2", async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const child = spawn("bash", [path.join(root, "run"), "nosuchscript"], { cwd: root, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.stderr.on("data", (d: Buffer) => (err += d));
+      child.on("close", (code) => resolve({ code: code ?? 1, out, err }));
+    });
+    oneLineError(r, 2, /^\.\/run: unknown script "nosuchscript"; scripts: .*\bstart\b.*\bmarket\b.*\bworker\b.*\btest\b/);
+    assert.equal(r.out, "", "nothing on stdout");
+  });
+
   it("keys new refuses to replace a keystore unless --force", async () => {
     const file = path.join(dir, "k.json");
     const env = { WORKER_PASSWORD: "pw" };
@@ -166,6 +181,24 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
       oneLineError(await run(MARKET, ["job", "status", "1", ...wrongMarket]), 2, /--market .* is not a TrainingMarket/);
       const wrongRegistry = ["--rpc-url", net.chain.url, "--market", net.addresses.market, "--registry", net.addresses.market, "--token", net.addresses.token];
       oneLineError(await run(MARKET, ["job", "status", "1", ...wrongRegistry]), 2, /--registry .* is not the registry of market .*it holds a TrainingMarket/);
+    });
+
+    it("spec init --dataset writes a runnable spec for an uploaded dataset (README's poster path)", async () => {
+      const texts = path.join(dir, "texts");
+      mkdirSync(texts, { recursive: true });
+      for (let i = 0; i < 6; i++) writeFileSync(path.join(texts, `doc${i}.txt`), `Document ${i}: the quick brown fox jumps over the lazy dog.\n`.repeat(20));
+      const packed = await packFolder({ inputs: [texts], tokenizer: "char", out: path.join(dir, "packed"), shardTokens: 256, evalEvery: 3 });
+      const up = await uploadFolder(path.join(dir, "packed"), net.blobs);
+      const file = path.join(dir, "dataset-job.json");
+      const r = await run(MARKET, ["spec", "init", "--dataset", up.manifestHash, "--blob-url", net.blob.url, "--model", "llama-0.43m", "--rounds", "2", "--workers", "2", "--inner-steps", "4", "--shards-per-round", "2", "--name", "llama on my texts", "--out", file]);
+      assert.equal(r.code, 0, r.err);
+      const spec = parseJobSpec(JSON.parse(readFileSync(file, "utf8")));
+      assert.deepEqual(spec.data, { dataset: up.manifestHash, shardsPerRound: 2 });
+      assert.equal(spec.model.family, "llama");
+      assert.equal(spec.model.vocabSize, packed.manifest.tokenizer.vocabSize);
+      assert.equal(spec.name, "llama on my texts");
+      oneLineError(await run(MARKET, ["spec", "init", "--dataset", `0x${"ab".repeat(32)}`, "--blob-url", net.blob.url, "--out", path.join(dir, "nope.json")]), 2, /--dataset 0x(ab){32}: cannot read its manifest from the blob store/);
+      assert.equal(existsSync(path.join(dir, "nope.json")), false);
     });
 
     it("a spec the network cannot run is refused before any upload or gas", async () => {

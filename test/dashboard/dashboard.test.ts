@@ -20,12 +20,21 @@ import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
 import { Indexer } from "../../indexer/sync.ts";
 import { createJobFromSpec } from "../../cli/poster/actions.ts";
-import { evaluateModel, reportEvalLoss } from "../../cli/poster/eval-report.ts";
+import { ApiError, evaluateModel, reportEvalLoss } from "../../cli/poster/eval-report.ts";
+import { publishJobSpec, reportJobSample, sampleJobModel } from "../../cli/poster/job-notes.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type WorkerProcess } from "../helpers/network.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ROUNDS = 3;
+
+async function waitUntilApi(fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error("timed out waiting for the indexer");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 const count = (page: Page, testid: string) => page.locator(`[data-testid="${testid}"]`).count();
 
@@ -74,7 +83,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
       assert.equal(await reg.exited, 0, reg.lines.join("\n"));
     }
     const spec = makeSpec({ model: "tiny", rounds: ROUNDS, innerSteps: 8, workers: 3, commitWindow: 300, voteWindow: 300 });
-    const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
+    const { jobId, specHash } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
 
     step(`job ${jobId} created`);
 
@@ -106,6 +115,16 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
     await page.evaluate(() => ((window as unknown as { loadedOnce: number }).loadedOnce = 1)); // gone if the page reloads
     step("dashboard shows the open job");
 
+    // ---- the job's name: the spec's bytes published to the API (checked against the on-chain specHash)
+    await waitUntilApi(() => db.prisma.job.count({ where: { id: jobId } }).then((n) => n === 1));
+    await assert.rejects(publishJobSpec(api.url, jobId, new TextEncoder().encode(JSON.stringify({ ...spec, name: "forged" }))), (e: ApiError) => e.code === "SPEC_HASH_MISMATCH");
+    const published = await publishJobSpec(api.url, jobId, await net.blobs.get(specHash));
+    assert.equal(published.name, spec.name);
+    await page.locator(`[data-testid="job-row"][data-job-id="${jobId}"] [data-testid="job-name"]`).waitFor({ timeout: 30_000 });
+    assert.equal((await row.locator('[data-testid="job-name"]').textContent())?.trim(), spec.name);
+    assert.equal((await page.locator('[data-testid="detail-name"]').textContent())?.trim(), spec.name);
+    assert.match((await page.locator("#stats").textContent()) ?? "", /Providers\s*0 active \/ 3/, "nobody works before the job starts");
+
     // ---- training: points appear as rounds finalize
     const workers: WorkerProcess[] = providers.map((i) => net.spawnWorker(`w${i}`, ["run", "--job", jobId.toString(), ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)]));
     const seen: number[] = [];
@@ -115,6 +134,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
       const finalized = await db.prisma.round.count({ where: { jobId, status: "Finalized" } });
       assert.ok(finalized >= shownNow, `the page shows ${shownNow} train points but only ${finalized} rounds are finalized`);
       seen.push(shownNow);
+      if (n === 1 && shownNow < ROUNDS) assert.match((await page.locator("#stats").textContent()) ?? "", /Providers\s*3 active \/ 3/, "the three workers count as active providers while the job runs");
       step(`${shownNow} train point(s) on the page`);
       if (n === 1 && process.env.DASHBOARD_SCREENSHOT) writeFileSync(process.env.DASHBOARD_SCREENSHOT.replace(/(\.png)?$/, "-running.png"), await page.screenshot({ fullPage: true }));
     }
@@ -124,6 +144,7 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
     assert.equal(await count(page, "train-point"), ROUNDS, "one train point per finalized round");
     assert.equal(await db.prisma.round.count({ where: { jobId, status: "Finalized" } }), ROUNDS);
     assert.equal(await count(page, "eval-point"), 0);
+    assert.match((await page.locator("#stats").textContent()) ?? "", /Providers\s*0 active \/ 3/, "no active provider once the job completed");
     assert.equal(await count(page, "worker-row"), 3);
     assert.equal(await count(page, "round-row"), ROUNDS);
     // rewards accrue per job and are credited at bond release after the challenge window (issue 13):
@@ -160,6 +181,21 @@ describe("dashboard (headless Chromium over the full local stack)", { timeout: 9
       assert.equal(await count(page, "eval-point"), r.round + 1);
       step(`round ${r.round}: eval loss ${loss.toFixed(4)} reported and drawn`);
     }
+    // ---- a text sample of the final model, generated and signed by the poster, shown on the page
+    const final = (await net.reader.jobState(jobId)).modelHash;
+    const sample = await sampleJobModel(net.blobs, specHash, final, { tokens: 40 });
+    assert.ok(sample.sample.length > 0);
+    const notPoster = hardhatAccount(2);
+    await assert.rejects(reportJobSample(api.url, notPoster, { chainId: 31337, market: net.addresses.market, jobId, modelHash: final, ...sample }), (e: ApiError) => e.code === "NOT_POSTER");
+    await assert.rejects(reportJobSample(api.url, poster, { chainId: 31337, market: net.addresses.market, jobId, modelHash: rounds[0].resultModelHash as Hex, ...sample }), (e: ApiError) => e.code === "NOT_FINAL_MODEL");
+    const noted = await reportJobSample(api.url, poster, { chainId: 31337, market: net.addresses.market, jobId, modelHash: final, ...sample });
+    assert.equal(noted.sample, sample.sample);
+    await reportJobSample(api.url, poster, { chainId: 31337, market: net.addresses.market, jobId, modelHash: final, ...sample }); // the same again: a no-op
+    await assert.rejects(reportJobSample(api.url, poster, { chainId: 31337, market: net.addresses.market, jobId, modelHash: final, prompt: sample.prompt, sample: "another text" }), (e: ApiError) => e.code === "SAMPLE_ALREADY_REPORTED");
+    await page.locator('[data-testid="sample-text"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid="sample-text"]').textContent(), sample.sample);
+    step(`sample shown: ${JSON.stringify(sample.prompt + sample.sample)}`);
+
     if (process.env.DASHBOARD_SCREENSHOT) writeFileSync(process.env.DASHBOARD_SCREENSHOT, await page.screenshot({ fullPage: true }));
     const shown = await page.locator('[data-testid="eval-point"]').evaluateAll((els) => els.map((e) => [Number(e.getAttribute("data-round")), Number(e.getAttribute("data-value"))]));
     assert.deepEqual(shown, evalLosses.map((l, i) => [i, l]));

@@ -11,10 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTrainer, DEFAULT_INNER_OPT } from "../../worker/diloco/trainer/index.ts";
+import { createTrainer, DEFAULT_INNER_OPT, paramCount } from "../../worker/diloco/trainer/index.ts";
 import { defaultPython } from "../../worker/diloco/trainer/torch-trainer.ts";
 import { loadCorpus, makeShards } from "../../worker/diloco/data/index.ts";
-import { charTokenizer } from "../../worker/diloco/data/tokenizer.ts";
+import { charTokenizer, gpt2Tokenizer, hfTokenizer } from "../../worker/diloco/data/tokenizer.ts";
 import { sequenceLogits, generateTokens } from "../../worker/diloco/model/generate.ts";
 import { readModelDir, writeModelDir } from "../../cli/poster/export-model.ts";
 import { decodeSafetensors } from "../../worker/diloco/export/safetensors.ts";
@@ -37,7 +37,10 @@ for (const [name, config] of CASES) {
     const dir = mkdtempSync(path.join(tmpdir(), "hf-export-"));
     try {
       const files = await writeModelDir(dir, config, trained.params, { file: { kind: tok.kind, hash: tok.hash, vocabSize: tok.vocabSize, separatorId: tok.separatorId } });
-      assert.deepEqual(files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors"]);
+      assert.deepEqual(files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors", "vocab.json"]);
+      const vocab = JSON.parse(readFileSync(path.join(dir, "vocab.json"), "utf8"));
+      assert.equal(vocab.id_to_token.length, 96);
+      assert.deepEqual([vocab.id_to_token[0], vocab.id_to_token[1], vocab.id_to_token[34]], ["\n", " ", "A"], "the char mapping is documented");
       const cfg = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
       assert.equal(cfg.model_type, config.family ?? "gpt2");
       const st = decodeSafetensors(new Uint8Array(readFileSync(path.join(dir, "model.safetensors"))));
@@ -76,3 +79,25 @@ for (const [name, config] of CASES) {
     }
   });
 }
+
+test("gpt2 datasets: the export writes a Hugging Face tokenizer.json that tokenises like js-tiktoken", async () => {
+  const config: ModelConfig = { vocabSize: 50257, contextLength: 8, dModel: 8, nHeads: 2, nLayers: 1, dMlp: 16 };
+  const params = new Float32Array(paramCount(config));
+  const gpt2 = gpt2Tokenizer();
+  const dir = mkdtempSync(path.join(tmpdir(), "hf-export-gpt2-"));
+  try {
+    const files = await writeModelDir(dir, config, params, { file: { kind: gpt2.kind, hash: gpt2.hash, vocabSize: gpt2.vocabSize, separatorId: gpt2.separatorId } });
+    assert.deepEqual(files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors", "tokenizer.json"]);
+    // loaded back by @huggingface/tokenizers, not by the code that wrote it
+    const hf = hfTokenizer(new Uint8Array(readFileSync(path.join(dir, "tokenizer.json"))));
+    assert.equal(hf.vocabSize, 50257);
+    assert.equal(hf.separatorId, 50256, "<|endoftext|> is the added special token");
+    assert.deepEqual(hf.encode("The Congress shall"), [464, 3162, 2236]);
+    const text = `${readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8").slice(0, 6000)}\n Déjà vu: naïve café, 日本語, emoji 🚀, tabs\t\tand   runs of spaces, numbers 1234567 and 3.14159.`;
+    const ids = hf.encode(text);
+    assert.deepEqual(ids, gpt2.encode(text), "same ids as js-tiktoken's gpt2 encoding");
+    assert.equal(gpt2.decode(ids), text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

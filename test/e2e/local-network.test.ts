@@ -73,6 +73,14 @@ describe("./run start runs a whole local market to a completed demo job", { time
     assert.ok(curve.every((p) => p.status === "Finalized"));
     assert.ok(curve[2].evalLoss! < curve[0].evalLoss!, `eval loss should fall: ${curve.map((p) => p.evalLoss).join(" → ")}`);
 
+    // the poster process published the job's name (its spec) and a sample of the final model, printed in the summary
+    const notes = (await gql<{ job: { name: string | null; sample: string | null; samplePrompt: string | null; sampleModelHash: string | null; modelHash: string } }>(`query($id: BigInt!) { job(id: $id) { name sample samplePrompt sampleModelHash modelHash } }`, { id: jobId })).job;
+    assert.equal(notes.name, "demo: character transformer on the State of the Union corpus");
+    assert.ok(notes.sample && notes.sample.length > 0, "a sample of the final model");
+    assert.equal(notes.sampleModelHash, notes.modelHash.toLowerCase());
+    const sampleLine = lines.find((l) => l.includes("sample of the final model:"));
+    assert.ok(sampleLine?.includes(JSON.stringify(notes.samplePrompt! + notes.sample).slice(1, 20)), `summary prints the sample: ${sampleLine}`);
+
     // rewards accrue per job and are credited when each bond is released after the job's challenge
     // window (issue 13): move the dev chain's time past it, release the three bonds (anyone may), and
     // wait for the indexer to see the credits

@@ -24,6 +24,7 @@ import { probeCapabilities } from "../../worker/node/trainer-backend.ts";
 import { defaultPython } from "../../worker/diloco/trainer/torch-trainer.ts";
 import { sequenceLogits } from "../../worker/diloco/model/generate.ts";
 import { replayWorker } from "../../worker/node/audit.ts";
+import { hfTokenizer } from "../../worker/diloco/data/tokenizer.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TEXTS = [
@@ -111,7 +112,9 @@ describe("a poster's own dataset and a Llama-style model, trained by PyTorch wor
     const outDir = path.join(net.dir, "model");
     const exp = await exportModel(net.reader, net.blobs, jobId, outDir);
     assert.equal(exp.modelHash, (await net.reader.jobState(jobId)).modelHash);
-    assert.deepEqual(exp.files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors"]);
+    assert.deepEqual(exp.files.sort(), ["config.json", "diloco_tokenizer.json", "generation_config.json", "model.safetensors", "tokenizer.json"]);
+    // the GPT-2 tokenizer in the Hugging Face layout, read back by @huggingface/tokenizers
+    assert.deepEqual(hfTokenizer(new Uint8Array(readFileSync(path.join(outDir, "tokenizer.json")))).encode("The Congress shall"), [464, 3162, 2236]);
     const cfg = JSON.parse(readFileSync(path.join(outDir, "config.json"), "utf8"));
     assert.equal(cfg.model_type, "llama");
     assert.equal(cfg.tie_word_embeddings, true);

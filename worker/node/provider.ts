@@ -24,6 +24,7 @@ import { checkDeployment } from "./deployment-check.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
 import { MarketReader } from "./market-reader.ts";
+import { joinJobOnce } from "./join-job.ts";
 
 export interface Provider {
   config: WorkerConfig;
@@ -223,8 +224,8 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
         continue;
       }
       try {
-        await p.sender.send({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "joinJob", args: [id] });
-        p.log("joined job", { jobId: id });
+        const how = await joinJobOnce({ client: p.reader.client, sender: p.sender, market: p.config.addresses.market, me: p.address }, id);
+        p.log(how === "joined" ? "joined job" : "already in job", { jobId: id });
         jobId = id;
         break;
       } catch (err) {
