@@ -112,7 +112,8 @@ export class RefereeService {
     await this.register();
     await this.load();
     const blockTime = await this.p.reader.clock.blockTime();
-    const pollMs = Math.max(this.p.config.pollMs, Math.min(15_000, (blockTime * 1000) / 2));
+    // panels give a referee minutes (local) to a day (public chains): a poll every block, at least 2 s, is plenty
+    const pollMs = Math.max(this.p.config.pollMs, 2000, Math.min(15_000, blockTime * 1000));
     while (!opts.signal?.aborted) {
       await this.pass();
       if (opts.once) return;
