@@ -77,6 +77,9 @@ describe("misbehaving workers are penalised or caught while honest ones are paid
     assert.ok(pens.every(([w]) => ![2, 3, 4].map((i) => hardhatAccount(i).address).includes(w)), "honest workers are never penalised");
     // honest workers excluded the garbage with a reason in their logs
     assert.ok(procs.get(2)!.lines.some((l) => l.includes("excluded an update") && l.includes(garbage)));
+    // every node checks each closed round; the rounds were correct, so nobody challenged one (a bond lost)
+    const challenges = await net.reader.client.getContractEvents({ address: net.addresses.game!, abi: disputeGameAbi, eventName: "RoundChallenged", args: { jobId }, fromBlock: 0n });
+    assert.deepEqual(challenges, [], "no node challenges a correct round");
   });
 
   it("a silent worker is penalised and removed; copied and perturbed updates are caught by replay audits and slashed", async () => {
