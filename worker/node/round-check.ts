@@ -98,49 +98,66 @@ async function check(inp: RoundCheckInput): Promise<RoundCheckResult> {
   const params = await reader.jobParams(jobId);
   const now = await reader.now();
   if (rd.closedAt !== 0 && now > BigInt(rd.closedAt) + BigInt(params.challengeWindow)) return { action: "skipped", reason: "challenge window passed" };
-  const votersFor = (o: Outcome) => reader.client.readContract({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "votersFor", args: [jobId, round, o.modelHash, o.includedMask] });
+  const votersFor: VotersFor = (o) => reader.client.readContract({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "votersFor", args: [jobId, round, o.modelHash, o.includedMask] });
+  if (rd.status === EXPIRED) return checkExpired(inp, game, rd, votersFor);
 
-  if (rd.status === FINALIZED) {
-    const fin = (await reader.jobEvents("RoundFinalized", jobId)).find((l) => Number(l.args.round) === round);
-    if (!fin) return { action: "skipped", reason: "no RoundFinalized event found" };
-    const final: Outcome = { modelHash: fin.args.modelHash as Hex, includedMask: Number(fin.args.includedMask) };
-    const mine = inp.computed?.round === round ? inp.computed : undefined;
-    if (!mine) return { action: "skipped", reason: "this node computed no aggregate for the round" };
-    if (sameOutcome(mine, final)) return { action: "none", reason: "the finalized outcome is this node's aggregate" };
-    // Well-defined: reproduced now, and no exclusion that a flaky store could explain.
-    const again = await inp.recompute();
-    if (!sameOutcome(again, mine)) {
-      log("not challenging a round whose aggregate this node cannot reproduce", { jobId, round, voted: mine, recomputed: { modelHash: again.modelHash, includedMask: again.includedMask } });
-      return { action: "skipped", reason: "aggregate not reproducible" };
+  const fin = (await reader.jobEvents("RoundFinalized", jobId)).find((l) => Number(l.args.round) === round);
+  if (!fin) return { action: "skipped", reason: "no RoundFinalized event found" };
+  const final: Outcome = { modelHash: fin.args.modelHash as Hex, includedMask: Number(fin.args.includedMask) };
+  const result = await checkFinalized(inp, game, rd, final, votersFor);
+  // After a wrong finalization the next round trains from the wrong model; when that model cannot
+  // even be fetched, wait for the round's disputes (an overturn fails the job) instead of crashing on it.
+  if (result.action !== "none" && inp.modelUsable && !(await inp.modelUsable(final.modelHash))) {
+    log("the finalized model is unusable: waiting for the round's disputes", { jobId, round, modelHash: final.modelHash });
+    for (const c of await game.roundChallenges(jobId, round)) await waitClosed(inp, game, c.id);
+    if ((await reader.jobState(jobId)).status === 2 && !(await inp.modelUsable(final.modelHash))) {
+      log("the job goes on from a model that cannot be fetched or decoded: this node waits for the job to end", { jobId, round, modelHash: final.modelHash });
+      await waitJobEnd(inp);
     }
-    const flaky = again.excluded.find((e) => transientExclusion(e.reason));
-    if (flaky) {
-      log("not challenging: an update was excluded because the blob store could not be reached", { jobId, round, worker: flaky.worker, reason: flaky.reason });
-      return { action: "skipped", reason: "transient exclusion" };
-    }
-    const why = `finalized ${final.modelHash} with mask 0b${final.includedMask.toString(2)}; the deterministic aggregate of the committed updates is ${mine.modelHash} with mask 0b${mine.includedMask.toString(2)}`;
-    // the workers that did not vote the finalized outcome challenge in turn (lowest index first)
-    const honest = rd.committedMask & ~(await votersFor(final));
-    const id = await challengeOnce(inp, rankIn(honest, inp.index), false, why);
-    if (typeof id !== "bigint") return id;
-    log("challenged a wrong finalized round", { jobId, round, disputeId: id, why });
-    // After a wrong finalization the next round trains from the wrong model; when that model cannot
-    // even be fetched, wait here for the verdict (which fails the job) instead of crashing on it.
-    if (inp.modelUsable && !(await inp.modelUsable(final.modelHash))) {
-      log("the finalized model is unusable: waiting for the dispute's verdict", { jobId, round, disputeId: id, modelHash: final.modelHash });
-      await waitClosed(inp, game, id);
-    }
-    return { action: "challenged", disputeId: id, reason: why };
   }
+  return result;
+}
 
-  // Expired with a reserve: the voters of the correct outcome are paid once referees settle it.
+type RoundView = Awaited<ReturnType<MarketReader["round"]>>;
+type VotersFor = (o: Outcome) => Promise<number>;
+
+/** A finalized round: "none" only when its outcome is this node's own aggregate. */
+async function checkFinalized(inp: RoundCheckInput, game: GameClient, rd: RoundView, final: Outcome, votersFor: VotersFor): Promise<RoundCheckResult> {
+  const { jobId, round, log } = inp;
+  const mine = inp.computed?.round === round ? inp.computed : undefined;
+  if (!mine) return { action: "skipped", reason: "this node computed no aggregate for the round" };
+  if (sameOutcome(mine, final)) return { action: "none", reason: "the finalized outcome is this node's aggregate" };
+  // Well-defined: reproduced now, and no exclusion that a flaky store could explain.
+  const again = await inp.recompute();
+  if (!sameOutcome(again, mine)) {
+    log("not challenging a round whose aggregate this node cannot reproduce", { jobId, round, voted: mine, recomputed: { modelHash: again.modelHash, includedMask: again.includedMask } });
+    return { action: "skipped", reason: "aggregate not reproducible" };
+  }
+  const flaky = again.excluded.find((e) => transientExclusion(e.reason));
+  if (flaky) {
+    log("not challenging: an update was excluded because the blob store could not be reached", { jobId, round, worker: flaky.worker, reason: flaky.reason });
+    return { action: "skipped", reason: "transient exclusion" };
+  }
+  const why = `finalized ${final.modelHash} with mask 0b${final.includedMask.toString(2)}; the deterministic aggregate of the committed updates is ${mine.modelHash} with mask 0b${mine.includedMask.toString(2)}`;
+  // the workers that did not vote the finalized outcome challenge in turn (lowest index first)
+  const honest = rd.committedMask & ~(await votersFor(final));
+  const id = await challengeOnce(inp, game, rankIn(honest, inp.index), false, why);
+  if (typeof id !== "bigint") return id.action === "none" ? { action: "skipped", reason: id.reason } : id;
+  inp.log("challenged a wrong finalized round", { jobId, round, disputeId: id, why });
+  return { action: "challenged", disputeId: id, reason: why };
+}
+
+/** An expired round with a reserve: the voters of the correct outcome are paid once referees settle it. */
+async function checkExpired(inp: RoundCheckInput, game: GameClient, rd: RoundView, votersFor: VotersFor): Promise<RoundCheckResult> {
+  const { reader, jobId, round, log } = inp;
+  const bit = 1 << inp.index;
   const reserve = await reader.client.readContract({ address: reader.addresses.market, abi: trainingMarketAbi, functionName: "reservedFor", args: [jobId, round] });
   if (reserve === 0n) return { action: "none", reason: "nothing reserved" };
   if (!(rd.votedMask & bit)) return { action: "none", reason: "this worker did not vote in the round" };
   const mine = inp.computed?.round === round ? inp.computed : undefined;
   const same = mine ? await votersFor(mine) : bit;
   const why = `round expired without quorum; ${reserve} reserved for its voters`;
-  const id = await challengeOnce(inp, rankIn(same | bit, inp.index), true, why);
+  const id = await challengeOnce(inp, game, rankIn(same | bit, inp.index), true, why);
   if (typeof id !== "bigint") return id;
   log("asked referees to settle an expired round", { jobId, round, disputeId: id, reserve });
   return { action: "settlement", disputeId: id, reason: why };
@@ -151,9 +168,9 @@ async function check(inp: RoundCheckInput): Promise<RoundCheckResult> {
  * several honest nodes do not all post a bond for the same round (a second settlement request of
  * one round could not be resolved: the first one consumes the reserve).
  */
-async function challengeOnce(inp: RoundCheckInput, rank: number, settlement: boolean, why: string): Promise<bigint | RoundCheckResult> {
-  const { game, jobId, round, log } = inp;
-  const existing = async () => (await game!.roundChallenges(jobId, round)).at(0);
+async function challengeOnce(inp: RoundCheckInput, game: GameClient, rank: number, settlement: boolean, why: string): Promise<bigint | RoundCheckResult> {
+  const { jobId, round, log } = inp;
+  const existing = async () => (await game.roundChallenges(jobId, round)).at(0);
   const waitUntil = Date.now() + rank * (inp.rankDelayMs ?? Math.round(inp.blockTime * 3000));
   for (;;) {
     const other = await existing();
@@ -166,7 +183,7 @@ async function challengeOnce(inp: RoundCheckInput, rank: number, settlement: boo
   }
   if (inp.signal?.aborted) return { action: "skipped", reason: "stopping" };
   try {
-    return await game!.challengeRound(jobId, round);
+    return await game.challengeRound(jobId, round);
   } catch (err) {
     if (err instanceof ContractRevertError) {
       log("round challenge refused", { jobId, round, reason: err.errorName, why });
@@ -183,5 +200,12 @@ async function waitClosed(inp: RoundCheckInput, game: GameClient, id: bigint): P
     if ((await game.dispute(id)).phase === DisputePhase.Closed) return;
     if ((await inp.reader.jobState(inp.jobId)).status !== 2) return;
     await new Promise((r) => setTimeout(r, Math.max(250, inp.blockTime * 500)));
+  }
+}
+
+/** Waits until the job is no longer running. */
+async function waitJobEnd(inp: RoundCheckInput): Promise<void> {
+  while (!inp.signal?.aborted && (await inp.reader.jobState(inp.jobId)).status === 2) {
+    await new Promise((r) => setTimeout(r, Math.max(1000, inp.blockTime * 1000)));
   }
 }
