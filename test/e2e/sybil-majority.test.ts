@@ -39,7 +39,7 @@ async function wealth(net: TestNetwork, who: Address): Promise<bigint> {
  * survives), so round 1 cannot close before the verdict. The one deadline the test needs passed (the
  * challenge window before bonds are released) is passed by moving chain time.
  */
-describe("a Sybil majority finalizing garbage is challenged by the honest node and slashed by referees", { timeout: 1_200_000 }, () => {
+describe("round disputes end to end: a Sybil majority is overturned, a blocked round is settled", { timeout: 1_200_000 }, () => {
   let net: TestNetwork;
   const poster = hardhatAccount(1);
   const honest = hardhatAccount(2).address;
@@ -49,7 +49,7 @@ describe("a Sybil majority finalizing garbage is challenged by the honest node a
   before(async () => {
     net = await startTestNetwork();
     await net.mint(poster.address, "100000");
-    for (const i of [2, 3, 4, ...refereeIds]) {
+    for (const i of [2, 3, 4, ...refereeIds, 8, 9, 10]) {
       await net.mint(hardhatAccount(i).address, "1000");
       const key = await net.keystore(hardhatKey(i), `w${i}`);
       const reg = net.spawnWorker(`reg${i}`, ["register", "--stake", "500", ...net.workerArgs(`w${i}`, key)]);
@@ -142,5 +142,76 @@ describe("a Sybil majority finalizing garbage is challenged by the honest node a
       const after = await wealth(net, s);
       assert.ok(after <= before.get(s)! - BOND, `Sybil ${s} lost at least its bond (${before.get(s)} → ${after})`);
     }
+  });
+  it("a round blocked by a wrong vote expires, the honest node asks for its settlement: the honest voter is paid, the blocker loses its bond", async () => {
+    const c = net.reader.client;
+    const game = net.addresses.game!;
+    const [honestW, wrong, silentVoter] = [8, 9, 10].map((i) => hardhatAccount(i).address);
+    // the first test moved chain time by a day: workers read the block time as the average of the last
+    // 32 blocks (and decline jobs whose windows look too short for it), so mine those blocks first
+    for (let i = 0; i < 33; i++) await c.request({ method: "evm_mine" as never, params: [] as never });
+    const before = new Map<Address, bigint>();
+    for (const w of [honestW, wrong]) before.set(w, await wealth(net, w));
+    const spec = makeSpec({ model: "tiny", rounds: 1, innerSteps: 6, workers: 3, commitWindow: 3600, voteWindow: 3600 });
+    const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
+    const args = (i: number) => ["--job", jobId.toString(), ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)];
+    const procs = [
+      net.spawnWorker("w8-honest", ["run", ...args(8)]),
+      net.spawnWorker("w9-wrong-vote", args(9), { script: ADVERSARY, env: { ADVERSARY: "wrong-vote" } }),
+      net.spawnWorker("w10-no-vote", args(10), { script: ADVERSARY, env: { ADVERSARY: "no-vote" } }),
+    ];
+    // one vote each for two outcomes, one committer silent: 1 of 3 is below quorum 6666; once both
+    // votes are in, chain time moves past the vote deadline (the deadline itself is under test)
+    for (;;) {
+      const votes = await c.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "ResultSubmitted", args: { jobId, round: 0 }, fromBlock: 0n });
+      if (votes.length >= 2) break;
+      const early = procs.find((p) => p.child.exitCode !== null);
+      assert.equal(early, undefined, early?.lines.slice(-8).join("\n"));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const rd = await net.reader.round(jobId, 0);
+    await net.warp(Number(rd.voteDeadline - (await net.reader.now())) + 1);
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    assert.deepEqual(codes, [0, 0, 0], procs.map((p) => p.lines.slice(-8).join("\n")).join("\n---\n"));
+    assert.equal((await net.reader.round(jobId, 0)).status, 3, "the round expired");
+    assert.equal((await jobStatus(net.reader, jobId)).status, "Failed", "its last round expired");
+
+    // the honest node asked for the settlement; the referees settle it (the worker processes are gone)
+    const requests = await c.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "RoundChallenged", args: { jobId }, fromBlock: 0n });
+    assert.equal(requests.length, 1, procs[0].lines.slice(-10).join("\n"));
+    assert.equal(getAddress(requests[0].args.challenger!), honestW);
+    assert.equal(requests[0].args.settlement, true);
+    assert.ok(procs[0].lines.some((l) => l.includes('"asked referees to settle an expired round"')));
+    const id = requests[0].args.id!;
+    for (let i = 0; ; i++) {
+      const resolved = await c.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "DisputeResolved", args: { id }, fromBlock: 0n });
+      if (resolved.length) {
+        assert.equal(resolved[0].args.verdict, 0, "settled");
+        break;
+      }
+      assert.ok(i < 600, `the referees did not settle dispute ${id}:\n${referees.map((r) => r.lines.slice(-4).join("\n")).join("\n---\n")}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const workers = await net.reader.workers(jobId);
+    const bit = (a: Address) => 1 << workers.findIndex((w) => w === a);
+    const settled = await c.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "RoundSettled", args: { jobId, round: 0 }, fromBlock: 0n });
+    assert.equal(settled.length, 1);
+    assert.ok(settled[0].args.paidMask! & bit(honestW), "the honest voter is paid");
+    assert.equal(settled[0].args.wrongMask, bit(wrong), "the blocker voted the wrong outcome");
+    assert.equal((await net.reader.slot(jobId, honestW)).paidRounds, 1);
+    const ws = await net.reader.slot(jobId, wrong);
+    assert.equal(ws.bond, 0n, "the blocker loses its whole bond");
+    assert.equal(ws.active, false);
+    const pens = await c.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "WorkerPenalized", args: { jobId }, fromBlock: 0n });
+    assert.deepEqual(pens.filter((p) => getAddress(p.args.worker!) === silentVoter).map((p) => PenaltyReason[p.args.reason!]), ["NoVote"]);
+    assert.deepEqual(pens.filter((p) => getAddress(p.args.worker!) === honestW), [], "the honest voter is never penalised");
+
+    await net.warp(Number(spec.market.challengeWindow) + 1);
+    for (const w of [honestW, wrong, silentVoter]) {
+      if (!(await net.reader.slot(jobId, w)).bondReleased) await net.senderFor(net.deployer).send({ address: net.addresses.market, abi: trainingMarketAbi, functionName: "releaseBond", args: [jobId, w] });
+    }
+    const after = await wealth(net, honestW);
+    assert.ok(after >= before.get(honestW)! + REWARD, `honest voter ends with at least its stake plus the round's reward: ${after} < ${before.get(honestW)! + REWARD}`);
+    assert.ok((await wealth(net, wrong)) <= before.get(wrong)! - BOND, "the blocker lost at least its bond");
   });
 });
