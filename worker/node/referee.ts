@@ -77,6 +77,7 @@ export class RefereeService {
   private readonly file: string;
   private state: RefereeState = { open: {}, votes: {}, closed: [] };
   private readonly contexts = new Map<string, Promise<JobContext>>();
+  private readonly said = new Map<string, string>();
 
   constructor(p: Provider, game: GameClient, opts: { judgeStep?: JudgeStep } = {}) {
     this.p = p;
@@ -169,7 +170,10 @@ export class RefereeService {
         this.state.votes[voteKey] = await this.vote(d);
         await this.save();
       } catch (err) {
-        this.p.log("cannot vote yet", { disputeId: id, panel: d.panels, error: (err as Error).message.split("\n")[0] });
+        // said once per panel and reason (it is retried every poll until the deadline)
+        const msg = (err as Error).message.split("\n")[0];
+        if (this.said.get(voteKey) !== msg) this.p.log("cannot vote yet", { disputeId: id, panel: d.panels, error: msg });
+        this.said.set(voteKey, msg);
       }
       d = await this.game.dispute(id);
     }
