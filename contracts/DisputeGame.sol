@@ -196,6 +196,18 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         _castVote(id, d, correct ? bytes32(uint256(1)) : bytes32(uint256(2)));
     }
 
+    /// @notice The worker or the challenger publishes, while a panel judges a step dispute, the blob id
+    ///         of the full training state behind the agreed leaf `lo`, from which the referees recompute
+    ///         the disputed step. Nothing is stored: referees read the event, fetch the blob and use it
+    ///         only if it hashes to the agreed leaf, so a wrong witness helps nobody.
+    function postWitness(uint256 id, bytes32 witness) external {
+        Dispute storage d = _disputes[id];
+        if (d.kind != Kind.Step || d.phase != Phase.Refereeing) revert WrongPhase(id);
+        if (msg.sender != d.worker && msg.sender != d.challenger) revert NotAParty(id, msg.sender);
+        if (block.timestamp > _due(d)) revert TooLate(id, d.deadline);
+        emit WitnessPosted(id, msg.sender, d.panels, witness);
+    }
+
     // =================================================================== round disputes
 
     /// @notice Challenges a finalized round's result ("not the deterministic aggregate of the committed

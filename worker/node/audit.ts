@@ -6,8 +6,10 @@
  * finding. Optionally raises an on-chain challenge (posting the job's challenge bond).
  */
 import { disputeGameAbi } from "../../shared/abis.ts";
-import { getAddress, zeroAddress, type Address, type Hex } from "viem";
-import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
+import { testTokenAbi } from "../../shared/abis.ts";
+import { gameAddress, pursueStepChallenge } from "./step-dispute.ts";
+import type { RoundStart } from "./round-trace.ts";
 import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
@@ -33,10 +35,19 @@ export interface AuditResult {
   /** Tolerance mode: the measured distance of the audited round. */
   tolerance?: { relL2: number; lossDiff: number };
   challengeId?: bigint;
+  /** With a challenge: how the dispute ended (the DisputeResolved verdict). */
+  verdict?: "Upheld" | "Rejected" | "Dropped";
+}
+
+/** The auditor's own trace of the first mismatching round and the start state it was trained from. */
+export interface ReplayEvidence {
+  round: number;
+  leaves: Hex[];
+  start: RoundStart;
 }
 
 /** Replays `worker`'s rounds 0..round and compares hashes (no transaction). */
-export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId">> {
+export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId"> & { evidence?: ReplayEvidence }> {
   const worker = getAddress(workerIn);
   const slot = await reader.slot(jobId, worker);
   if (!slot.joined) throw new Error(`${worker} is not a worker of job ${jobId}`);
@@ -56,6 +67,7 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
+  let evidence: ReplayEvidence | undefined;
   for (let r = 0; r <= round; r++) {
     const commit = (await reader.commitments(jobId, r)).find((c) => c.worker === worker);
     if (!commit) {
@@ -65,7 +77,8 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     const startHash = starts.get(r);
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index });
+    const startOf: RoundStart = { startModelHash: startHash, global, residual, innerState, round: r, workerIndex: slot.index };
+    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index, ...(crossClass ? {} : { trace: { startModelHash: startHash } }) });
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
     let same = out.hash === commit.updateHash.toLowerCase();
@@ -74,34 +87,53 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
       same = check.pass;
       if (r === round) tolerance = { relL2: check.relL2, lossDiff: check.lossDiff };
     }
-    if (!same && firstMismatchRound === undefined) firstMismatchRound = r;
+    if (!same && firstMismatchRound === undefined) {
+      firstMismatchRound = r;
+      if (out.traceLeaves) evidence = { round: r, leaves: out.traceLeaves, start: startOf };
+    }
     if (r === round) {
       committedHash = commit.updateHash;
       replayedHash = out.hash;
     }
   }
   await ctx.trainer.dispose();
-  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}) };
+  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}), ...(evidence ? { evidence } : {}) };
 }
 
-/** Audits and, when asked and the replay differs, challenges the worker's commitment of `round`. */
-export async function auditRound(p: Provider, opts: { jobId: bigint; round: number; worker: Address; challenge: boolean }): Promise<AuditResult> {
-  const result: AuditResult = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker, p.config.backend);
+/**
+ * Audits and, when asked and the replay differs, challenges the worker's commitment of the first
+ * mismatching round, then plays the challenger's side of the dispute until it is closed (a missed
+ * move loses the challenge bond): agrees with a revealed midpoint exactly when it equals its own
+ * replay's leaf, publishes the witness of the agreed state for the referees, and resolves.
+ */
+export async function auditRound(p: Provider, opts: { jobId: bigint; round: number; worker: Address; challenge: boolean; signal?: AbortSignal }): Promise<AuditResult> {
+  const { evidence, ...result }: AuditResult & { evidence?: ReplayEvidence } = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker, p.config.backend);
   p.log(result.match ? "audit: commitment reproduced" : "audit: MISMATCH", { jobId: opts.jobId, round: opts.round, worker: result.worker, committed: result.committedHash, replayed: result.replayedHash, firstMismatchRound: result.firstMismatchRound });
   if (!result.match && opts.challenge) {
-    const challengeRound = result.firstMismatchRound ?? opts.round;
+    // bisection needs the auditor's own bit-exact trace: only an auditor of the job's determinism class can pursue it
+    if (!evidence) throw new Error(`a step challenge needs a bit-exact replay, and this auditor is outside the job's determinism class (${result.mode} audit): report the finding, or audit from a worker in the job's class`);
+    const challengeRound = evidence.round;
     const params = await p.reader.jobParams(opts.jobId);
-    // the configured game, or the one the market names on chain (its only dispute game)
-    const named = p.config.addresses.game ?? (await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
-    const game = named && named !== zeroAddress ? named : undefined;
+    const game = await gameAddress(p);
     if (!game) throw new Error("this deployment has no DisputeGame address (set GAME_ADDRESS or redeploy with Ignition)");
     const commitment = await p.reader.commitment(opts.jobId, challengeRound, result.worker);
     if (!commitment) throw new Error(`no commitment of ${result.worker} in round ${challengeRound}`);
     await p.sender.send({ address: p.config.addresses.token, abi: testTokenAbi, functionName: "approve", args: [game, params.challengeBond] });
-    await p.sender.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [opts.jobId, challengeRound, result.worker, commitment.updateHash, commitment.traceRoot] });
-    const id = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "disputeCount" });
+    const receipt = await p.sender.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [opts.jobId, challengeRound, result.worker, commitment.updateHash, commitment.traceRoot] });
+    const opened = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "StepChallenged" });
+    const id = opened[0].args.id;
     result.challengeId = id;
     p.log("challenge raised", { challengeId: id, jobId: opts.jobId, round: challengeRound, worker: result.worker });
+    const job = await p.reader.jobState(opts.jobId);
+    const ctx = await loadJobContext({ jobId: opts.jobId, params, workerCount: job.workerCount, blobs: p.blobs, backend: p.config.backend });
+    try {
+      await pursueStepChallenge(p, game, id, evidence.leaves, ctx, evidence.start, { pollMs: p.config.pollMs, signal: opts.signal });
+    } finally {
+      await ctx.trainer.dispose();
+    }
+    const resolved = await p.reader.client.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "DisputeResolved", args: { id }, fromBlock: receipt.blockNumber });
+    result.verdict = (["Upheld", "Rejected", "Dropped"] as const)[resolved[0]?.args.verdict ?? 2];
+    p.log("challenge closed", { challengeId: id, verdict: result.verdict });
   }
   return result;
 }

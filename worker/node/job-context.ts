@@ -78,7 +78,7 @@ export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: 
  * Δ + e. The worker and the replay audit both call this, so an honest worker's commitment is
  * reproducible by construction.
  */
-export async function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput> {
+export async function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void; trace?: { startModelHash: Hex } }): Promise<WorkerRoundOutput> {
   const t = ctx.spec.training;
   return runWorkerRound({
     trainer: ctx.trainer,
@@ -94,5 +94,6 @@ export async function trainRound(ctx: JobContext, opts: { global: GlobalState; r
     shard: await ctx.shardFor(opts.round, opts.workerIndex),
     innerState: t.keepInnerState ? (opts.innerState ?? undefined) : undefined,
     onStep: opts.onStep,
+    ...(opts.trace ? { trace: opts.trace } : {}),
   });
 }
