@@ -341,7 +341,7 @@ try {
   const jobId = BigInt(state.jobId);
   writeLocalCliConfig(opts.dataDir, { rpcUrl: chain.url, chainId: 31337, addresses, blobUrl: blob.url, posterKeyFile: path.join(keysDir, "account-1.json"), passwordFile });
   const progress = new WorkerProgress(say);
-  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], {}, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
+  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], { WORKER_MIN_REFEREES: "0" }, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
   say(`workers: ${opts.workers} worker processes running (logs in ${path.join(opts.dataDir, "logs")})`);
 
   // ---- progress

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { formatUnits, type Address, type Hex } from "viem";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
-import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import { disputeGameAbi, testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { marketDomain } from "../../shared/eip712.ts";
 import { SoftwareAttestor } from "../attest/attestor.ts";
 import { gameAddress, StepDefense } from "./step-dispute.ts";
@@ -124,10 +124,28 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
     return `dataset unusable: ${(err as Error).message}`;
   }
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
+  if (params.penaltyBps > p.config.maxPenaltyBps) return `penalty ${params.penaltyBps} bps per offence is above --max-penalty-bps ${p.config.maxPenaltyBps}`;
+  const disputes = await disputeSetupProblem(p, jobId);
+  if (disputes) return disputes;
   const tooShort = windowProblem(params, await p.reader.clock.blockTime());
   if (tooShort) return `windows too short for this chain: ${tooShort}`;
   const free = await p.reader.client.readContract({ address: p.config.addresses.registry, abi: providerRegistryAbi, functionName: "freeStakeOf", args: [p.address] });
   if (free < params.workerBond) return `free stake ${free} is below the job's bond ${params.workerBond}`;
+  return undefined;
+}
+
+/**
+ * Why this market cannot protect an honest worker of `jobId` (no dispute game, or fewer referees
+ * outside the job than --min-referees: a Sybil majority's wrong result could not be judged), or undefined.
+ */
+async function disputeSetupProblem(p: Provider, jobId: bigint): Promise<string | undefined> {
+  if (p.config.minReferees === 0) return undefined;
+  const game = await gameAddress(p);
+  if (!game) return "the market has no dispute game: a wrong result could not be challenged (--min-referees 0 accepts it)";
+  const job = await p.reader.jobState(jobId);
+  const referees = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "referees" });
+  const outside = referees.filter((r) => r.toLowerCase() !== job.poster.toLowerCase() && r.toLowerCase() !== p.address.toLowerCase());
+  if (outside.length < p.config.minReferees) return `the dispute game has ${outside.length} referee(s) outside this job, fewer than --min-referees ${p.config.minReferees}: a wrong result could not be judged`;
   return undefined;
 }
 
