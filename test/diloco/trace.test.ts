@@ -9,6 +9,7 @@ import { TorchTrainer } from "../../worker/diloco/trainer/torch-trainer.ts";
 import { loadCorpus, makeShards } from "../../worker/diloco/data/index.ts";
 import { contextHash, decodeWitness, digestF32, encodeWitness, roundTraceLeaves, stateLeaf, zeroDigest } from "../../worker/diloco/trace/index.ts";
 import type { TrainRequest } from "../../worker/diloco/types.ts";
+import { decodeSnapshot, encodeSnapshot, sameCarriedState } from "../../worker/diloco/trace/snapshot.ts";
 
 const OPT = { ...DEFAULT_INNER_OPT, warmupSteps: 2, totalSteps: 40 };
 const shard = makeShards(loadCorpus(), { workers: 4 }).shards[1];
@@ -80,4 +81,29 @@ test("trace leaves bind the context, the step and every array; a witness round-t
   assert.equal(leaves[0], stateLeaf(contextHash(ctx), 0, 4, d));
   assert.equal(leaves[2], stateLeaf(contextHash(ctx), 2, 6, d));
   assert.equal(leaves[3], hash);
+});
+
+test("a state snapshot round-trips with and without moments and residual, and compares carried states bit for bit", () => {
+  const n = 6;
+  const m = Float32Array.from({ length: n }, (_, i) => i * 0.1);
+  const v = Float32Array.from({ length: n }, (_, i) => i * 0.01);
+  const residual = Float32Array.from({ length: n }, (_, i) => -i);
+  const base = { startModelHash: `0x${"cd".repeat(32)}` as const, round: 5, workerIndex: 3, size: n };
+  for (const innerState of [null, { m, v, t: 40 }]) {
+    for (const r of [null, residual]) {
+      const s = { ...base, innerState, residual: r };
+      const back = decodeSnapshot(encodeSnapshot(s));
+      assert.deepEqual(back, s);
+      assert.ok(sameCarriedState(back, s));
+    }
+  }
+  const s = { innerState: { m, v, t: 40 }, residual };
+  assert.ok(!sameCarriedState(s, { ...s, innerState: { m, v, t: 41 } }), "step count");
+  const v2 = v.slice();
+  v2[3] = Math.fround(v2[3] + 1e-7);
+  assert.ok(!sameCarriedState(s, { ...s, innerState: { m, v: v2, t: 40 } }), "one bit of v");
+  assert.ok(!sameCarriedState(s, { ...s, residual: null }), "residual missing");
+  assert.ok(!sameCarriedState(s, { innerState: null, residual }), "moments missing");
+  assert.throws(() => decodeSnapshot(encodeSnapshot({ ...base, innerState: null, residual }).slice(0, -1)), /its header implies/);
+  assert.throws(() => decodeSnapshot(new Uint8Array(12)), /not a state snapshot/);
 });

@@ -10,7 +10,9 @@ import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
 import { testTokenAbi } from "../../shared/abis.ts";
 import { gameAddress, pursueStepChallenge } from "./step-dispute.ts";
 import type { RoundStart } from "./round-trace.ts";
-import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
+import { decodeUpdate } from "../diloco/format/update.ts";
+import { decodeSnapshot, sameCarriedState, type StateSnapshot } from "../diloco/trace/snapshot.ts";
+import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -37,6 +39,11 @@ export interface AuditResult {
   challengeId?: bigint;
   /** With a challenge: how the dispute ended (the DisputeResolved verdict). */
   verdict?: "Upheld" | "Rejected" | "Dropped";
+  /** Rounds the audit trained: from the snapshots the updates name, at most the audited round and the
+   *  worker's previous committed one (constant in the round); otherwise every committed round from 0. */
+  replayedRounds: number[];
+  /** "snapshot": started from the state snapshot named by the audited round's update; "round 0": full replay. */
+  from: "snapshot" | "round 0";
 }
 
 /** The auditor's own trace of the first mismatching round and the start state it was trained from. */
@@ -60,6 +67,20 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   const crossClass = mine.backend !== want.backend || mine.determinismClass !== want.determinism;
   if (crossClass && !want.tolerance) throw new Error(`job ${jobId} pins ${want.backend} "${want.determinism}" and declares no cross-class tolerance; this auditor runs ${mine.backend} "${mine.determinismClass}": audit it from a worker in the job's class`);
   const ctx = await loadJobContext({ jobId, params, workerCount: job.workerCount, blobs, backend, crossClass });
+  if (!crossClass) {
+    // the snapshot audit runs on the job's determinism class only: it compares states bit for bit
+    let fromSnapshot: ReplayOutcome | undefined;
+    try {
+      fromSnapshot = await replayFromSnapshot(ctx, reader, blobs, jobId, round, worker, slot.index);
+    } catch (err) {
+      await ctx.trainer.dispose();
+      throw err;
+    }
+    if (fromSnapshot) {
+      await ctx.trainer.dispose();
+      return fromSnapshot;
+    }
+  }
   let tolerance: { relL2: number; lossDiff: number } | undefined;
   const starts = await reader.roundStartHashes(jobId);
   let residual: Float32Array | null = null;
@@ -68,6 +89,7 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
   let evidence: ReplayEvidence | undefined;
+  const replayedRounds: number[] = [];
   for (let r = 0; r <= round; r++) {
     const commit = (await reader.commitments(jobId, r)).find((c) => c.worker === worker);
     if (!commit) {
@@ -78,7 +100,8 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
     const startOf: RoundStart = { startModelHash: startHash, global, residual, innerState, round: r, workerIndex: slot.index };
-    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index, ...(crossClass ? {} : { trace: { startModelHash: startHash } }) });
+    replayedRounds.push(r);
+    const out = await trainRound(ctx, { global, startModelHash: startHash, residual, innerState, round: r, workerIndex: slot.index });
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
     let same = out.hash === commit.updateHash.toLowerCase();
@@ -89,7 +112,7 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     }
     if (!same && firstMismatchRound === undefined) {
       firstMismatchRound = r;
-      if (out.traceLeaves) evidence = { round: r, leaves: out.traceLeaves, start: startOf };
+      if (!crossClass) evidence = { round: r, leaves: out.traceLeaves, start: startOf };
     }
     if (r === round) {
       committedHash = commit.updateHash;
@@ -97,7 +120,74 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     }
   }
   await ctx.trainer.dispose();
-  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}), ...(evidence ? { evidence } : {}) };
+  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}), ...(evidence ? { evidence } : {}), replayedRounds, from: "round 0" };
+}
+
+type ReplayOutcome = Omit<AuditResult, "challengeId"> & { evidence?: ReplayEvidence };
+
+/** The state snapshot named by a commitment's update blob, or undefined when the update names none. */
+async function snapshotOf(ctx: JobContext, blobs: BlobStore, updateHash: Hex): Promise<StateSnapshot | undefined> {
+  const update = decodeUpdate(await blobs.get(updateHash), { expectedLayout: ctx.trainer.layout });
+  if (!update.stateRef) return undefined;
+  return decodeSnapshot(await blobs.get(update.stateRef));
+}
+
+/** Why a snapshot cannot be `round`'s start for this worker, or undefined. */
+function snapshotProblem(ctx: JobContext, s: StateSnapshot, round: number, index: number, startHash: Hex): string | undefined {
+  const t = ctx.spec.training;
+  if (s.round !== round || s.workerIndex !== index) return `it names round ${s.round} of worker index ${s.workerIndex}`;
+  if (s.startModelHash !== startHash.toLowerCase()) return `it starts from model ${s.startModelHash}, the round from ${startHash}`;
+  if (s.size !== ctx.trainer.layout.size) return `it has ${s.size} parameters, the model ${ctx.trainer.layout.size}`;
+  if (s.innerState && !t.keepInnerState) return "it carries AdamW moments the spec does not keep";
+  if (s.residual && !t.compression.errorFeedback) return "it carries a residual without error feedback";
+  return undefined;
+}
+
+/**
+ * Audit from the snapshots the updates name (issue 11): replays round `round` from the snapshot its
+ * update names, and checks that snapshot by replaying the worker's previous committed round from that
+ * round's own snapshot (its update must match and its end state must equal the snapshot bit for bit).
+ * Two rounds of training whatever `round` is. Undefined when an update names no snapshot (older workers).
+ */
+async function replayFromSnapshot(ctx: JobContext, reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, worker: Address, index: number): Promise<ReplayOutcome | undefined> {
+  const starts = await reader.roundStartHashes(jobId);
+  const commitOf = async (r: number) => (await reader.commitments(jobId, r)).find((c) => c.worker === worker);
+  const commit = await commitOf(round);
+  if (!commit) throw new Error(`${worker} committed nothing in round ${round} of job ${jobId}`);
+  let prev: number | undefined;
+  for (let r = round - 1; r >= 0 && prev === undefined; r--) if (await commitOf(r)) prev = r;
+  const snap = await snapshotOf(ctx, blobs, commit.updateHash);
+  const prevCommit = prev !== undefined ? await commitOf(prev) : undefined;
+  const prevSnap = prevCommit ? await snapshotOf(ctx, blobs, prevCommit.updateHash) : undefined;
+  if (!snap || (prev !== undefined && !prevSnap)) return undefined;
+
+  const replayedRounds: number[] = [];
+  const run = async (r: number, s: { residual: Float32Array | null; innerState: InnerState | null }) => {
+    const startModelHash = starts.get(r);
+    if (!startModelHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
+    const global = await fetchGlobalState(ctx, blobs, startModelHash);
+    const start: RoundStart = { startModelHash, global, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index };
+    const out = await trainRound(ctx, { global, startModelHash, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index });
+    replayedRounds.push(r);
+    return { out, start, leaves: out.traceLeaves };
+  };
+  const base = { jobId, round, worker, committedHash: commit.updateHash, mode: "replay" as const, from: "snapshot" as const, replayedRounds };
+
+  // 1. the previous committed round, from its snapshot: its update, then the state it hands over
+  let carried: { residual: Float32Array | null; innerState: InnerState | null } = { residual: null, innerState: null };
+  if (prev !== undefined) {
+    const problem = snapshotProblem(ctx, prevSnap!, prev, index, starts.get(prev)!);
+    const p = await run(prev, problem ? { residual: null, innerState: null } : prevSnap!);
+    if (problem || p.out.hash !== prevCommit!.updateHash.toLowerCase()) {
+      return { ...base, replayedHash: p.out.hash, match: false, firstMismatchRound: prev, evidence: { round: prev, leaves: p.leaves, start: p.start } };
+    }
+    carried = { residual: p.out.nextState.residual, innerState: ctx.spec.training.keepInnerState ? (p.out.train.innerState ?? null) : null };
+  }
+  // 2. the audited round must start from exactly that state
+  const problem = snapshotProblem(ctx, snap, round, index, starts.get(round)!) ?? (sameCarriedState(carried, snap) ? undefined : "it is not the state the worker's previous round left");
+  const r = await run(round, problem ? carried : snap);
+  const match = !problem && r.out.hash === commit.updateHash.toLowerCase();
+  return { ...base, replayedHash: r.out.hash, match, ...(match ? {} : { firstMismatchRound: round, evidence: { round, leaves: r.leaves, start: r.start } }) };
 }
 
 /**

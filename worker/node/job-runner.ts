@@ -328,7 +328,10 @@ export class JobRunner {
         this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
       }
     };
-    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index, onStep, trace: { startModelHash } });
+    const out = await trainRound(ctx, { global, startModelHash, residual, innerState, round, workerIndex: index, onStep });
+    // the replayable state this round started from, named by the update: an audit of this round
+    // starts here instead of at round 0 (worker/diloco/trace/snapshot.ts)
+    await this.d.blobs.put(out.snapshot);
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
@@ -342,7 +345,7 @@ export class JobRunner {
     }
     // the round trace (its last leaf is what is committed) and the start state it was trained from,
     // kept to answer a dispute (worker/node/round-trace.ts); written before the update it commits to
-    const leaves = [...out.traceLeaves!.slice(0, -1), blobId(bytes)];
+    const leaves = [...out.traceLeaves.slice(0, -1), blobId(bytes)];
     await saveTrace(this.dir, ctx, { round, workerIndex: index, startModelHash, leaves }, { residual, innerState });
     if (out.nextState.residual) {
       await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));

@@ -72,7 +72,7 @@ export async function witnessAt(ctx: JobContext, start: RoundStart, step: number
   if (!Number.isInteger(step) || step < 0 || step > t.innerSteps) throw new RangeError(`a witness is for steps 0..${t.innerSteps}, got ${step}`);
   const n = ctx.trainer.layout.size;
   const inner = t.keepInnerState ? start.innerState : null;
-  const base = { startModelHash: start.startModelHash, round: start.round, workerIndex: start.workerIndex, residual: start.residual };
+  const base = { startModelHash: start.startModelHash, round: start.round, workerIndex: start.workerIndex, residual: t.compression.errorFeedback ? start.residual : null };
   if (step === 0) {
     return { ...base, step: 0, t: inner?.t ?? 0, params: start.global.params, m: inner?.m ?? new Float32Array(n), v: inner?.v ?? new Float32Array(n) };
   }

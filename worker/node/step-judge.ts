@@ -3,9 +3,9 @@
  * (agreed by both sides) → leaf `hi` (disputed). The referee recomputes that one transition:
  *
  *   hi = 0          (nothing agreed) leaf 0 must be the round's correct start state: the global model
- *                   the round started from, with the residual and AdamW state the worker's earlier
- *                   rounds carry; the referee rebuilds those by replaying the worker's committed
- *                   rounds (the one check that replays history; the start state depends on it);
+ *                   the round started from, with the residual and AdamW state the worker's previous
+ *                   committed round hands over; the referee replays that round from the snapshot its
+ *                   update names (or, without one, every committed round from round 0);
  *   1 ≤ hi ≤ H      one inner step, from the witness of leaf lo (the full training state, published to
  *                   the blob store by either side and used only if it hashes to the agreed leaf);
  *   hi = H + 1      the compression of the trained state into the committed update (from the witness
@@ -19,6 +19,8 @@ import { disputeGameAbi } from "../../shared/abis.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
 import { scanEvents } from "../chain/log-scan.ts";
 import { compressWorkerUpdate } from "../diloco/round/index.ts";
+import { decodeUpdate } from "../diloco/format/update.ts";
+import { decodeSnapshot } from "../diloco/trace/snapshot.ts";
 import { contextHash, decodeWitness, digestF32, stateLeaf, zeroDigest, type TraceWitness } from "../diloco/trace/index.ts";
 import type { InnerState } from "../diloco/types.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
@@ -92,7 +94,14 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
     }
     const global = await fetchGlobalState(ctx, deps.blobs, startModelHash);
     const t = ctx.spec.training;
-    const { hash } = compressWorkerUpdate({ start: global.params, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index });
+    // the update names the worker's state snapshot (format flag 4): recompress with the same reference
+    let stateRef: Hex | undefined;
+    try {
+      stateRef = decodeUpdate(await deps.blobs.get(d.hiLeaf), { expectedLayout: ctx.trainer.layout }).stateRef;
+    } catch {
+      stateRef = undefined; // no decodable update behind the commitment: no recompression can equal it
+    }
+    const { hash } = compressWorkerUpdate({ start: global.params, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index, ...(stateRef ? { stateRef } : {}) });
     return say(hash === d.hiLeaf.toLowerCase(), "the update recompressed from the witness of the last step");
   } finally {
     await ctx.trainer.dispose();
@@ -124,17 +133,38 @@ function startLeaf(ctx: JobContext, s: { startModelHash: Hex; round: number; wor
 
 /**
  * The state worker `worker` must start round `round` from: the round's global parameters, and the
- * residual and AdamW state its committed earlier rounds leave (replayed from public data).
+ * residual and AdamW state its previous committed round hands over. When that round's update names
+ * its state snapshot (format flag 4), the referee replays only that round from it (the snapshot is
+ * vouched for by that round's own commitment and audits, docs/training.md); otherwise it replays the
+ * worker's committed rounds from round 0.
  */
 export async function replayRoundStart(ctx: JobContext, reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, index: number): Promise<{ params: Float32Array; residual: Float32Array | null; innerState: InnerState | null }> {
   const worker = getAddress(workerIn);
   const starts = await reader.roundStartHashes(jobId);
+  const committed: number[] = [];
+  for (let r = 0; r < round; r++) if ((await reader.commitments(jobId, r)).some((c) => c.worker === worker)) committed.push(r);
   let residual: Float32Array | null = null;
   let innerState: InnerState | null = null;
-  for (let r = 0; r < round; r++) {
-    if (!(await reader.commitments(jobId, r)).some((c) => c.worker === worker)) continue;
+  let from = 0;
+  const last = committed[committed.length - 1];
+  if (last !== undefined) {
+    const c = (await reader.commitments(jobId, last)).find((x) => x.worker === worker)!;
+    try {
+      const ref = decodeUpdate(await blobs.get(c.updateHash), { expectedLayout: ctx.trainer.layout }).stateRef;
+      if (ref) {
+        const snap = decodeSnapshot(await blobs.get(ref));
+        if (snap.round === last && snap.workerIndex === index && snap.size === ctx.trainer.layout.size) {
+          ({ residual, innerState } = snap);
+          from = committed.length - 1;
+        }
+      }
+    } catch {
+      from = 0; // no usable snapshot: replay from round 0
+    }
+  }
+  for (const r of committed.slice(from)) {
     const global = await fetchGlobalState(ctx, blobs, starts.get(r)!);
-    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: index });
+    const out = await trainRound(ctx, { global, startModelHash: starts.get(r)!, residual, innerState, round: r, workerIndex: index });
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
   }

@@ -107,6 +107,8 @@ export interface WorkerRoundInput {
   onStep?: (done: number, loss: number) => void;
   /** Build the round trace (worker/diloco/trace) for a round that started from this global model hash. */
   trace?: { startModelHash: Hex };
+  /** Blob id of the worker's state snapshot for the round, named in the update (format flag 4). */
+  stateRef?: Hex;
 }
 
 export interface WorkerRoundOutput {
@@ -138,12 +140,14 @@ export interface CompressInput {
   seed: bigint | number;
   round: number;
   workerIndex: number;
+  stateRef?: Hex;
 }
 
 /** Δ = trained − start, compressed with error feedback, and its canonical bytes and blob id. */
 export function compressWorkerUpdate(inp: CompressInput): { compressed: CompressResult; bytes: Uint8Array; hash: Hex } {
   const delta = pseudoGradient(inp.start, inp.trained);
   const compressed = compressUpdate(delta, inp.residual, inp.layout, inp.compression, { seed: inp.seed, round: inp.round, worker: inp.workerIndex, warm: inp.warm ?? null });
+  if (inp.stateRef !== undefined) compressed.update.stateRef = inp.stateRef;
   const bytes = encodeUpdate(compressed.update, { entropyCoding: inp.compression.entropyCoding, layoutHash: inp.compression.layoutHash });
   return { compressed, bytes, hash: blobId(bytes) };
 }
@@ -167,7 +171,7 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const t0 = performance.now();
   const cpuC0 = process.cpuUsage();
-  const { compressed, bytes, hash } = compressWorkerUpdate({ start: inp.start, trained: train.params, residual: inp.state.residual, warm: inp.state.warm, layout: inp.trainer.layout, compression: inp.compression, seed: inp.seed, round: inp.round, workerIndex: inp.workerIndex });
+  const { compressed, bytes, hash } = compressWorkerUpdate({ start: inp.start, trained: train.params, residual: inp.state.residual, warm: inp.state.warm, layout: inp.trainer.layout, compression: inp.compression, seed: inp.seed, round: inp.round, workerIndex: inp.workerIndex, ...(inp.stateRef ? { stateRef: inp.stateRef } : {}) });
   const compressSeconds = (performance.now() - t0) / 1000;
   const cpuC = process.cpuUsage(cpuC0);
   const compressCpuSeconds = (cpuC.user + cpuC.system) / 1e6;
