@@ -29,7 +29,7 @@ import { MarketReader } from "../worker/node/market-reader.ts";
 import { chainFor } from "../worker/node/clients.ts";
 import { makeSpec } from "../worker/spec/presets.ts";
 import { createJobFromSpec } from "./poster/actions.ts";
-import { testTokenAbi, trainingMarketAbi } from "../shared/abis.ts";
+import { disputeGameAbi, testTokenAbi, trainingMarketAbi } from "../shared/abis.ts";
 import { decodeLoss } from "../shared/eip712.ts";
 import type { MarketAddresses } from "../shared/addresses.ts";
 import { JobStatus } from "../shared/types.ts";
@@ -95,6 +95,8 @@ const blockTime = values["block-time"] === undefined ? undefined : intOpt("block
 if (opts.model !== "default" && opts.model !== "tiny") exitWithError("start", new UsageError(`--model must be "default" or "tiny", got ${opts.model}`), "./run start --help");
 
 const say = (msg: string) => console.log(`[start] ${msg}`);
+/** Referee processes of the local network (a panel needs 3 eligible referees). */
+const REFEREES = 3;
 
 interface NetworkState {
   version: 1;
@@ -102,6 +104,8 @@ interface NetworkState {
   addresses?: MarketAddresses;
   funded?: boolean;
   registered?: string[];
+  /** Referee accounts (hardhat indices) funded with tokens (and ether when the node did not fund them). */
+  refereesFunded?: string[];
   jobId?: string;
   options?: { workers: number; rounds: number; innerSteps: number; model: string };
 }
@@ -295,7 +299,9 @@ try {
   // ---- accounts, keys, funding
   const keysDir = path.join(opts.dataDir, "keys");
   const workerIds = Array.from({ length: opts.workers }, (_, i) => i + 2);
-  for (const i of [1, ...workerIds]) {
+  // three more providers referee the DisputeGame's panels (never in the job, never its poster)
+  const refereeIds = Array.from({ length: REFEREES }, (_, i) => opts.workers + 2 + i);
+  for (const i of [1, ...workerIds, ...refereeIds]) {
     const file = path.join(keysDir, `account-${i}.json`);
     if (!existsSync(file)) await writeKeystore(file, await encryptKey(hardhatKey(i), password, { scryptN: 16384 }));
   }
@@ -307,6 +313,20 @@ try {
     state.funded = true;
     saveState();
   }
+  state.refereesFunded ??= [];
+  for (const i of refereeIds) {
+    if (state.refereesFunded.includes(String(i))) continue;
+    const s = senderOf(hardhatKey(0));
+    const who = privateKeyToAccount(hardhatKey(i)).address;
+    await s.send({ address: addresses.token, abi: testTokenAbi, functionName: "mint", args: [who, parseEther("2000")] });
+    // the dev node funds 20 accounts: later ones get their gas from the deployer
+    if ((await publicClient.getBalance({ address: who })) === 0n) {
+      const deployer = createWalletClient({ chain: chainDef, transport: http(chain.url), account: privateKeyToAccount(hardhatKey(0)) });
+      await publicClient.waitForTransactionReceipt({ hash: await deployer.sendTransaction({ to: who, value: parseEther("100") }) });
+    }
+    state.refereesFunded.push(String(i));
+    saveState();
+  }
 
   const workerArgs = (i: number) => [
     "--rpc-url", chain.url, "--chain-id", "31337",
@@ -316,15 +336,16 @@ try {
   ];
   const workerCli = path.join(root, "worker", "cli.ts");
   state.registered ??= [];
-  for (const i of workerIds) {
-    if (state.registered.includes(String(i))) continue;
-    const proc = spawnChild(`register-${i}`, workerCli, ["register", "--stake", "1000", "--metadata", `local worker ${i}`, ...workerArgs(i)], {});
+  // registrations run side by side (one account each)
+  await Promise.all([...workerIds, ...refereeIds].filter((i) => !state.registered!.includes(String(i))).map(async (i) => {
+    const label = refereeIds.includes(i) ? `local referee ${i}` : `local worker ${i}`;
+    const proc = spawnChild(`register-${i}`, workerCli, ["register", "--stake", "1000", "--metadata", label, ...workerArgs(i)], {});
     const code = await new Promise<number>((r) => proc.once("exit", (c) => r(c ?? 1)));
     if (shuttingDown) await new Promise(() => {}); // Ctrl-C during registration: shutdown() exits
-    if (code !== 0) throw new Error(`worker ${i} failed to register (${lastLines.get(`register-${i}`) ?? "no output"}); log: ${path.join(opts.dataDir, "logs", `register-${i}.log`)}`);
-    state.registered.push(String(i));
+    if (code !== 0) throw new Error(`${refereeIds.includes(i) ? "referee" : "worker"} ${i} failed to register (${lastLines.get(`register-${i}`) ?? "no output"}); log: ${path.join(opts.dataDir, "logs", `register-${i}.log`)}`);
+    state.registered!.push(String(i));
     saveState();
-  }
+  }));
   say(`workers: ${opts.workers} providers registered (stake 1000 TCRED each)`);
 
   // ---- demo job
@@ -340,8 +361,22 @@ try {
   } else say(`resuming demo job ${state.jobId}`);
   const jobId = BigInt(state.jobId);
   writeLocalCliConfig(opts.dataDir, { rpcUrl: chain.url, chainId: 31337, addresses, blobUrl: blob.url, posterKeyFile: path.join(keysDir, "account-1.json"), passwordFile });
+  // referees first: lock the DisputeGame's referee stake, then recompute and vote on any panel they
+  // are drawn on. Workers decline a market with fewer referees than --min-referees (default 3), so
+  // they start once the referees are registered on chain.
+  const refereeProcs = refereeIds.map((i) => spawnChild(`referee-${i}`, workerCli, ["referee", ...workerArgs(i)], {}, { service: true }));
+  const game = addresses.game ?? (await reader.client.readContract({ address: addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
+  for (;;) {
+    const registered = await reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "referees" });
+    if (refereeIds.every((i) => registered.some((r) => r.toLowerCase() === privateKeyToAccount(hardhatKey(i)).address.toLowerCase()))) break;
+    const dead = refereeProcs.findIndex((p) => p.exitCode !== null);
+    if (dead >= 0) throw new Error(`referee ${refereeIds[dead]} stopped before registering (${lastLines.get(`referee-${refereeIds[dead]}`) ?? "no output"}); log: ${path.join(opts.dataDir, "logs", `referee-${refereeIds[dead]}.log`)}`);
+    if (shuttingDown) await new Promise(() => {});
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`referees: ${REFEREES} providers (accounts ${refereeIds.join(", ")}) judge disputes with \`worker referee\` (logs referee-*.log)`);
   const progress = new WorkerProgress(say);
-  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], { WORKER_MIN_REFEREES: "0" }, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
+  for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], {}, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
   say(`workers: ${opts.workers} worker processes running (logs in ${path.join(opts.dataDir, "logs")})`);
 
   // ---- progress

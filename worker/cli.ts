@@ -8,6 +8,7 @@
  *   worker withdraw                             withdraw credited earnings
  *   worker status                               stake, bonds, balance
  *   worker audit --job J --round R --worker W [--challenge]   replay a worker's round; challenge a mismatch and follow the dispute
+ *   worker referee [--withdraw | --leave]      lock the referee stake; recompute and vote on dispute panels
  *   worker capabilities [--trainer pytorch --device cuda]      backend, device, memory, determinism class
  *
  * Every command answers --help. Common options (also from env or a JSON --config file; see
@@ -75,6 +76,17 @@ const COMMANDS: Record<string, CommandDef> = {
     },
     notes: CONFIG_NOTE,
   },
+  referee: {
+    name: "worker referee",
+    summary: "Serves the DisputeGame as a referee: locks the referee stake (the account must be a registered provider: worker register first),\nthen recomputes every round dispute it is drawn on (the workers' deterministic aggregate), votes it and resolves the panel; runs until stopped.",
+    options: {
+      withdraw: { type: "boolean", help: "withdraw this account's game balance (returned bonds, stake after --leave) and exit" },
+      leave: { type: "boolean", help: "leave the referee set (only when on no open panel), withdraw the stake and exit" },
+      once: { type: "boolean", help: "one pass over the panels, then exit" },
+      ...CONFIG_DEFS,
+    },
+    notes: `${CONFIG_NOTE}\nStep disputes (one inner step after bisection) are not judged by this version: the referee logs them and does not vote.`,
+  },
 };
 
 COMMANDS.capabilities = {
@@ -91,6 +103,7 @@ const HELP = groupHelp("worker", "The GPU provider's node: keys, registration, r
   { name: "withdraw", summary: "withdraw earnings" },
   { name: "status", summary: "stake, bonds, earnings" },
   { name: "audit", summary: "replay a worker's round; challenge a mismatch" },
+  { name: "referee", summary: "referee dispute panels (recompute and vote)" },
   { name: "capabilities", summary: "trainer backend, device, memory, determinism class" },
 ]);
 
@@ -101,7 +114,7 @@ function commandOf(argv: string[]): { key: string; rest: string[] } {
     if (sub === "import") return { key: "keys import", rest: argv.slice(2) };
     throw new UsageError(sub === undefined || sub.startsWith("-") ? 'keys needs a sub-command: "keys new" or "keys import"' : `unknown command "keys ${sub}"; did you mean "keys new"? (keys sub-commands: new, import)`);
   }
-  if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, keys import, register, run, withdraw, status, audit, capabilities`);
+  if (!(cmd in COMMANDS)) throw new UsageError(`unknown command "${cmd}"; commands: keys new, keys import, register, run, withdraw, status, audit, referee, capabilities`);
   return { key: cmd, rest: argv.slice(1) };
 }
 
@@ -188,6 +201,23 @@ async function main(argv: string[]): Promise<void> {
       const info = await p.reader.provider(p.address);
       const balance = await p.reader.balanceOf(p.address);
       console.log(JSON.stringify({ provider: p.address, registered: info.registeredAt !== 0n, signer: info.attestationSigner, stake: formatUnits(info.stake, 18), bonded: formatUnits(info.bonded, 18), unbonding: formatUnits(info.unbonding, 18), earned: formatUnits(balance, 18) }));
+      return;
+    }
+    case "referee": {
+      const { RefereeService } = await import("./node/referee.ts");
+      const svc = await RefereeService.open(p);
+      if (values.leave) await svc.leave();
+      if (values.leave || values.withdraw) {
+        const amount = await svc.withdraw();
+        console.log(JSON.stringify({ withdrawn: formatUnits(amount, 18) }));
+        return;
+      }
+      try {
+        await svc.run({ signal: controller.signal, once: values.once as boolean });
+      } finally {
+        await svc.dispose();
+      }
+      p.log("referee stopped");
       return;
     }
     case "audit": {

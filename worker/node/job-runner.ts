@@ -30,6 +30,8 @@ import { rpcCounter } from "./clients.ts";
 import { decodeInnerState, encodeInnerState } from "../state/inner-state.ts";
 import type { InnerState } from "../diloco/types.ts";
 import type { BackendChoice } from "./trainer-backend.ts";
+import { GameClient } from "./game-client.ts";
+import { checkClosedRound } from "./round-check.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -39,6 +41,8 @@ export interface RunnerHooks {
   update?(info: { round: number; honest: Uint8Array; commitments: () => Promise<Commitment[]> }): Promise<Uint8Array | "skip">;
   /** Returns the vote to submit instead of the honest one, or "skip". */
   vote?(info: { round: number; honest: RoundAggregate }): Promise<{ modelHash: Hex; includedMask: number } | "skip">;
+  /** false: no automatic round checks (challenges of wrong finalized rounds, settlement requests). */
+  checkRounds?: boolean;
 }
 
 export interface JobRunnerDeps {
@@ -67,6 +71,8 @@ interface PersistedJob {
   pending?: { round: number; updateHash: Hex; trainLoss: number; adopted: boolean };
   lastVotedRound?: number;
   lastVote?: { round: number; modelHash: Hex; includedMask: number };
+  /** The deterministic aggregate this worker computed for its last vote (round checks compare it). */
+  lastAggregate?: { round: number; modelHash: Hex; includedMask: number };
 }
 
 /**
@@ -269,6 +275,7 @@ export class JobRunner {
       const workers = await reader.workers(this.jobId);
       const agg = await aggregateRound({ ctx, blobs: this.d.blobs, global, commitments: await reader.commitments(this.jobId, round), workers });
       for (const e of agg.excluded) log("excluded an update", { jobId: this.jobId, round, worker: e.worker, reason: e.reason });
+      this.state.lastAggregate = { round, modelHash: agg.modelHash, includedMask: agg.includedMask };
       t.lap("aggregate");
       await this.d.blobs.put(agg.bytes);
       t.lap("upload");
@@ -289,6 +296,7 @@ export class JobRunner {
       if (job.status !== 2 || job.currentRound !== round) {
         t.lap("waitClose");
         if (t.started) log("round timing", { jobId: this.jobId, round, ...t.summary() });
+        if (this.d.hooks?.checkRounds !== false) await this.checkRound(round, index, modelHash);
         return;
       }
       rd = await reader.round(this.jobId, round);
@@ -308,6 +316,34 @@ export class JobRunner {
       await this.sleep();
     }
   }
+
+  /**
+   * Once a round closed: challenges a wrong finalization, or asks for the settlement of an expired
+   * round with a reserve (worker/node/round-check.ts; never throws).
+   */
+  private async checkRound(round: number, index: number, startModelHash: Hex): Promise<void> {
+    const ctx = this.ctx!;
+    const { reader, blobs } = this.d;
+    if (this.game === undefined) {
+      // null: the deployment has no game; a read that failed is retried at the next round
+      this.game = await GameClient.open({ client: reader.client, sender: this.d.sender, addresses: reader.addresses, me: this.d.me, fromBlock: reader.fromBlock }).then((g) => g ?? null, () => undefined);
+    }
+    await checkClosedRound({
+      reader,
+      game: this.game ?? undefined,
+      jobId: this.jobId,
+      round,
+      me: this.d.me,
+      index,
+      computed: this.state.lastAggregate,
+      recompute: async () => aggregateRound({ ctx, blobs, global: await fetchGlobalState(ctx, blobs, startModelHash), commitments: await reader.commitments(this.jobId, round), workers: await reader.workers(this.jobId) }),
+      modelUsable: (hash) => fetchGlobalState(ctx, blobs, hash).then(() => true, () => false),
+      log: this.d.log,
+      blockTime: this.blockTime,
+      signal: this.d.signal,
+    });
+  }
+  private game: GameClient | null | undefined;
 
   /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
   private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, startModelHash: Hex, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
