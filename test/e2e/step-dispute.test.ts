@@ -68,7 +68,7 @@ describe("a forged update is caught by bisection over the trace and one recomput
     const defender = net.spawnWorker("w4-defends", args(4), { env });
     assert.equal(await audit.exited, 0, audit.lines.join("\n"));
     assert.equal(await defender.exited, 0, defender.lines.join("\n"));
-    const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"challengeId"'))!);
+    const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"match"') && l.includes('"verdict"'))!);
     assert.equal(result.verdict, "Upheld", audit.lines.slice(-10).join("\n"));
     const id = BigInt(result.challengeId);
 
