@@ -63,6 +63,10 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     mapping(address referee => Referee) private _referees;
     /// @notice Pull-payment balances (bond refunds, referee stakes, forfeited bonds to the treasury).
     mapping(address account => uint256) public balanceOf;
+    /// @notice The open round dispute of keccak(jobId, round), if any: one panel settles a round at a
+    ///         time (its verdict consumes the reserve or overturns the round; a second one could only
+    ///         revert when applied and keep the job locked).
+    mapping(bytes32 key => uint256 id) public openRoundDispute;
 
     /// @param market_ The market whose rounds this game judges (it must name this game its `disputeGame`).
     /// @param refereeStake_ Stake each referee locks.
@@ -221,7 +225,11 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
             revert NotChallengeable(jobId, round);
         }
         _checkWindow(jobId, round);
+        bytes32 rk = keccak256(abi.encode(jobId, round));
+        uint256 open = openRoundDispute[rk];
+        if (open != 0) revert RoundDisputeOpen(jobId, round, open);
         id = _open(jobId, round, Kind.Round);
+        openRoundDispute[rk] = id;
         emit RoundChallenged(id, jobId, round, msg.sender, status == ITrainingMarket.RoundStatus.Expired);
         _drawPanel(id, _disputes[id]);
     }
@@ -465,6 +473,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
 
     function _close(uint256, Dispute storage d) private {
         d.phase = Phase.Closed;
+        if (d.kind == Kind.Round) delete openRoundDispute[keccak256(abi.encode(d.jobId, d.round))];
         IMarketDisputes(address(market)).disputeClosed(d.jobId);
     }
 

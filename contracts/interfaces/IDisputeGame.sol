@@ -80,6 +80,7 @@ interface IDisputeGame {
     error AlreadyVoted(uint256 id, address referee);
     error NothingToWithdraw(address account);
     error NotAParty(uint256 id, address caller);
+    error RoundDisputeOpen(uint256 jobId, uint32 round, uint256 id);
 
     event RefereeRegistered(address indexed referee, uint256 stake);
     event RefereeLeft(address indexed referee, uint256 stake);
