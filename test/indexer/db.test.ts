@@ -44,7 +44,7 @@ describe("Prisma without its native engine", () => {
           const store = new Store(db);
           await store.init();
           const huge = (2n ** 256n - 1n).toString();
-          store.create("account", { address: "0x0000000000000000000000000000000000000001", credited: huge, withdrawn: "0", balance: huge, updatedBlock: 2n ** 53n - 1n });
+          store.create("account", { address: "0x0000000000000000000000000000000000000001", credited: huge, withdrawn: "0", balance: huge, gameCredited: huge, gameWithdrawn: "0", gameBalance: huge, updatedBlock: 2n ** 53n - 1n });
           await db.prisma.$transaction((tx) => store.flush(tx));
           store.afterCommit();
           const acc = await db.prisma.account.findFirst();
