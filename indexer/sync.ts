@@ -147,6 +147,8 @@ export class Indexer extends EventEmitter {
   /** The market's DisputeGame (TrainingMarket.disputeGame()), followed with the market once set. */
   game: Address | undefined;
   #moveWindow: bigint | undefined;
+  /** A game named after start-up whose logs up to the checkpoint are not indexed yet. */
+  #gameCatchUp: Address | undefined;
   /** Milliseconds spent applying events and committing them (backfill), for benchmarks. */
   readonly timings = { apply: 0, commit: 0 };
   head: bigint | undefined;
@@ -338,6 +340,7 @@ export class Indexer extends EventEmitter {
     let failures = 0;
     while (!this.#stopping) {
       try {
+        if (this.#gameCatchUp) await this.#catchUpGame(this.#gameCatchUp);
         const head = BigInt(await this.rpc.request<Hex>("eth_blockNumber"));
         this.#setHead(head);
         const next = this.#cp.number + 1n;
@@ -361,10 +364,13 @@ export class Indexer extends EventEmitter {
         failures = 0;
       } catch (err) {
         if (err instanceof GameDiscovered) {
-          // rows applied from logs fetched without the game's are dropped; the checkpoint's block is re-read with them
+          // rows applied from logs fetched without the game's are dropped: the game's logs up to the
+          // checkpoint are indexed first (referees may register before the market names the game),
+          // then the blocks after it again, with the game's logs
           this.log.info("following the dispute game", { game: err.game });
           await this.store.reset();
           await this.#loadCheckpoint();
+          this.#gameCatchUp = err.game;
           continue;
         }
         if (err instanceof FatalIndexerError) {
@@ -413,6 +419,46 @@ export class Indexer extends EventEmitter {
         done();
       };
     });
+  }
+
+  /** Indexes the game's logs from the start block to the checkpoint (a game named after start-up). */
+  async #catchUpGame(game: Address): Promise<void> {
+    const to = this.#cp.number;
+    const logs: RawLog[] = [];
+    let from = this.cfg.startBlock;
+    let span = BigInt(Math.max(1, this.#range));
+    while (from <= to) {
+      const end = from + span - 1n < to ? from + span - 1n : to;
+      try {
+        const raw = await this.rpc.request<RpcLog[]>("eth_getLogs", [{ fromBlock: hex(from), toBlock: hex(end), address: [game] }]);
+        logs.push(...raw.map(toLog));
+        from = end + 1n;
+      } catch (err) {
+        if (!(err instanceof RpcRangeError) || span === 1n) throw err;
+        span /= 2n;
+      }
+    }
+    if (logs.length > 0) {
+      await this.#fillTimestamps(logs);
+      // blocks above the last final one are journaled under their own number, so a reorg undoes them
+      let events = 0;
+      for (const l of logs) {
+        const journal = l.blockNumber > this.#cp.finalized ? l.blockNumber : undefined;
+        if (journal !== this.store.journalBlock) this.store.setJournalBlock(journal);
+        events += await this.#apply([l]);
+      }
+      this.store.setJournalBlock(undefined);
+      try {
+        await this.db.prisma.$transaction((tx) => this.store.flush(tx), { timeout: 300_000, maxWait: 60_000 });
+      } catch (err) {
+        await this.store.reset().catch(() => {});
+        throw err;
+      }
+      this.store.afterCommit();
+      this.metrics.eventsIndexed.inc(events);
+    }
+    this.#gameCatchUp = undefined;
+    this.log.info("dispute game caught up", { game, to, logs: logs.length });
   }
 
   // ------------------------------------------------------------------ backfill

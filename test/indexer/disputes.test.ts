@@ -4,13 +4,16 @@
  * settlement of an expired round, a referee leaving, game withdrawals. The rows must match the
  * contracts' views (verifyAgainstChain / verifyDisputes), on SQLite and PostgreSQL, whether indexed by
  * backfill or block by block with the reorg journal, and GraphQL must serve them with their relations.
- * Last, a reorg that orphans the settlement rolls its rows back.
+ * Then a reorg that orphans the settlement rolls its rows back, and a market that names its game
+ * only after the indexer started (a referee registered before that) is followed from then on.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getAddress } from "viem";
+import { getAddress, type Address } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
 import type { Db } from "../../indexer/db/index.ts";
+import { marketDomain, registryDomain } from "../../shared/eip712.ts";
+import { E18, fund, registerProvider, type Ctx, type Provider } from "../helpers/market.ts";
 import type { Indexer } from "../../indexer/sync.ts";
 import { dumpTables, quietLog, referenceDump, startChain, startIndexer, synced, testDatabases, waitUntil, type Chain } from "./helpers.ts";
 import { L, runDisputeScenario, verifyAgainstChain, verifyDisputes, type DisputeScenario } from "./scenario.ts";
@@ -191,6 +194,67 @@ describe("DisputeGame rows and reorgs", () => {
         await db.close();
       }
       for (const tdb of tdbs) await tdb.drop();
+    }
+  });
+});
+
+describe("a DisputeGame named after the indexer started", () => {
+  it("is followed from its DisputeGameUpdated on, with its earlier logs (a referee registered before the market named it)", async () => {
+    // the contracts deployed one by one (the Ignition module names the game at once), the game not named yet
+    const late = await startChain(async (conn) => {
+      const { viem } = conn;
+      const [deployer, treasury, ...others] = await viem.getWalletClients();
+      const admin = deployer.account.address;
+      const token = await viem.deployContract("TestToken", [admin]);
+      const registry = await viem.deployContract("ProviderRegistry", [token.address, admin, 100n * E18, 7n * 24n * 3600n]);
+      const module = await viem.deployContract("MarketDisputeModule", [registry.address]);
+      const market = await viem.deployContract("TrainingMarket", [registry.address, admin, treasury.account.address, 200, 2_000, module.address]);
+      await registry.write.grantRole([await registry.read.MARKET_ROLE(), market.address]);
+      const game = await viem.deployContract("DisputeGame", [market.address, 100n * E18, 3, 3_600, 86_400, 2_000]);
+      const chainId = await (await viem.getPublicClient()).getChainId();
+      return { conn, viem, deployer, treasury, others, token, registry, market, game, domain: marketDomain(chainId, market.address), registryDomain: registryDomain(chainId, registry.address) } as unknown as Ctx;
+    });
+    const ctx = late.ctx;
+    const game = L(ctx).game;
+    const referee = async (i: number) => {
+      const r = await registerProvider(ctx, ctx.others[i] as Provider["wallet"]);
+      await fund(ctx, r.wallet, 100n * E18, game.address);
+      await game.write.registerReferee({ account: r.wallet.account });
+      return r;
+    };
+    const tdbs = await testDatabases("disputes-late");
+    const live: { db: Db; ix: Indexer }[] = [];
+    try {
+      for (const tdb of tdbs) {
+        const db = await tdb.open();
+        live.push({ db, ix: await startIndexer(db, late) });
+      }
+      await referee(0);
+      await referee(1);
+      await late.mine(6); // the registrations are final (below FINALITY_DEPTH) before the game is named
+      for (const { ix, db } of live) {
+        await synced(ix, late);
+        assert.equal(ix.game, undefined);
+        assert.equal(await db.prisma.referee.count(), 0, "the game is not followed before the market names it");
+      }
+      await L(ctx).market.write.setDisputeGame([game.address], { account: ctx.deployer.account });
+      await referee(2);
+      await game.write.leaveReferees({ account: (ctx.others[0] as Provider["wallet"]).account });
+      for (const { ix, db } of live) {
+        await synced(ix, late);
+        assert.equal(ix.game, getAddress(game.address as Address));
+        assert.equal(await db.prisma.referee.count(), 3, "referees registered before and after the game was named");
+        assert.equal(await db.prisma.referee.count({ where: { registered: true } }), 2);
+        await verifyDisputes(db, ctx);
+        assert.deepEqual(await dumpTables(db), await referenceDump(late), "same rows as an indexer that knew the game from the start");
+      }
+    } finally {
+      for (const { ix, db } of live) {
+        await ix.stop();
+        await db.close();
+      }
+      for (const tdb of tdbs) await tdb.drop();
+      await late.close();
     }
   });
 });
