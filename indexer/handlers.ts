@@ -83,7 +83,8 @@ export async function network(store: Store, block: bigint): Promise<Network> {
       protocolFeeBps: null,
       challengeBountyBps: null,
       disputeGame: null,
-      marketPaused: false,
+      pausedTotal: 0n,
+      pausedSince: null,
       maxPenaltyBps: null,
       minCommitWindow: null,
       minVoteWindow: null,
@@ -400,6 +401,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         resultModelHash: null,
         commitDeadline: a.commitDeadline,
         voteDeadline: null,
+        pauseBase: net.pausedTotal,
         committedMask: 0n,
         votedMask: 0n,
         includedMask: null,
@@ -643,10 +645,12 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       break;
     }
     case "Paused":
-      net.marketPaused = true;
+      net.pausedSince = ts;
       break;
     case "Unpaused":
-      net.marketPaused = false;
+      // as TrainingMarket.unpause: pausedTotal += now − pausedSince
+      if (net.pausedSince !== null) net.pausedTotal += ts - net.pausedSince;
+      net.pausedSince = null;
       break;
     case "CancelRequested": {
       const j = await job(store, a.jobId, b);
@@ -713,6 +717,9 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
 const STEP_CORRECT = `0x${"0".repeat(63)}1`;
 const STEP_WRONG = `0x${"0".repeat(63)}2`;
 
+/** The market's paused time at `ts` (MarketBase.pausedTime): ended pauses plus the one in progress. */
+const pausedTime = (net: Network, ts: bigint): bigint => net.pausedTotal + (net.pausedSince === null ? 0n : ts - net.pausedSince);
+
 async function dispute(store: Store, id: bigint, block: bigint): Promise<Dispute> {
   const d = await store.must<Dispute>("dispute", id);
   d.updatedBlock = block;
@@ -743,7 +750,7 @@ async function closePanel(store: Store, d: Dispute, status: string, block: bigin
 
 type OpenFields = Pick<Dispute, "id" | "kind" | "jobId" | "round" | "worker" | "challenger" | "settlement" | "updateHash" | "traceRoot" | "hiLeaf">;
 
-function openDispute(ctx: HandlerContext, j: Job, fields: OpenFields, log: RawLog, ts: bigint): Dispute {
+function openDispute(ctx: HandlerContext, net: Network, j: Job, fields: OpenFields, log: RawLog, ts: bigint): Dispute {
   return ctx.store.create<Dispute>("dispute", {
     ...fields,
     phase: "AwaitStart",
@@ -756,6 +763,7 @@ function openDispute(ctx: HandlerContext, j: Job, fields: OpenFields, log: RawLo
     midLeaf: null,
     moveCount: 0,
     deadline: ctx.moveWindow === undefined ? null : ts + ctx.moveWindow,
+    pauseBase: pausedTime(net, ts),
     panelCount: 0,
     votes: 0,
     verdict: null,
@@ -841,7 +849,7 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
     }
     case "StepChallenged": {
       const j = await job(store, a.jobId, b);
-      openDispute(ctx, j, { id: a.id, kind: "Step", jobId: a.jobId, round: a.round, worker: a.worker, challenger: a.challenger, settlement: false, updateHash: a.updateHash, traceRoot: a.traceRoot, hiLeaf: a.updateHash }, log, ts);
+      openDispute(ctx, net, j, { id: a.id, kind: "Step", jobId: a.jobId, round: a.round, worker: a.worker, challenger: a.challenger, settlement: false, updateHash: a.updateHash, traceRoot: a.traceRoot, hiLeaf: a.updateHash }, log, ts);
       const w = await store.mut<JobWorker>("job_worker", `${a.jobId}-${a.worker}`);
       if (w) {
         w.openDisputes += 1;
@@ -853,7 +861,7 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
     }
     case "RoundChallenged": {
       const j = await job(store, a.jobId, b);
-      openDispute(ctx, j, { id: a.id, kind: "Round", jobId: a.jobId, round: a.round, worker: null, challenger: a.challenger, settlement: a.settlement, updateHash: null, traceRoot: null, hiLeaf: null }, log, ts);
+      openDispute(ctx, net, j, { id: a.id, kind: "Round", jobId: a.jobId, round: a.round, worker: null, challenger: a.challenger, settlement: a.settlement, updateHash: null, traceRoot: null, hiLeaf: null }, log, ts);
       net.disputesOpened += 1;
       net.disputesOpen += 1;
       break;
@@ -865,6 +873,7 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
       d.mid = a.index;
       d.midLeaf = null;
       d.deadline = a.deadline as bigint;
+      d.pauseBase = pausedTime(net, ts);
       move(store, log, ts, d.id, "Requested", a.index, { deadline: a.deadline });
       break;
     }
@@ -873,6 +882,7 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
       d.phase = "AwaitResponse";
       d.midLeaf = a.leaf;
       if (ctx.moveWindow !== undefined) d.deadline = ts + ctx.moveWindow;
+      d.pauseBase = pausedTime(net, ts);
       move(store, log, ts, d.id, "Revealed", a.index, { leaf: a.leaf });
       break;
     }
@@ -910,6 +920,7 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
       d.panelCount = a.panel;
       d.votes = 0;
       d.deadline = a.deadline as bigint;
+      d.pauseBase = pausedTime(net, ts);
       store.create<DisputePanel>("dispute_panel", {
         id: panelId,
         disputeId: d.id,

@@ -108,8 +108,20 @@ for (const tdb of dbs) {
       const left = await prisma.referee.findUniqueOrThrow({ where: { address: getAddress(sc.referees[2].address) } });
       assert.deepEqual([left.registered, left.stake, left.openPanels], [false, "0", 0]);
       const net = await prisma.network.findUniqueOrThrow({ where: { id: 1 } });
-      assert.deepEqual([net.disputesOpened, net.disputesOpen, net.referees], [3, 0, 2]);
+      assert.deepEqual([net.disputesOpened, net.disputesOpen, net.referees, net.pausedSince], [4, 0, 2, null]);
+      assert.ok(net.pausedTotal > 0n, "the pause is counted");
       assert.ok(net.minChallengeWindow !== null && net.maxPenaltyBps !== null, "LimitsUpdated indexed");
+      // the overturned round: the Sybils' outcome replaced, the honest minority paid, the job failed
+      const over = await prisma.round.findUniqueOrThrow({ where: { id: `${sc.overturnedJob}-0` } });
+      assert.deepEqual([over.status, over.verdict, over.verdictIncludedMask, over.verdictPaidMask, over.verdictWrongMask], ["Finalized", "Overturned", 7n, 1n, 6n]);
+      assert.equal((await prisma.job.findUniqueOrThrow({ where: { id: sc.overturnedJob } })).status, "Failed");
+      assert.equal((await prisma.dispute.findUniqueOrThrow({ where: { id: sc.overturnId } })).verdict, "Upheld");
+      // the released reserve
+      const released = await prisma.round.findUniqueOrThrow({ where: { id: `${sc.releasedJob}-0` } });
+      assert.equal(released.verdict, null);
+      assert.ok(released.reserved !== null && released.reserveRefunded === released.reserved, "the whole reserve refunded");
+      const rj = await prisma.job.findUniqueOrThrow({ where: { id: sc.releasedJob } });
+      assert.equal(rj.reserved, "0");
       assert.ok(await prisma.payout.count({ where: { kind: "GameWithdrawal" } }), "game withdrawals are payouts");
     });
 
@@ -143,7 +155,7 @@ for (const tdb of dbs) {
       assert.deepEqual(j.workers.items.map((w: { removedReason: string }) => w.removedReason), ["WrongResult", "Fraud"]);
       assert.ok(j.workers.items.every((w: { clawedBack: string; openDisputes: number }) => BigInt(w.clawedBack) > 0n && w.openDisputes === 0));
       assert.deepEqual(r.data!.steps.items.map((d: { id: string; lo: number; hi: number; panelMembers: { totalCount: number } }) => [d.id, d.lo, d.hi, d.panelMembers.totalCount]), [[sc.stepId.toString(), 1, 2, 1]]);
-      assert.deepEqual(r.data!.rounds.items.map((d: { id: string }) => d.id), [sc.settleId.toString(), sc.rejectedId.toString()]);
+      assert.deepEqual(r.data!.rounds.items.map((d: { id: string }) => d.id), [sc.overturnId, sc.settleId, sc.rejectedId].map(String));
       assert.equal(r.data!.referees.totalCount, 2);
       assert.ok(BigInt(r.data!.referees.items[0].slashed) > 0n, "ordered by slashed amount, descending");
       for (const x of r.data!.referees.items) assert.equal(x.provider.address, x.address);
@@ -151,9 +163,9 @@ for (const tdb of dbs) {
       // a provider as referee, and as a challenger
       const ref = getAddress(sc.referees[0].address);
       const p = await gql(api, `{ provider(address: "${ref}") { referee { registered panelsDrawn votesCast } panelMembersAsReferee { totalCount } } challenger: provider(address: "${getAddress(sc.workers[0].address)}") { disputesAsChallenger { totalCount } account { gameBalance } } }`);
-      assert.deepEqual(p.data!.provider.referee, { registered: true, panelsDrawn: 3, votesCast: 3 });
-      assert.equal(p.data!.provider.panelMembersAsReferee.totalCount, 3);
-      assert.equal(p.data!.challenger.disputesAsChallenger.totalCount, 2);
+      assert.deepEqual(p.data!.provider.referee, { registered: true, panelsDrawn: 4, votesCast: 4 });
+      assert.equal(p.data!.provider.panelMembersAsReferee.totalCount, 4);
+      assert.equal(p.data!.challenger.disputesAsChallenger.totalCount, 3);
       assert.equal(p.data!.challenger.account.gameBalance, (await L(chain.ctx).game.read.balanceOf([sc.workers[0].address])).toString());
     });
   });

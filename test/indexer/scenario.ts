@@ -169,7 +169,11 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
       assert.equal(r.status, RoundStatus[onchain.status], `job ${id} round ${r.round} status`);
       assert.equal(r.committedMask, BigInt(onchain.committedMask), `job ${id} round ${r.round} committed`);
       assert.equal(r.votedMask, BigInt(onchain.votedMask), `job ${id} round ${r.round} voted`);
-      assert.equal(r.commitDeadline, onchain.commitDeadline);
+      // the chain's view extends a round's deadlines by every pause since it started
+      const net = await prisma.network.findUniqueOrThrow({ where: { id: 1 } });
+      assert.equal(net.pausedTotal, await L(ctx).market.read.pausedTotal(), "paused time");
+      assert.equal(r.commitDeadline + net.pausedTotal - r.pauseBase, onchain.commitDeadline, `job ${id} round ${r.round} commit deadline`);
+      if (r.voteDeadline !== null) assert.equal(r.voteDeadline + net.pausedTotal - r.pauseBase, onchain.voteDeadline, `job ${id} round ${r.round} vote deadline`);
       const commits = await prisma.commitment.findMany({ where: { jobId: id, round: r.round } });
       assert.equal(commits.length, r.commitCount);
       // the trace root binds the commitment on chain: commitmentOf[keccak(job, round, update)] = keccak(worker, traceRoot)
@@ -218,6 +222,11 @@ export interface DisputeScenario {
   rejectedId: bigint;
   /** The settlement of round 1, which expired with split votes. */
   settleId: bigint;
+  /** A second job whose round 0 a Sybil majority finalized with garbage: overturned, the job failed. */
+  overturnedJob: bigint;
+  overturnId: bigint;
+  /** A third job whose expired round's reserve nobody settled: released to the poster. */
+  releasedJob: bigint;
 }
 
 /**
@@ -225,8 +234,10 @@ export interface DisputeScenario {
  * join the game; worker 2 commits a forged trace in round 0, the poster challenges it and bisects
  * down to the forged step, the panel upholds it 2-1 (the minority referee is slashed); a challenge of
  * the finalized round 0 is rejected; round 1 expires with split votes and is settled by referees
- * (the wrong voter slashed, its reward clawed back); a referee leaves and a challenger withdraws.
- * Uses spare wallets others[6..11].
+ * (the wrong voter slashed, its reward clawed back); in a second job a Sybil majority finalizes
+ * garbage and the referees overturn it (the job fails); in a third an expired round's reserve is
+ * released to the poster after the challenge window; the market is paused and unpaused; a referee
+ * leaves and a challenger withdraws. Uses spare wallets others[6..12].
  */
 export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: () => Promise<void> } = {}): Promise<DisputeScenario> {
   const game = L(ctx).game;
@@ -305,10 +316,44 @@ export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: (
   await game.write.resolve([settleId]);
   assert.equal((await L(ctx).market.read.workerSlot([jobId, w1.address])).active, false, "the wrong voter was removed");
 
+  // a Sybil majority (w1 and the cheater) finalizes garbage that excludes w0; w0 has it overturned
+  const overturnedJob = await createJob(ctx, poster, jobParams({ rounds: 2, maxWorkers: 3, minWorkers: 2 }));
+  await joinAll(ctx, overturnedJob, workers);
+  for (const w of workers) await commit(ctx, w, overturnedJob, 0, 2.2);
+  const garbage = keccak256(toHex("sybil model"));
+  await vote(ctx, w0, overturnedJob, 0, modelHashFor(overturnedJob, 0), 0b111);
+  await vote(ctx, w1, overturnedJob, 0, garbage, 0b110);
+  await vote(ctx, cheat, overturnedJob, 0, garbage, 0b110);
+  assert.equal(RoundStatus[(await L(ctx).market.read.roundOf([overturnedJob, 0])).status], "Finalized");
+  await fund(ctx, w0.wallet, 20n * E18, game.address);
+  await game.write.challengeRound([overturnedJob, 0], { account: w0.wallet.account });
+  const overturnId: bigint = await game.read.disputeCount();
+  for (const a of (await game.read.panelOf([overturnId])) as Address[]) {
+    const r = referees.find((x) => x.address.toLowerCase() === a.toLowerCase())!;
+    await game.write.voteRound([overturnId, modelHashFor(overturnedJob, 0), 0b111], { account: r.wallet.account });
+  }
+  await game.write.resolve([overturnId]);
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([overturnedJob])).status], "Failed", "a job built on a wrong model fails");
+
+  // an expired round's reserve that nobody asks referees to settle goes back to the poster
+  const releasedJob = await createJob(ctx, poster, jobParams({ rounds: 1, maxWorkers: 2, minWorkers: 2 }));
+  await joinAll(ctx, releasedJob, [w0, w1]);
+  await commit(ctx, w0, releasedJob, 0, 2.1);
+  await commit(ctx, w1, releasedJob, 0, 2.1);
+  await vote(ctx, w0, releasedJob, 0, modelHashFor(releasedJob, 0), 0b11);
+  await vote(ctx, w1, releasedJob, 0, garbage, 0b11);
+  await increaseTime(ctx, 400);
+  await L(ctx).market.write.expireRound([releasedJob], { account: poster.account });
+  await increaseTime(ctx, 86_401);
+  await ctx.marketModule.write.releaseReserve([releasedJob, 0], { account: poster.account });
+  assert.equal(await L(ctx).market.read.reservedFor([releasedJob, 0]), 0n);
+  await L(ctx).market.write.pause({ account: ctx.deployer.account });
+  await L(ctx).market.write.unpause({ account: ctx.deployer.account });
+
   // a referee leaves (its stake credited in the game) and the poster withdraws its game balance
   await game.write.leaveReferees({ account: referees[2].wallet.account });
   await game.write.withdraw({ account: poster.account });
-  return { jobId, workers, referees, cheater: cheat, stepId, rejectedId, settleId };
+  return { jobId, workers, referees, cheater: cheat, stepId, rejectedId, settleId, overturnedJob, overturnId, releasedJob };
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
@@ -335,6 +380,7 @@ export async function verifyDisputes(db: Db, ctx: Ctx, accounts: Set<Address> = 
     assert.equal(row.panelCount, d.panels, `dispute ${id} panels`);
     assert.equal(row.votes, d.votes, `dispute ${id} votes`);
     assert.equal(row.deadline, d.deadline, `dispute ${id} deadline`);
+    assert.equal(row.pauseBase, d.pauseBase, `dispute ${id} pause base`);
     assert.equal(row.phase === "Closed", row.verdict !== null, `dispute ${id}: a verdict exactly when closed`);
     accounts.add(getAddress(d.challenger));
     if (d.worker !== ZERO) accounts.add(getAddress(d.worker));

@@ -11,6 +11,7 @@ ADD COLUMN     "openDisputes" INTEGER NOT NULL DEFAULT 0;
 
 -- AlterTable
 ALTER TABLE "round" ADD COLUMN     "clawedBack" TEXT NOT NULL DEFAULT '0',
+ADD COLUMN     "pauseBase" BIGINT NOT NULL DEFAULT 0,
 ADD COLUMN     "reserveRefunded" TEXT,
 ADD COLUMN     "reserved" TEXT,
 ADD COLUMN     "verdict" TEXT,
@@ -34,13 +35,14 @@ ALTER TABLE "network" DROP COLUMN "arbitrationPeriod",
 ADD COLUMN     "disputeGame" TEXT,
 ADD COLUMN     "disputesOpen" INTEGER NOT NULL DEFAULT 0,
 ADD COLUMN     "disputesOpened" INTEGER NOT NULL DEFAULT 0,
-ADD COLUMN     "marketPaused" BOOLEAN NOT NULL DEFAULT false,
 ADD COLUMN     "maxBondToReward" BIGINT,
 ADD COLUMN     "maxPenaltyBps" INTEGER,
 ADD COLUMN     "minBondToReward" BIGINT,
 ADD COLUMN     "minChallengeWindow" INTEGER,
 ADD COLUMN     "minCommitWindow" INTEGER,
 ADD COLUMN     "minVoteWindow" INTEGER,
+ADD COLUMN     "pausedSince" BIGINT,
+ADD COLUMN     "pausedTotal" BIGINT NOT NULL DEFAULT 0,
 ADD COLUMN     "referees" INTEGER NOT NULL DEFAULT 0;
 
 -- DropTable
@@ -67,6 +69,7 @@ CREATE TABLE "dispute" (
     "midLeaf" TEXT,
     "moveCount" INTEGER NOT NULL,
     "deadline" BIGINT,
+    "pauseBase" BIGINT NOT NULL,
     "panelCount" INTEGER NOT NULL,
     "votes" INTEGER NOT NULL,
     "verdict" TEXT,
