@@ -780,6 +780,7 @@ function openDispute(ctx: HandlerContext, net: Network, j: Job, fields: OpenFiel
 
 interface MoveFields {
   leaf?: Hex;
+  publishedBy?: Address;
   agree?: boolean;
   agreedIndex?: number;
   agreedLeaf?: Hex;
@@ -793,6 +794,7 @@ function move(store: Store, log: RawLog, ts: bigint, disputeId: bigint, kind: st
     kind,
     index,
     leaf: extra.leaf ?? null,
+    publishedBy: extra.publishedBy ?? null,
     agree: extra.agree ?? null,
     agreedIndex: extra.agreedIndex ?? null,
     agreedLeaf: extra.agreedLeaf ?? null,
@@ -908,6 +910,12 @@ async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<stri
       d.hiLeaf = a.disputedLeaf;
       d.mid = null;
       move(store, log, ts, d.id, "Done", a.disputedIndex, { leaf: a.disputedLeaf, agreedIndex: agreed, agreedLeaf: a.agreedLeaf });
+      break;
+    }
+    case "WitnessPosted": {
+      // the state behind the agreed leaf, published for the panel (no phase change)
+      const d = await dispute(store, a.id, b);
+      move(store, log, ts, d.id, "Witness", d.lo ?? -1, { leaf: a.witness, publishedBy: getAddress(a.by as Address) });
       break;
     }
     case "PanelDrawn": {

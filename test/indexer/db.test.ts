@@ -24,7 +24,7 @@ describe("Prisma without its native engine", () => {
     for (const p of providers) assert.equal(diff[p], "", `${p}: schema changes without a migration:\n${diff[p]}`);
   });
 
-  it("0003_disputes upgrades a database of 0002 in place: rows kept, new columns at their defaults, the legacy challenge table gone", async () => {
+  it("0003_disputes (and 0004_witnesses) upgrade a database of 0002 in place: rows kept, new columns at their defaults, the legacy challenge table gone", async () => {
     for (const tdb of await testDatabases("upgrade")) {
       const db = await tdb.open({ migrate: false });
       try {
@@ -48,7 +48,7 @@ describe("Prisma without its native engine", () => {
           1, 4, 2, "10", "0", "0", "0", "0", "0", 77n, 3600n, 9n,
         );
         await db.prisma.$executeRawUnsafe(`INSERT INTO ${db.table("challenge")} ("id", "jobId", "round", "worker", "challenger", "bond", "status", "openedBlock", "openedAt", "updatedBlock") VALUES (${q(10)})`, 1n, 1n, 0, "0x01", "0x02", "1", "Open", 1n, 1n, 1n);
-        assert.deepEqual(await migrate(db), ["0003_disputes"]);
+        assert.deepEqual(await migrate(db), ["0003_disputes", "0004_witnesses"]);
         const acc = await db.prisma.account.findFirstOrThrow();
         assert.deepEqual([acc.credited, acc.balance, acc.gameCredited, acc.gameBalance], ["5", "3", "0", "0"]);
         const net = await db.prisma.network.findFirstOrThrow();

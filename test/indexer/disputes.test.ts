@@ -73,8 +73,9 @@ for (const tdb of dbs) {
       const moves = await prisma.disputeMove.findMany({ where: { disputeId: sc.stepId }, orderBy: [{ block: "asc" }, { logIndex: "asc" }] });
       assert.deepEqual(
         moves.map((m) => `${m.kind}:${m.index}${m.agree === null ? "" : m.agree ? "+" : "-"}`),
-        ["Requested:2", "Revealed:2", "Answered:2-", "Requested:1", "Revealed:1", "Answered:1+", "Done:2"],
+        ["Requested:2", "Revealed:2", "Answered:2-", "Requested:1", "Revealed:1", "Answered:1+", "Done:2", "Witness:1", "Witness:1"],
       );
+      assert.deepEqual(moves.filter((m) => m.kind === "Witness").map((m) => m.publishedBy), [cheater, getAddress(sc.poster)]);
       const members = await prisma.panelMember.findMany({ where: { disputeId: sc.stepId } });
       assert.equal(members.length, 3);
       assert.deepEqual(members.map((m) => m.stepCorrect).sort(), [false, false, true]);
@@ -145,8 +146,8 @@ for (const tdb of dbs) {
       assert.equal(j.disputes.totalCount, 3);
       const [step, rej, settle] = j.disputes.items;
       assert.deepEqual([step.id, step.kind, step.phase, step.verdict, step.worker, step.provider.address, step.job.id], [sc.stepId.toString(), "Step", "Closed", "Upheld", cheater, cheater, sc.jobId.toString()]);
-      assert.equal(step.moves.totalCount, 7);
-      assert.deepEqual(step.moves.items.map((m: { kind: string }) => m.kind), ["Requested", "Revealed", "Answered", "Requested", "Revealed", "Answered", "Done"]);
+      assert.equal(step.moves.totalCount, 9);
+      assert.deepEqual(step.moves.items.map((m: { kind: string }) => m.kind), ["Requested", "Revealed", "Answered", "Requested", "Revealed", "Answered", "Done", "Witness", "Witness"]);
       assert.equal(step.panels.items[0].status, "Decided");
       assert.equal(step.panels.items[0].members.totalCount, 3);
       for (const m of step.panels.items[0].members.items) assert.equal(m.refereeProvider.address, m.referee);

@@ -216,6 +216,8 @@ export interface DisputeScenario {
   workers: Provider[];
   referees: Provider[];
   cheater: Provider;
+  /** The step dispute's challenger (the job's poster). */
+  poster: Address;
   /** The fraud dispute on the cheater's round-0 commitment (upheld by a 2-1 panel). */
   stepId: bigint;
   /** A challenge of the finalized round 0 that the panel rejects. */
@@ -278,6 +280,9 @@ export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: (
     await game.write.respondMidpoint([stepId, forged.leaves[mid] === truth.leaves[mid]], { account: poster.account });
   }
   assert.equal((await game.read.disputeOf([stepId])).phase, PHASE.Refereeing, "bisection ended on one step");
+  // both sides publish the witness of the agreed state for the panel
+  await game.write.postWitness([stepId, keccak256(toHex("witness by the worker"))], { account: cheat.wallet.account });
+  await game.write.postWitness([stepId, keccak256(toHex("witness by the challenger"))], { account: poster.account });
   // two referees find the step wrong, one votes with the worker (and is slashed as the minority)
   const panel = (await game.read.panelOf([stepId])) as Address[];
   for (const [i, a] of panel.entries()) {
@@ -353,7 +358,7 @@ export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: (
   // a referee leaves (its stake credited in the game) and the poster withdraws its game balance
   await game.write.leaveReferees({ account: referees[2].wallet.account });
   await game.write.withdraw({ account: poster.account });
-  return { jobId, workers, referees, cheater: cheat, stepId, rejectedId, settleId, overturnedJob, overturnId, releasedJob };
+  return { jobId, workers, referees, cheater: cheat, poster: poster.account.address, stepId, rejectedId, settleId, overturnedJob, overturnId, releasedJob };
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
