@@ -71,6 +71,8 @@ interface DefenseState {
   through: bigint;
   open: Set<bigint>;
   posted: Set<string>;
+  /** Disputes already reported as unanswerable (logged once). */
+  warned: Set<bigint>;
 }
 
 /**
@@ -96,12 +98,14 @@ export async function defendStepDisputesOnce(p: Provider, game: Address, state: 
     const dir = path.join(p.config.dataDir, "jobs", d.jobId.toString());
     const trace = await loadTrace(dir, d.round);
     if (!trace) {
-      p.log("dispute: cannot answer, no trace of this round on disk", { id, jobId: d.jobId, round: d.round, dir });
+      if (!state.warned.has(id)) p.log("dispute: cannot answer, no trace of this round on disk", { id, jobId: d.jobId, round: d.round, dir });
+      state.warned.add(id);
       continue;
     }
     const tree = new TraceTree(trace.leaves);
     if (tree.root !== d.traceRoot.toLowerCase()) {
-      p.log("dispute: the challenged trace root is not the one on disk", { id, onChain: d.traceRoot, onDisk: tree.root });
+      if (!state.warned.has(id)) p.log("dispute: the challenged trace root is not the one on disk", { id, onChain: d.traceRoot, onDisk: tree.root });
+      state.warned.add(id);
       continue;
     }
     if (d.phase === PHASE.AwaitStart) {
@@ -134,7 +138,7 @@ export async function defendStepDisputesOnce(p: Provider, game: Address, state: 
 }
 
 export function newDefenseState(fromBlock: bigint): DefenseState {
-  return { through: fromBlock - 1n, open: new Set(), posted: new Set() };
+  return { through: fromBlock - 1n, open: new Set(), posted: new Set(), warned: new Set() };
 }
 
 /**
