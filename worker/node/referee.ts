@@ -25,25 +25,7 @@ import { fetchGlobalState, loadJobContext, type JobContext } from "./job-context
 import { REORG_DEPTH } from "./market-reader.ts";
 import type { Provider } from "./provider.ts";
 import { transientExclusion } from "./round-check.ts";
-import { judgeStep } from "./step-judge.ts";
-
-/**
- * The single disputed transition of a step dispute, as the panel sees it: `lo` is the last leaf
- * index both sides agreed on (-1: none, then `hi` = 0 and the question is whether leaf 0 is the
- * round's correct start state), `hi` = lo + 1 the disputed leaf; `loLeaf` / `hiLeaf` their values
- * (`loLeaf` is zero when lo = -1); `traceRoot` the root the worker committed with its update.
- */
-export interface StepDispute {
-  id: bigint;
-  jobId: bigint;
-  round: number;
-  worker: Address;
-  lo: number;
-  hi: number;
-  loLeaf: Hex;
-  hiLeaf: Hex;
-  traceRoot: Hex;
-}
+import { judgeStep, type StepDispute } from "./step-judge.ts";
 
 /** true: leaf hi is what the step from leaf lo yields (the worker was right); false: it is not; "abstain": no vote. */
 export type JudgeStep = (dispute: StepDispute) => Promise<boolean | "abstain">;

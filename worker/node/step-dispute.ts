@@ -12,8 +12,9 @@
  * Either side that misses a move loses the dispute, so both run until the dispute is closed.
  */
 import path from "node:path";
-import { zeroAddress, type Address, type Hex } from "viem";
-import { disputeGameAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import type { Address, Hex } from "viem";
+import { disputeGameAbi } from "../../shared/abis.ts";
+import { resolveGameAddress } from "./game-client.ts";
 import { TraceTree } from "../../shared/trace.ts";
 import { ContractRevertError } from "../chain/tx-sender.ts";
 import { scanEvents } from "../chain/log-scan.ts";
@@ -25,9 +26,8 @@ import { loadRoundStart, loadTrace, witnessAt, witnessLeaf, type RoundStart } fr
 export const PHASE = { None: 0, AwaitStart: 1, AwaitReveal: 2, AwaitResponse: 3, Refereeing: 4, Closed: 5 } as const;
 
 /** The DisputeGame of the provider's market (configured, or the one the market names). */
-export async function gameAddress(p: Provider): Promise<Address | undefined> {
-  const named = p.config.addresses.game ?? (await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
-  return named && named !== zeroAddress ? named : undefined;
+export function gameAddress(p: Provider): Promise<Address | undefined> {
+  return resolveGameAddress(p.reader.client, p.config.addresses);
 }
 
 async function readDispute(p: Provider, game: Address, id: bigint) {

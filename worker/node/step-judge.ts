@@ -29,17 +29,22 @@ import { witnessLeaf } from "./round-trace.ts";
 import type { BackendChoice } from "./trainer-backend.ts";
 import type { Logger } from "./job-runner.ts";
 
+/**
+ * The single disputed transition of a step dispute, as the panel sees it: `lo` is the last leaf index
+ * both sides agreed on (-1: none, then `hi` = 0 and the question is whether leaf 0 is the round's
+ * correct start state), `hi` = lo + 1 the disputed leaf; `loLeaf` / `hiLeaf` their values (`loLeaf`
+ * is zero when lo = -1); `traceRoot` the root the worker committed with its update.
+ */
 export interface StepDispute {
   id: bigint;
   jobId: bigint;
   round: number;
   worker: Address;
-  /** Last agreed leaf index (-1: none). */
   lo: number;
-  /** First disputed leaf index. */
   hi: number;
   loLeaf: Hex;
   hiLeaf: Hex;
+  traceRoot?: Hex;
 }
 
 export interface JudgeDeps {

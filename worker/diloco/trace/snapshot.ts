@@ -11,6 +11,7 @@
  */
 import type { Hex } from "viem";
 import type { InnerState } from "../types.ts";
+import { decodeFrame, encodeFrame } from "./frame.ts";
 
 export interface StateSnapshot {
   startModelHash: Hex;
@@ -24,49 +25,37 @@ export interface StateSnapshot {
   residual: Float32Array | null;
 }
 
-const MAGIC = [0x44, 0x4c, 0x58, 0x52]; // "DLXR"
+const MAGIC = "DLXR";
 const VERSION = 1;
+
+interface SnapshotHeader {
+  startModelHash: string;
+  round: number;
+  workerIndex: number;
+  t: number;
+  size: number;
+  moments: boolean;
+  residual: boolean;
+}
 
 export function encodeSnapshot(s: StateSnapshot): Uint8Array {
   const arrays = [...(s.innerState ? [s.innerState.m, s.innerState.v] : []), ...(s.residual ? [s.residual] : [])];
   for (const a of arrays) if (a.length !== s.size) throw new RangeError(`snapshot array has ${a.length} values, the model ${s.size}`);
-  const header = new TextEncoder().encode(JSON.stringify({ startModelHash: s.startModelHash.toLowerCase(), round: s.round, workerIndex: s.workerIndex, t: s.innerState?.t ?? 0, size: s.size, moments: s.innerState !== null, residual: s.residual !== null }));
-  const out = new Uint8Array(9 + header.length + arrays.length * s.size * 4);
-  out.set(MAGIC, 0);
-  out[4] = VERSION;
-  new DataView(out.buffer).setUint32(5, header.length, true);
-  out.set(header, 9);
-  let off = 9 + header.length;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
-    off += a.byteLength;
-  }
-  return out;
+  const header: SnapshotHeader = { startModelHash: s.startModelHash.toLowerCase(), round: s.round, workerIndex: s.workerIndex, t: s.innerState?.t ?? 0, size: s.size, moments: s.innerState !== null, residual: s.residual !== null };
+  return encodeFrame(MAGIC, VERSION, header, arrays);
 }
 
 /** Decodes a snapshot; throws a one-line error naming what is wrong with the bytes. */
 export function decodeSnapshot(bytes: Uint8Array): StateSnapshot {
-  if (bytes.length < 9 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Error("not a state snapshot (missing the DLXR magic)");
-  if (bytes[4] !== VERSION) throw new Error(`state snapshot version ${bytes[4]} is not supported (this software reads version ${VERSION})`);
-  const hl = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(5, true);
-  if (hl > 4096 || 9 + hl > bytes.length) throw new Error(`state snapshot header length ${hl} is out of range`);
-  let h: { startModelHash: string; round: number; workerIndex: number; t: number; size: number; moments: boolean; residual: boolean };
-  try {
-    h = JSON.parse(new TextDecoder().decode(bytes.subarray(9, 9 + hl)));
-  } catch {
-    throw new Error("state snapshot header is not valid JSON");
-  }
-  for (const k of ["round", "workerIndex", "t", "size"] as const) {
-    if (!Number.isSafeInteger(h[k]) || h[k] < 0) throw new Error(`state snapshot header field ${k} must be a non-negative integer`);
-  }
-  if (typeof h.startModelHash !== "string" || !/^0x[0-9a-f]{64}$/.test(h.startModelHash)) throw new Error("state snapshot header field startModelHash must be a lower-case 32-byte hex string");
-  const count = (h.moments ? 2 : 0) + (h.residual ? 1 : 0);
-  const body = 9 + hl;
-  if (bytes.length !== body + count * h.size * 4) throw new Error(`state snapshot has ${bytes.length} bytes, its header implies ${body + count * h.size * 4}`);
-  let i = 0;
-  const next = () => new Float32Array(bytes.slice(body + i * h.size * 4, body + ++i * h.size * 4).buffer);
-  const innerState = h.moments ? { m: next(), v: next(), t: h.t } : null;
-  const residual = h.residual ? next() : null;
+  const { header: h, arrays } = decodeFrame<SnapshotHeader>(bytes, MAGIC, VERSION, "state snapshot", (h) => {
+    for (const k of ["round", "workerIndex", "t", "size"] as const) {
+      if (!Number.isSafeInteger(h[k]) || h[k] < 0) throw new Error(`state snapshot header field ${k} must be a non-negative integer`);
+    }
+    if (typeof h.startModelHash !== "string" || !/^0x[0-9a-f]{64}$/.test(h.startModelHash)) throw new Error("state snapshot header field startModelHash must be a lower-case 32-byte hex string");
+    return { count: (h.moments ? 2 : 0) + (h.residual ? 1 : 0), size: h.size };
+  });
+  const innerState = h.moments ? { m: arrays[0], v: arrays[1], t: h.t } : null;
+  const residual = h.residual ? arrays[h.moments ? 2 : 0] : null;
   return { startModelHash: h.startModelHash as Hex, round: h.round, workerIndex: h.workerIndex, size: h.size, innerState, residual };
 }
 
