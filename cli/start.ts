@@ -29,7 +29,7 @@ import { MarketReader } from "../worker/node/market-reader.ts";
 import { chainFor } from "../worker/node/clients.ts";
 import { makeSpec } from "../worker/spec/presets.ts";
 import { createJobFromSpec } from "./poster/actions.ts";
-import { testTokenAbi, trainingMarketAbi } from "../shared/abis.ts";
+import { disputeGameAbi, testTokenAbi, trainingMarketAbi } from "../shared/abis.ts";
 import { decodeLoss } from "../shared/eip712.ts";
 import type { MarketAddresses } from "../shared/addresses.ts";
 import { JobStatus } from "../shared/types.ts";
@@ -361,12 +361,23 @@ try {
   } else say(`resuming demo job ${state.jobId}`);
   const jobId = BigInt(state.jobId);
   writeLocalCliConfig(opts.dataDir, { rpcUrl: chain.url, chainId: 31337, addresses, blobUrl: blob.url, posterKeyFile: path.join(keysDir, "account-1.json"), passwordFile });
+  // referees first: lock the DisputeGame's referee stake, then recompute and vote on any panel they
+  // are drawn on. Workers decline a market with fewer referees than --min-referees (default 3), so
+  // they start once the referees are registered on chain.
+  const refereeProcs = refereeIds.map((i) => spawnChild(`referee-${i}`, workerCli, ["referee", ...workerArgs(i)], {}, { service: true }));
+  const game = addresses.game ?? (await reader.client.readContract({ address: addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
+  for (;;) {
+    const registered = await reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "referees" });
+    if (refereeIds.every((i) => registered.some((r) => r.toLowerCase() === privateKeyToAccount(hardhatKey(i)).address.toLowerCase()))) break;
+    const dead = refereeProcs.findIndex((p) => p.exitCode !== null);
+    if (dead >= 0) throw new Error(`referee ${refereeIds[dead]} stopped before registering (${lastLines.get(`referee-${refereeIds[dead]}`) ?? "no output"}); log: ${path.join(opts.dataDir, "logs", `referee-${refereeIds[dead]}.log`)}`);
+    if (shuttingDown) await new Promise(() => {});
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`referees: ${REFEREES} providers (accounts ${refereeIds.join(", ")}) judge disputes with \`worker referee\` (logs referee-*.log)`);
   const progress = new WorkerProgress(say);
   for (const i of workerIds) spawnChild(`worker-${i}`, workerCli, ["run", "--job", state.jobId, ...workerArgs(i)], {}, { service: true, onLine: (l) => progress.onLogLine(`w${i}`, l) });
   say(`workers: ${opts.workers} worker processes running (logs in ${path.join(opts.dataDir, "logs")})`);
-  // referees: lock the DisputeGame's referee stake, then recompute and vote on any panel they are drawn on
-  for (const i of refereeIds) spawnChild(`referee-${i}`, workerCli, ["referee", ...workerArgs(i)], {}, { service: true });
-  say(`referees: ${REFEREES} providers (accounts ${refereeIds.join(", ")}) judge disputes with \`worker referee\` (logs referee-*.log)`);
 
   // ---- progress
   // Rounds are counted the way the dashboard and GraphQL count them: "round k of R" is the round in

@@ -63,6 +63,10 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     mapping(address referee => Referee) private _referees;
     /// @notice Pull-payment balances (bond refunds, referee stakes, forfeited bonds to the treasury).
     mapping(address account => uint256) public balanceOf;
+    /// @notice The open round dispute of keccak(jobId, round), if any: one panel settles a round at a
+    ///         time (its verdict consumes the reserve or overturns the round; a second one could only
+    ///         revert when applied and keep the job locked).
+    mapping(bytes32 key => uint256 id) public openRoundDispute;
 
     /// @param market_ The market whose rounds this game judges (it must name this game its `disputeGame`).
     /// @param refereeStake_ Stake each referee locks.
@@ -196,6 +200,18 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         _castVote(id, d, correct ? bytes32(uint256(1)) : bytes32(uint256(2)));
     }
 
+    /// @notice The worker or the challenger publishes, while a panel judges a step dispute, the blob id
+    ///         of the full training state behind the agreed leaf `lo`, from which the referees recompute
+    ///         the disputed step. Nothing is stored: referees read the event, fetch the blob and use it
+    ///         only if it hashes to the agreed leaf, so a wrong witness helps nobody.
+    function postWitness(uint256 id, bytes32 witness) external {
+        Dispute storage d = _disputes[id];
+        if (d.kind != Kind.Step || d.phase != Phase.Refereeing) revert WrongPhase(id);
+        if (msg.sender != d.worker && msg.sender != d.challenger) revert NotAParty(id, msg.sender);
+        if (block.timestamp > _due(d)) revert TooLate(id, d.deadline);
+        emit WitnessPosted(id, msg.sender, d.panels, witness);
+    }
+
     // =================================================================== round disputes
 
     /// @notice Challenges a finalized round's result ("not the deterministic aggregate of the committed
@@ -209,7 +225,11 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
             revert NotChallengeable(jobId, round);
         }
         _checkWindow(jobId, round);
+        bytes32 rk = keccak256(abi.encode(jobId, round));
+        uint256 open = openRoundDispute[rk];
+        if (open != 0) revert RoundDisputeOpen(jobId, round, open);
         id = _open(jobId, round, Kind.Round);
+        openRoundDispute[rk] = id;
         emit RoundChallenged(id, jobId, round, msg.sender, status == ITrainingMarket.RoundStatus.Expired);
         _drawPanel(id, _disputes[id]);
     }
@@ -453,6 +473,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
 
     function _close(uint256, Dispute storage d) private {
         d.phase = Phase.Closed;
+        if (d.kind == Kind.Round) delete openRoundDispute[keccak256(abi.encode(d.jobId, d.round))];
         IMarketDisputes(address(market)).disputeClosed(d.jobId);
     }
 

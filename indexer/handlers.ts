@@ -1,13 +1,14 @@
 /**
- * Event handlers: every row in the database is derived here from ProviderRegistry and
- * TrainingMarket events (contracts/interfaces/*.sol), in log order. Handlers are synchronous in
- * spirit (the store answers from memory); they never call the chain.
+ * Event handlers: every row in the database is derived here from ProviderRegistry, TrainingMarket
+ * and DisputeGame events (contracts/interfaces/*.sol), in log order. Handlers are synchronous in
+ * spirit (the store answers from memory); they never call the chain (the game's move window, an
+ * immutable, is read once at start-up and passed in the context).
  */
 import { decodeEventLog, getAddress, toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
-import { providerRegistryAbi, trainingMarketAbi } from "../shared/abis.ts";
+import { disputeGameAbi, providerRegistryAbi, trainingMarketAbi } from "../shared/abis.ts";
 import { decodeLoss } from "../shared/eip712.ts";
-import { ChallengeStatus, CreditKind, JobStatus, PenaltyReason } from "../shared/types.ts";
-import type { Account, Challenge, Job, JobWorker, Network, Provider, Round } from "./generated/sqlite/client.ts";
+import { CreditKind, DisputeVerdict, JobStatus, PenaltyReason } from "../shared/types.ts";
+import type { Account, Dispute, DisputePanel, Job, JobWorker, Network, PanelMember, Provider, Referee, Round } from "./generated/sqlite/client.ts";
 import type { Store } from "./store.ts";
 
 export interface RawLog {
@@ -28,6 +29,10 @@ export interface HandlerContext {
   token: Address;
   registry: Address;
   market: Address;
+  /** The market's DisputeGame, once known (TrainingMarket.disputeGame()). */
+  game?: Address;
+  /** DisputeGame.moveWindow() (an immutable): a move's deadline is its block time plus this. */
+  moveWindow?: bigint;
 }
 
 interface DecodedEvent {
@@ -35,9 +40,9 @@ interface DecodedEvent {
   args: Record<string, unknown>;
 }
 
-type Source = "registry" | "market";
+type Source = "registry" | "market" | "game";
 const events = new Map<string, { source: Source; item: AbiEvent }>();
-for (const [source, abi] of [["registry", providerRegistryAbi], ["market", trainingMarketAbi]] as const) {
+for (const [source, abi] of [["registry", providerRegistryAbi], ["market", trainingMarketAbi], ["game", disputeGameAbi]] as const) {
   for (const item of abi as readonly { type: string }[]) {
     if (item.type !== "event") continue;
     const ev = item as unknown as AbiEvent;
@@ -77,7 +82,18 @@ export async function network(store: Store, block: bigint): Promise<Network> {
       treasury: null,
       protocolFeeBps: null,
       challengeBountyBps: null,
-      arbitrationPeriod: null,
+      disputeGame: null,
+      pausedTotal: 0n,
+      pausedSince: null,
+      maxPenaltyBps: null,
+      minCommitWindow: null,
+      minVoteWindow: null,
+      minChallengeWindow: null,
+      minBondToReward: null,
+      maxBondToReward: null,
+      disputesOpened: 0,
+      disputesOpen: 0,
+      referees: 0,
       minStake: null,
       unbondingDelay: null,
       updatedBlock: block,
@@ -89,7 +105,7 @@ export async function network(store: Store, block: bigint): Promise<Network> {
 
 async function account(store: Store, address: Address, block: bigint): Promise<Account> {
   let a = await store.mut<Account>("account", address);
-  if (!a) a = store.create<Account>("account", { address, credited: "0", withdrawn: "0", balance: "0", updatedBlock: block });
+  if (!a) a = store.create<Account>("account", { address, credited: "0", withdrawn: "0", balance: "0", gameCredited: "0", gameWithdrawn: "0", gameBalance: "0", updatedBlock: block });
   a.updatedBlock = block;
   return a;
 }
@@ -160,7 +176,7 @@ function stakeChange(store: Store, log: RawLog, ts: bigint, provider: Address, k
 /** Applies one log. Returns the event name, or undefined for logs of no interest. */
 export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): Promise<string | undefined> {
   const addr = getAddress(log.address);
-  const source: Source | undefined = addr === ctx.registry ? "registry" : addr === ctx.market ? "market" : undefined;
+  const source: Source | undefined = addr === ctx.registry ? "registry" : addr === ctx.market ? "market" : ctx.game !== undefined && addr === ctx.game ? "game" : undefined;
   if (!source) return undefined;
   const ev = decode(log, source);
   if (!ev) return undefined;
@@ -269,6 +285,10 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
     }
     return ev.name;
   }
+  if (source === "game") {
+    await handleGameEvent(ctx, ev.name, a, log, ts, net);
+    return ev.name;
+  }
 
   switch (ev.name) {
     case "JobCreated": {
@@ -278,8 +298,6 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       store.create<Job>("job", {
         id: jobId,
         poster: a.poster,
-        // no arbiter since issue 13 (disputes go to the DisputeGame); column kept until a 0003_disputes migration
-        arbiter: a.arbiter ?? "0x0000000000000000000000000000000000000000",
         token: ctx.token,
         status: "Open",
         specHash: p.specHash,
@@ -303,6 +321,9 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         totalPaid: "0",
         refunded: "0",
         slashed: "0",
+        reserved: "0",
+        openDisputes: 0,
+        cancelAt: null,
         workerCount: 0,
         activeWorkerCount: 0,
         currentRound: null,
@@ -340,8 +361,9 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         bondReleasedAmount: null,
         earned: "0",
         slashed: "0",
+        clawedBack: "0",
         commits: 0,
-        openChallenges: 0,
+        openDisputes: 0,
         joinedBlock: b,
         joinedAt: ts,
         updatedBlock: b,
@@ -379,6 +401,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         resultModelHash: null,
         commitDeadline: a.commitDeadline,
         voteDeadline: null,
+        pauseBase: net.pausedTotal,
         committedMask: 0n,
         votedMask: 0n,
         includedMask: null,
@@ -389,6 +412,16 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         trainLossSum: "0",
         evalLoss: null,
         evalLossSource: null,
+        reserved: null,
+        reserveRefunded: null,
+        verdict: null,
+        verdictModelHash: null,
+        verdictIncludedMask: null,
+        verdictPaidMask: null,
+        verdictWrongMask: null,
+        verdictBlock: null,
+        verdictAt: null,
+        clawedBack: "0",
         startedBlock: b,
         startedAt: ts,
         closedBlock: null,
@@ -407,6 +440,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         round: a.round,
         worker: a.worker,
         updateHash: a.updateHash,
+        traceRoot: a.traceRoot,
         trainLoss: loss.toString(),
         loss: decodeLoss(loss),
         block: b,
@@ -581,47 +615,6 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       net.withdrawn = add(net.withdrawn, amount);
       break;
     }
-    case "ChallengeOpened": {
-      store.create<Challenge>("challenge", {
-        id: a.challengeId,
-        jobId: a.jobId,
-        round: a.round,
-        worker: a.worker,
-        challenger: a.challenger,
-        bond: (a.bond as bigint).toString(),
-        status: "Open",
-        slashed: null,
-        bounty: null,
-        bondPaidOut: null,
-        openedBlock: b,
-        openedAt: ts,
-        resolvedBlock: null,
-        resolvedAt: null,
-        updatedBlock: b,
-      });
-      const w = await store.mut<JobWorker>("job_worker", `${a.jobId}-${a.worker}`);
-      if (w) {
-        w.openChallenges += 1;
-        w.updatedBlock = b;
-      }
-      break;
-    }
-    case "ChallengeResolved": {
-      const c = await store.must<Challenge>("challenge", a.challengeId);
-      c.status = ChallengeStatus[a.status as number] ?? String(a.status);
-      c.slashed = (a.slashed as bigint).toString();
-      c.bounty = (a.bounty as bigint).toString();
-      c.bondPaidOut = (a.bondPaidOut as bigint).toString();
-      c.resolvedBlock = b;
-      c.resolvedAt = ts;
-      c.updatedBlock = b;
-      const w = await store.mut<JobWorker>("job_worker", `${c.jobId}-${c.worker}`);
-      if (w && w.openChallenges > 0) {
-        w.openChallenges -= 1;
-        w.updatedBlock = b;
-      }
-      break;
-    }
     case "BondReleased": {
       const w = await worker(store, a.jobId, a.worker, b);
       w.bondReleased = true;
@@ -638,13 +631,416 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
     case "ChallengeBountyUpdated":
       net.challengeBountyBps = a.bountyBps;
       break;
-    case "ArbitrationPeriodUpdated":
-      net.arbitrationPeriod = a.period as bigint;
+    case "DisputeGameUpdated":
+      net.disputeGame = a.game;
       break;
+    case "LimitsUpdated": {
+      const l = a.limits as Record<string, never>;
+      net.maxPenaltyBps = l.maxPenaltyBps;
+      net.minCommitWindow = l.minCommitWindow;
+      net.minVoteWindow = l.minVoteWindow;
+      net.minChallengeWindow = l.minChallengeWindow;
+      net.minBondToReward = BigInt(l.minBondToReward as number);
+      net.maxBondToReward = l.maxBondToReward as bigint;
+      break;
+    }
+    case "Paused":
+      net.pausedSince = ts;
+      break;
+    case "Unpaused":
+      // as TrainingMarket.unpause: pausedTotal += now − pausedSince
+      if (net.pausedSince !== null) net.pausedTotal += ts - net.pausedSince;
+      net.pausedSince = null;
+      break;
+    case "CancelRequested": {
+      const j = await job(store, a.jobId, b);
+      j.cancelAt = a.effectiveAt as bigint;
+      break;
+    }
+    case "DisputeLock": {
+      const j = await job(store, a.jobId, b);
+      j.openDisputes = a.openDisputes;
+      break;
+    }
+    case "RoundReserved": {
+      // the voters' share of the escrow leaves the job's escrow for a per-round reserve
+      const j = await job(store, a.jobId, b);
+      const rd = await round(store, a.jobId, a.round, b);
+      const reserve = a.reserved as bigint;
+      rd.reserved = reserve.toString();
+      j.escrow = sub(j.escrow, reserve);
+      j.reserved = add(j.reserved, reserve);
+      net.escrowed = sub(net.escrowed, reserve);
+      break;
+    }
+    case "ReserveReleased": {
+      const j = await job(store, a.jobId, b);
+      const rd = await round(store, a.jobId, a.round, b);
+      rd.reserveRefunded = (a.refund as bigint).toString();
+      j.reserved = sub(j.reserved, a.refund);
+      j.refunded = add(j.refunded, a.refund);
+      break;
+    }
+    case "RoundSettled":
+    case "RoundOverturned": {
+      const rd = await round(store, a.jobId, a.round, b);
+      const settled = ev.name === "RoundSettled";
+      rd.verdict = settled ? "Settled" : "Overturned";
+      rd.verdictModelHash = a.modelHash;
+      rd.verdictIncludedMask = BigInt(a.includedMask as number);
+      rd.verdictPaidMask = BigInt((settled ? a.paidMask : a.honestMask) as number);
+      rd.verdictWrongMask = BigInt(a.wrongMask as number);
+      rd.verdictBlock = b;
+      rd.verdictAt = ts;
+      if (settled) {
+        // the reserve is paid out: rewards accrued to the correct voters, fees, the rest refunded (Credited)
+        const j = await job(store, a.jobId, b);
+        j.reserved = sub(j.reserved, BigInt(rd.reserved ?? "0"));
+      }
+      break;
+    }
+    case "RewardClawedBack": {
+      const w = await worker(store, a.jobId, a.worker, b);
+      const rd = await round(store, a.jobId, a.round, b);
+      w.clawedBack = add(w.clawedBack, a.amount);
+      rd.clawedBack = add(rd.clawedBack, a.amount);
+      break;
+    }
     default:
       break;
   }
   return ev.name;
 }
+
+// ------------------------------------------------------------------ DisputeGame
+
+const STEP_CORRECT = `0x${"0".repeat(63)}1`;
+const STEP_WRONG = `0x${"0".repeat(63)}2`;
+
+/** The market's paused time at `ts` (MarketBase.pausedTime): ended pauses plus the one in progress. */
+const pausedTime = (net: Network, ts: bigint): bigint => net.pausedTotal + (net.pausedSince === null ? 0n : ts - net.pausedSince);
+
+async function dispute(store: Store, id: bigint, block: bigint): Promise<Dispute> {
+  const d = await store.must<Dispute>("dispute", id);
+  d.updatedBlock = block;
+  return d;
+}
+
+async function referee(store: Store, address: Address, block: bigint): Promise<Referee> {
+  const r = await store.must<Referee>("referee", address);
+  r.updatedBlock = block;
+  return r;
+}
+
+/** The dispute's current panel was tallied (or the dispute ended): its members' seats are free again. */
+async function closePanel(store: Store, d: Dispute, status: string, block: bigint): Promise<void> {
+  const p = await store.mut<DisputePanel>("dispute_panel", `${d.id}-${d.panelCount}`);
+  if (!p || p.status !== "Voting") return;
+  p.status = status;
+  p.closedBlock = block;
+  p.updatedBlock = block;
+  for (const m of await store.rowsWhere<PanelMember>("panel_member", "panelId", p.id)) {
+    const r = await store.mut<Referee>("referee", m.referee);
+    if (r && r.openPanels > 0) {
+      r.openPanels -= 1;
+      r.updatedBlock = block;
+    }
+  }
+}
+
+type OpenFields = Pick<Dispute, "id" | "kind" | "jobId" | "round" | "worker" | "challenger" | "settlement" | "updateHash" | "traceRoot" | "hiLeaf">;
+
+function openDispute(ctx: HandlerContext, net: Network, j: Job, fields: OpenFields, log: RawLog, ts: bigint): Dispute {
+  return ctx.store.create<Dispute>("dispute", {
+    ...fields,
+    phase: "AwaitStart",
+    // the job's challenge bond (an immutable job term), as DisputeGame._open reads it
+    bond: j.challengeBond,
+    lo: null,
+    hi: null,
+    mid: null,
+    loLeaf: null,
+    midLeaf: null,
+    moveCount: 0,
+    deadline: ctx.moveWindow === undefined ? null : ts + ctx.moveWindow,
+    pauseBase: pausedTime(net, ts),
+    panelCount: 0,
+    votes: 0,
+    verdict: null,
+    paidMask: null,
+    wrongMask: null,
+    openedBlock: log.blockNumber,
+    openedAt: ts,
+    txHash: log.transactionHash,
+    resolvedBlock: null,
+    resolvedAt: null,
+    updatedBlock: log.blockNumber,
+  });
+}
+
+interface MoveFields {
+  leaf?: Hex;
+  publishedBy?: Address;
+  agree?: boolean;
+  agreedIndex?: number;
+  agreedLeaf?: Hex;
+  deadline?: bigint;
+}
+
+function move(store: Store, log: RawLog, ts: bigint, disputeId: bigint, kind: string, index: number, extra: MoveFields): void {
+  store.create("dispute_move", {
+    id: `${log.blockNumber}-${log.logIndex}`,
+    disputeId,
+    kind,
+    index,
+    leaf: extra.leaf ?? null,
+    publishedBy: extra.publishedBy ?? null,
+    agree: extra.agree ?? null,
+    agreedIndex: extra.agreedIndex ?? null,
+    agreedLeaf: extra.agreedLeaf ?? null,
+    deadline: extra.deadline ?? null,
+    block: log.blockNumber,
+    logIndex: log.logIndex,
+    txHash: log.transactionHash,
+    timestamp: ts,
+  });
+}
+
+async function handleGameEvent(ctx: HandlerContext, name: string, a: Record<string, never>, log: RawLog, ts: bigint, net: Network): Promise<void> {
+  const { store } = ctx;
+  const b = log.blockNumber;
+  switch (name) {
+    case "RefereeRegistered": {
+      const stake = (a.stake as bigint).toString();
+      const r = await store.mut<Referee>("referee", a.referee);
+      if (r) {
+        // registered again after leaving: a fresh stake, the history kept
+        r.registered = true;
+        r.stake = stake;
+        r.openPanels = 0;
+        r.registeredBlock = b;
+        r.registeredAt = ts;
+        r.leftAt = null;
+        r.updatedBlock = b;
+      } else {
+        store.create<Referee>("referee", {
+          address: a.referee,
+          registered: true,
+          stake,
+          slashed: "0",
+          slashCount: 0,
+          openPanels: 0,
+          panelsDrawn: 0,
+          votesCast: 0,
+          registeredBlock: b,
+          registeredAt: ts,
+          leftAt: null,
+          updatedBlock: b,
+        });
+      }
+      net.referees += 1;
+      break;
+    }
+    case "RefereeLeft": {
+      const r = await referee(store, a.referee, b);
+      r.registered = false;
+      r.stake = "0";
+      r.leftAt = ts;
+      net.referees = Math.max(0, net.referees - 1);
+      break;
+    }
+    case "StepChallenged": {
+      const j = await job(store, a.jobId, b);
+      openDispute(ctx, net, j, { id: a.id, kind: "Step", jobId: a.jobId, round: a.round, worker: a.worker, challenger: a.challenger, settlement: false, updateHash: a.updateHash, traceRoot: a.traceRoot, hiLeaf: a.updateHash }, log, ts);
+      const w = await store.mut<JobWorker>("job_worker", `${a.jobId}-${a.worker}`);
+      if (w) {
+        w.openDisputes += 1;
+        w.updatedBlock = b;
+      }
+      net.disputesOpened += 1;
+      net.disputesOpen += 1;
+      break;
+    }
+    case "RoundChallenged": {
+      const j = await job(store, a.jobId, b);
+      openDispute(ctx, net, j, { id: a.id, kind: "Round", jobId: a.jobId, round: a.round, worker: null, challenger: a.challenger, settlement: a.settlement, updateHash: null, traceRoot: null, hiLeaf: null }, log, ts);
+      net.disputesOpened += 1;
+      net.disputesOpen += 1;
+      break;
+    }
+    case "MoveRequested": {
+      const d = await dispute(store, a.id, b);
+      if (d.phase === "AwaitStart") d.lo = -1; // the worker opened its trace: nothing agreed yet
+      d.phase = "AwaitReveal";
+      d.mid = a.index;
+      d.midLeaf = null;
+      d.deadline = a.deadline as bigint;
+      d.pauseBase = pausedTime(net, ts);
+      move(store, log, ts, d.id, "Requested", a.index, { deadline: a.deadline });
+      break;
+    }
+    case "MidpointRevealed": {
+      const d = await dispute(store, a.id, b);
+      d.phase = "AwaitResponse";
+      d.midLeaf = a.leaf;
+      if (ctx.moveWindow !== undefined) d.deadline = ts + ctx.moveWindow;
+      d.pauseBase = pausedTime(net, ts);
+      move(store, log, ts, d.id, "Revealed", a.index, { leaf: a.leaf });
+      break;
+    }
+    case "MidpointAnswered": {
+      const d = await dispute(store, a.id, b);
+      if (a.agree) {
+        d.lo = a.index;
+        d.loLeaf = d.midLeaf;
+      } else {
+        d.hi = a.index;
+        d.hiLeaf = d.midLeaf;
+      }
+      d.moveCount += 1;
+      move(store, log, ts, d.id, "Answered", a.index, { agree: a.agree });
+      break;
+    }
+    case "BisectionDone": {
+      const d = await dispute(store, a.id, b);
+      const agreed = Number(a.agreedIndex as bigint);
+      d.lo = agreed;
+      d.hi = a.disputedIndex;
+      d.loLeaf = agreed < 0 ? null : a.agreedLeaf;
+      d.hiLeaf = a.disputedLeaf;
+      d.mid = null;
+      move(store, log, ts, d.id, "Done", a.disputedIndex, { leaf: a.disputedLeaf, agreedIndex: agreed, agreedLeaf: a.agreedLeaf });
+      break;
+    }
+    case "WitnessPosted": {
+      // the state behind the agreed leaf, published for the panel (no phase change)
+      const d = await dispute(store, a.id, b);
+      move(store, log, ts, d.id, "Witness", d.lo ?? -1, { leaf: a.witness, publishedBy: getAddress(a.by as Address) });
+      break;
+    }
+    case "PanelDrawn": {
+      const d = await dispute(store, a.id, b);
+      // a redraw follows the tally of a panel without a majority
+      if (d.phase === "Refereeing") await closePanel(store, d, "NoMajority", b);
+      const members = (a.referees as Address[]).map((r) => getAddress(r));
+      const panelId = `${d.id}-${a.panel}`;
+      d.phase = "Refereeing";
+      d.panelCount = a.panel;
+      d.votes = 0;
+      d.deadline = a.deadline as bigint;
+      d.pauseBase = pausedTime(net, ts);
+      store.create<DisputePanel>("dispute_panel", {
+        id: panelId,
+        disputeId: d.id,
+        number: a.panel,
+        size: members.length,
+        votes: 0,
+        status: "Voting",
+        deadline: a.deadline,
+        drawnBlock: b,
+        drawnAt: ts,
+        txHash: log.transactionHash,
+        closedBlock: null,
+        updatedBlock: b,
+      });
+      for (const m of members) {
+        store.create<PanelMember>("panel_member", {
+          id: `${panelId}-${m}`,
+          disputeId: d.id,
+          panelId,
+          panelNumber: a.panel,
+          referee: m,
+          vote: null,
+          stepCorrect: null,
+          votedBlock: null,
+          votedAt: null,
+          slashed: null,
+          updatedBlock: b,
+        });
+        const r = await referee(store, m, b);
+        r.openPanels += 1;
+        r.panelsDrawn += 1;
+      }
+      break;
+    }
+    case "RefereeVoted": {
+      const d = await dispute(store, a.id, b);
+      const m = await store.must<PanelMember>("panel_member", `${d.id}-${d.panelCount}-${a.referee}`);
+      const vote = a.vote as Hex;
+      m.vote = vote;
+      m.stepCorrect = d.kind !== "Step" ? null : vote === STEP_CORRECT ? true : vote === STEP_WRONG ? false : null;
+      m.votedBlock = b;
+      m.votedAt = ts;
+      m.updatedBlock = b;
+      d.votes += 1;
+      const p = await store.must<DisputePanel>("dispute_panel", `${d.id}-${d.panelCount}`);
+      p.votes += 1;
+      p.updatedBlock = b;
+      const r = await referee(store, a.referee, b);
+      r.votesCast += 1;
+      break;
+    }
+    case "RefereeSlashed": {
+      const d = await dispute(store, a.id, b);
+      const amount = a.amount as bigint;
+      const m = await store.must<PanelMember>("panel_member", `${d.id}-${d.panelCount}-${a.referee}`);
+      m.slashed = amount.toString();
+      m.updatedBlock = b;
+      const r = await referee(store, a.referee, b);
+      r.stake = sub(r.stake, amount);
+      r.slashed = add(r.slashed, amount);
+      r.slashCount += 1;
+      break;
+    }
+    case "DisputeResolved": {
+      const d = await dispute(store, a.id, b);
+      const verdict = DisputeVerdict[a.verdict as number] ?? String(a.verdict);
+      if (d.phase === "Refereeing") await closePanel(store, d, verdict === "Dropped" ? "NoMajority" : "Decided", b);
+      d.phase = "Closed";
+      d.verdict = verdict;
+      d.paidMask = BigInt(a.paidMask as number);
+      d.wrongMask = BigInt(a.wrongMask as number);
+      d.resolvedBlock = b;
+      d.resolvedAt = ts;
+      if (d.kind === "Step" && d.worker !== null) {
+        const w = await store.mut<JobWorker>("job_worker", `${d.jobId}-${d.worker}`);
+        if (w && w.openDisputes > 0) {
+          w.openDisputes -= 1;
+          w.updatedBlock = b;
+        }
+      }
+      net.disputesOpen = Math.max(0, net.disputesOpen - 1);
+      break;
+    }
+    case "Credited":
+    case "Withdrawn": {
+      // the game's own pull payments (bonds returned or forfeited, referee stakes, referee slashes to the treasury)
+      const amount = a.amount as bigint;
+      store.create("payout", {
+        id: `${b}-${log.logIndex}`,
+        account: a.account,
+        jobId: null,
+        kind: name === "Credited" ? "GameCredit" : "GameWithdrawal",
+        amount: amount.toString(),
+        block: b,
+        logIndex: log.logIndex,
+        txHash: log.transactionHash,
+        timestamp: ts,
+      });
+      const acc = await account(store, a.account, b);
+      if (name === "Credited") {
+        acc.gameCredited = add(acc.gameCredited, amount);
+        acc.gameBalance = add(acc.gameBalance, amount);
+      } else {
+        acc.gameWithdrawn = add(acc.gameWithdrawn, amount);
+        acc.gameBalance = sub(acc.gameBalance, amount);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 
 export { JobStatus };

@@ -1,7 +1,7 @@
 /**
  * The handlers' view of the database: an in-memory write-back cache of the mutable entities
- * (providers, jobs, workers, rounds, accounts, challenges, the network row) plus append-only rows
- * (commitments, votes, payouts, slashes, stake changes). Handlers read and mutate plain objects;
+ * (providers, jobs, workers, rounds, accounts, disputes, panels and their members, referees, the
+ * network row) plus append-only rows (commitments, votes, payouts, slashes, stake changes, dispute moves). Handlers read and mutate plain objects;
  * `flush` writes everything dirty with multi-row upserts inside the caller's transaction (the same
  * one that moves the checkpoint), so a batch of blocks lands whole or not at all.
  *
@@ -45,13 +45,17 @@ export const TABLES = {
   job_worker: { model: "jobWorker", pk: "id", cached: true },
   round: { model: "round", pk: "id", cached: true, external: ["evalLoss", "evalLossSource"] },
   account: { model: "account", pk: "address", cached: true },
-  challenge: { model: "challenge", pk: "id", cached: true },
+  dispute: { model: "dispute", pk: "id", cached: true },
+  dispute_panel: { model: "disputePanel", pk: "id", cached: true },
+  panel_member: { model: "panelMember", pk: "id", cached: true },
+  referee: { model: "referee", pk: "address", cached: true },
   network: { model: "network", pk: "id", cached: true },
   stake_change: { model: "stakeChange", pk: "id", cached: false },
   commitment: { model: "commitment", pk: "id", cached: false },
   vote: { model: "vote", pk: "id", cached: false },
   payout: { model: "payout", pk: "id", cached: false },
   slash: { model: "slash", pk: "id", cached: false },
+  dispute_move: { model: "disputeMove", pk: "id", cached: false },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof TABLES;
@@ -237,6 +241,20 @@ export class Store {
       if (r) out.push(r);
     }
     return out.sort((a, b) => (a.index as number) - (b.index as number));
+  }
+
+  /** The rows of a cached table whose `column` equals `value` (read-only: mutate them through `mut`). */
+  async rowsWhere<T extends Row>(t: TableName, column: string, value: unknown): Promise<T[]> {
+    const def: TableDef = TABLES[t];
+    if (!def.cached) throw new Error(`rowsWhere: ${t} is not a cached table`);
+    const cache = this.#cache.get(t)!;
+    if (!this.#complete.has(t)) {
+      const rows = (await this.#delegate(t).findMany({ where: { [column]: value } })) as Row[];
+      for (const r of rows) if (!cache.get(String(r[def.pk]))) cache.set(String(r[def.pk]), r);
+    }
+    const out: T[] = [];
+    for (const r of cache.values()) if (r && r[column] === value) out.push(r as T);
+    return out;
   }
 
   /** Rows and journal entries waiting for `flush`. */

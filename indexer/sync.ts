@@ -16,10 +16,10 @@
  */
 import { EventEmitter } from "node:events";
 import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex } from "viem";
-import { trainingMarketAbi } from "../shared/abis.ts";
+import { disputeGameAbi, trainingMarketAbi } from "../shared/abis.ts";
 import type { Db } from "./db/index.ts";
 import { ph } from "./db/migrate.ts";
-import { handleLog, type HandlerContext, type RawLog } from "./handlers.ts";
+import { decode, handleLog, type HandlerContext, type RawLog } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { RpcClient, RpcFatalError, RpcRangeError, RpcTransientError } from "./rpc.ts";
@@ -31,6 +31,18 @@ export class FatalIndexerError extends Error {
     this.name = "FatalIndexerError";
   }
 }
+
+/** The market named its DisputeGame after the indexer started: index again from the checkpoint with the game's logs. */
+class GameDiscovered extends Error {
+  readonly game: Address;
+  constructor(game: Address) {
+    super(`the market named its DisputeGame ${game}: following it`);
+    this.name = "GameDiscovered";
+    this.game = game;
+  }
+}
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 export interface SyncConfig {
   rpcUrl: string;
@@ -132,6 +144,11 @@ export class Indexer extends EventEmitter {
   readonly store: Store;
   chainId: number | undefined;
   token: Address | undefined;
+  /** The market's DisputeGame (TrainingMarket.disputeGame()), followed with the market once set. */
+  game: Address | undefined;
+  #moveWindow: bigint | undefined;
+  /** A game named after start-up whose logs up to the checkpoint are not indexed yet. */
+  #gameCatchUp: Address | undefined;
   /** Milliseconds spent applying events and committing them (backfill), for benchmarks. */
   readonly timings = { apply: 0, commit: 0 };
   head: bigint | undefined;
@@ -275,13 +292,34 @@ export class Indexer extends EventEmitter {
       throw new FatalIndexerError(`MARKET_ADDRESS ${this.cfg.market} belongs to registry ${registry}, not REGISTRY_ADDRESS ${this.cfg.registry}`);
     }
     this.token = await call("token");
+    const game = getAddress(decodeFunctionResult({ abi: trainingMarketAbi, functionName: "disputeGame", data: await this.rpc.request<Hex>("eth_call", [{ to: this.cfg.market, data: encodeFunctionData({ abi: trainingMarketAbi, functionName: "disputeGame" }) }, "latest"]) }) as Address);
+    if (game !== ZERO_ADDRESS) await this.#followGame(game);
     const contracts = `${this.cfg.registry},${this.cfg.market}`;
     const cps = await this.db.prisma.syncCheckpoint.findMany();
     for (const cp of cps) {
       if (cp.chainId !== chainId) throw new FatalIndexerError(`the database at ${this.db.safeUrl} holds chain ${cp.chainId}, not chain ${chainId}: use another DATABASE_URL`);
       if (cp.contracts !== contracts) throw new FatalIndexerError(`the database at ${this.db.safeUrl} was built from contracts ${cp.contracts}, not ${contracts}: use another DATABASE_URL`);
     }
-    this.log.info("preflight ok", { chainId, registry: this.cfg.registry, market: this.cfg.market, token: this.token, db: this.db.safeUrl });
+    this.log.info("preflight ok", { chainId, registry: this.cfg.registry, market: this.cfg.market, token: this.token, game: this.game ?? null, db: this.db.safeUrl });
+  }
+
+  /** Adds the market's DisputeGame to the logs followed; its move window (an immutable) dates the moves. */
+  async #followGame(game: Address): Promise<void> {
+    const read = async (functionName: "market" | "moveWindow") => {
+      const data = encodeFunctionData({ abi: disputeGameAbi, functionName });
+      let out: Hex;
+      try {
+        out = await this.rpc.request<Hex>("eth_call", [{ to: game, data }, "latest"]);
+      } catch (err) {
+        if (err instanceof RpcTransientError) throw err;
+        throw new FatalIndexerError(`the market's disputeGame ${game} is not a DisputeGame (${functionName}() failed: ${(err as Error).message})`);
+      }
+      return decodeFunctionResult({ abi: disputeGameAbi, functionName, data: out });
+    };
+    const market = getAddress((await read("market")) as Address);
+    if (market !== this.cfg.market) throw new FatalIndexerError(`the market's disputeGame ${game} judges market ${market}, not MARKET_ADDRESS ${this.cfg.market}`);
+    this.#moveWindow = BigInt((await read("moveWindow")) as number);
+    this.game = game;
   }
 
   async #loadCheckpoint(): Promise<void> {
@@ -302,6 +340,7 @@ export class Indexer extends EventEmitter {
     let failures = 0;
     while (!this.#stopping) {
       try {
+        if (this.#gameCatchUp) await this.#catchUpGame(this.#gameCatchUp);
         const head = BigInt(await this.rpc.request<Hex>("eth_blockNumber"));
         this.#setHead(head);
         const next = this.#cp.number + 1n;
@@ -324,6 +363,16 @@ export class Indexer extends EventEmitter {
         }
         failures = 0;
       } catch (err) {
+        if (err instanceof GameDiscovered) {
+          // rows applied from logs fetched without the game's are dropped: the game's logs up to the
+          // checkpoint are indexed first (referees may register before the market names the game),
+          // then the blocks after it again, with the game's logs
+          this.log.info("following the dispute game", { game: err.game });
+          await this.store.reset();
+          await this.#loadCheckpoint();
+          this.#gameCatchUp = err.game;
+          continue;
+        }
         if (err instanceof FatalIndexerError) {
           this.#fatal = err.message;
           this.log.error("fatal", { error: err.message });
@@ -372,10 +421,50 @@ export class Indexer extends EventEmitter {
     });
   }
 
+  /** Indexes the game's logs from the start block to the checkpoint (a game named after start-up). */
+  async #catchUpGame(game: Address): Promise<void> {
+    const to = this.#cp.number;
+    const logs: RawLog[] = [];
+    let from = this.cfg.startBlock;
+    let span = BigInt(Math.max(1, this.#range));
+    while (from <= to) {
+      const end = from + span - 1n < to ? from + span - 1n : to;
+      try {
+        const raw = await this.rpc.request<RpcLog[]>("eth_getLogs", [{ fromBlock: hex(from), toBlock: hex(end), address: [game] }]);
+        logs.push(...raw.map(toLog));
+        from = end + 1n;
+      } catch (err) {
+        if (!(err instanceof RpcRangeError) || span === 1n) throw err;
+        span /= 2n;
+      }
+    }
+    if (logs.length > 0) {
+      await this.#fillTimestamps(logs);
+      // blocks above the last final one are journaled under their own number, so a reorg undoes them
+      let events = 0;
+      for (const l of logs) {
+        const journal = l.blockNumber > this.#cp.finalized ? l.blockNumber : undefined;
+        if (journal !== this.store.journalBlock) this.store.setJournalBlock(journal);
+        events += await this.#apply([l]);
+      }
+      this.store.setJournalBlock(undefined);
+      try {
+        await this.db.prisma.$transaction((tx) => this.store.flush(tx), { timeout: 300_000, maxWait: 60_000 });
+      } catch (err) {
+        await this.store.reset().catch(() => {});
+        throw err;
+      }
+      this.store.afterCommit();
+      this.metrics.eventsIndexed.inc(events);
+    }
+    this.#gameCatchUp = undefined;
+    this.log.info("dispute game caught up", { game, to, logs: logs.length });
+  }
+
   // ------------------------------------------------------------------ backfill
 
   #logFilter(from: bigint, to: bigint) {
-    return { fromBlock: hex(from), toBlock: hex(to), address: [this.cfg.registry, this.cfg.market] };
+    return { fromBlock: hex(from), toBlock: hex(to), address: this.game ? [this.cfg.registry, this.cfg.market, this.game] : [this.cfg.registry, this.cfg.market] };
   }
 
   async #fetchRange(from: bigint, maxTo: bigint): Promise<FetchedRange> {
@@ -459,10 +548,19 @@ export class Indexer extends EventEmitter {
   }
 
   async #apply(logs: RawLog[]): Promise<number> {
-    const ctx: HandlerContext = { store: this.store, token: this.token!, registry: this.cfg.registry, market: this.cfg.market };
+    const ctx: HandlerContext = { store: this.store, token: this.token!, registry: this.cfg.registry, market: this.cfg.market, game: this.game, moveWindow: this.#moveWindow };
     let n = 0;
     for (const l of logs) {
-      if ((await handleLog(ctx, l, l.blockTimestamp ?? 0n)) !== undefined) n++;
+      const name = await handleLog(ctx, l, l.blockTimestamp ?? 0n);
+      if (name !== undefined) n++;
+      if (name === "DisputeGameUpdated") {
+        // the game is set once; when that happens after start-up, its logs were not fetched: start over from the checkpoint
+        const game = getAddress(decode(l, "market")!.args.game as Address);
+        if (game !== this.game && game !== ZERO_ADDRESS) {
+          await this.#followGame(game);
+          throw new GameDiscovered(game);
+        }
+      }
     }
     return n;
   }

@@ -7176,6 +7176,22 @@ export const disputeGameAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "id",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotAParty",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "jobId",
         "type": "uint256"
       },
@@ -7288,6 +7304,27 @@ export const disputeGameAbi = [
       }
     ],
     "name": "RefereeBusy",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint32",
+        "name": "round",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "id",
+        "type": "uint256"
+      }
+    ],
+    "name": "RoundDisputeOpen",
     "type": "error"
   },
   {
@@ -7741,6 +7778,37 @@ export const disputeGameAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "id",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "by",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "panel",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "witness",
+        "type": "bytes32"
+      }
+    ],
+    "name": "WitnessPosted",
+    "type": "event"
+  },
+  {
     "inputs": [],
     "name": "MAX_PANELS",
     "outputs": [
@@ -8024,6 +8092,25 @@ export const disputeGameAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "name": "openRoundDispute",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "id",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "id",
         "type": "uint256"
@@ -8051,6 +8138,24 @@ export const disputeGameAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "id",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "witness",
+        "type": "bytes32"
+      }
+    ],
+    "name": "postWitness",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -7,10 +7,7 @@ export type JobStatusName = (typeof JobStatus)[number];
 export const RoundStatus = ["None", "Active", "Finalized", "Expired", "Aborted"] as const;
 export type RoundStatusName = (typeof RoundStatus)[number];
 
-export const ChallengeStatus = ["None", "Open", "Upheld", "Rejected", "Expired"] as const;
-export type ChallengeStatusName = (typeof ChallengeStatus)[number];
-
-export const PenaltyReason = ["Absent", "Dissent", "Excluded", "Fraud", "NoVote"] as const;
+export const PenaltyReason = ["Absent", "Dissent", "Excluded", "Fraud", "NoVote", "WrongResult", "LowBond"] as const;
 export type PenaltyReasonName = (typeof PenaltyReason)[number];
 
 export const CreditKind = [
@@ -23,6 +20,12 @@ export const CreditKind = [
   "ChallengeBondForfeit",
 ] as const;
 export type CreditKindName = (typeof CreditKind)[number];
+
+/** IDisputeGame's enums (contracts/interfaces/IDisputeGame.sol). */
+export const DisputeKind = ["Step", "Round"] as const;
+export const DisputePhase = ["None", "AwaitStart", "AwaitReveal", "AwaitResponse", "Refereeing", "Closed"] as const;
+export type DisputePhaseName = (typeof DisputePhase)[number];
+export const DisputeVerdict = ["Upheld", "Rejected", "Dropped"] as const;
 
 /** createJob's argument (ITrainingMarket.JobParams). */
 export interface JobParams {

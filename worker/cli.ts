@@ -7,7 +7,7 @@
  *   worker run [--job <id>] [--once]            find, join and run jobs; withdraw earnings
  *   worker withdraw                             withdraw credited earnings
  *   worker status                               stake, bonds, balance
- *   worker audit --job J --round R --worker W [--challenge]   replay a worker's round and challenge a mismatch
+ *   worker audit --job J --round R --worker W [--challenge]   replay a worker's round; challenge a mismatch and follow the dispute
  *   worker referee [--withdraw | --leave]      lock the referee stake; recompute and vote on dispute panels
  *   worker capabilities [--trainer pytorch --device cuda]      backend, device, memory, determinism class
  *
@@ -66,12 +66,12 @@ const COMMANDS: Record<string, CommandDef> = {
   status: { name: "worker status", summary: "Prints the provider's stake, bonds, unbonding amount and unwithdrawn earnings (JSON).", options: { ...CONFIG_DEFS }, notes: CONFIG_NOTE },
   audit: {
     name: "worker audit",
-    summary: "Replays a worker's committed round and compares the hash; with --challenge, opens a challenge on a mismatch.",
+    summary: "Replays a worker's committed round and compares the hash; with --challenge, opens a fraud dispute on a mismatch and plays the challenger's side (bisection moves, witness for the referees) until it is closed.",
     options: {
       job: { type: "string", arg: "<id>", help: "job id (required)" },
       round: { type: "string", arg: "<n>", help: "round (required)" },
       worker: { type: "string", arg: "<address>", help: "the worker to audit (required)" },
-      challenge: { type: "boolean", help: "open a challenge when the replay does not match" },
+      challenge: { type: "boolean", help: "open a fraud dispute when the replay does not match, and answer it until it is closed (a missed move loses the challenge bond)" },
       ...CONFIG_DEFS,
     },
     notes: CONFIG_NOTE,
@@ -221,7 +221,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case "audit": {
-      const result = await auditRound(p, { jobId: jobId(), round: Number(str("round")), worker: str("worker") as `0x${string}`, challenge: values.challenge as boolean });
+      const result = await auditRound(p, { jobId: jobId(), round: Number(str("round")), worker: str("worker") as `0x${string}`, challenge: values.challenge as boolean, signal: controller.signal });
       console.log(JSON.stringify(result, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
       if (!result.match && !values.challenge) process.exitCode = 3;
       return;

@@ -19,7 +19,7 @@ const LIST_QUERY = `{
 
 const JOB_QUERY = `query Job($id: BigInt!) {
   job(id: $id) {
-    id name status poster arbiter modelHash rewardPerRound sample samplePrompt sampleModelHash rounds roundsFinalized currentRound
+    id name status poster modelHash rewardPerRound sample samplePrompt sampleModelHash rounds roundsFinalized currentRound
     maxWorkers minWorkers workerCount activeWorkerCount escrowInitial escrow totalPaid refunded slashed
     createdAt startedAt endedAt
     lossCurve { round status meanTrainLoss evalLoss evalLossSource }

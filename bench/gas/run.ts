@@ -214,6 +214,10 @@ let roundChallengeTotal = 0n;
     disputeTotal += await (moves === 0 ? gameRow("respondMidpoint", "challenger agrees / disagrees" + tag, ctx.game.write.respondMidpoint([id, forged.leaves[mid] === truth.leaves[mid]], as(challenger))) : gasOf(ctx.game.write.respondMidpoint([id, forged.leaves[mid] === truth.leaves[mid]], as(challenger))));
     moves++;
   }
+  // both sides publish the witness of the agreed state for the panel (an event, nothing stored)
+  const witness = keccak256(toHex("witness blob id"));
+  await add("postWitness", "worker publishes the witness of the agreed state", ctx.game.write.postWitness([id, witness], as(trio[0].wallet)));
+  disputeTotal += await gasOf(ctx.game.write.postWitness([id, witness], as(challenger)));
   const panel = await ctx.game.read.panelOf([id]);
   for (const [i, m] of panel.entries()) {
     const r = refs.find((x) => x.address.toLowerCase() === m.toLowerCase())!;

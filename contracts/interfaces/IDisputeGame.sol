@@ -79,6 +79,8 @@ interface IDisputeGame {
     error NotOnPanel(uint256 id, address caller);
     error AlreadyVoted(uint256 id, address referee);
     error NothingToWithdraw(address account);
+    error NotAParty(uint256 id, address caller);
+    error RoundDisputeOpen(uint256 jobId, uint32 round, uint256 id);
 
     event RefereeRegistered(address indexed referee, uint256 stake);
     event RefereeLeft(address indexed referee, uint256 stake);
@@ -100,6 +102,9 @@ interface IDisputeGame {
     event RefereeVoted(uint256 indexed id, address indexed referee, bytes32 vote);
     event RefereeSlashed(uint256 indexed id, address indexed referee, uint256 amount);
     event DisputeResolved(uint256 indexed id, Verdict verdict, uint32 paidMask, uint32 wrongMask);
+    /// @notice The worker or the challenger of a step dispute published, for the panel, the blob id of
+    ///         the full training state behind the agreed leaf (worker/diloco/trace/witness.ts).
+    event WitnessPosted(uint256 indexed id, address indexed by, uint8 panel, bytes32 witness);
     event Credited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 }

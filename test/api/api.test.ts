@@ -54,13 +54,13 @@ for (const tdb of dbs) {
       await tdb.drop();
     });
 
-    it("job(id): detail with workers, rounds, commitments, votes, loss curve and challenges", async () => {
+    it("job(id): detail with workers, rounds, commitments, votes, loss curve and disputes", async () => {
       const r = await gql(api, `query($id: BigInt!) { job(id: $id) {
         id status poster token rewardPerRound escrow totalPaid rounds roundsFinalized createdAt
         workers { items { worker index active earned slashed provider { address stake } } totalCount }
         roundList { items { round status resultModelHash meanTrainLoss commitments { items { worker trainLoss trainLossRaw } } votes { items { worker agreed } } } }
         lossCurve { round meanTrainLoss evalLoss workers { worker trainLoss } }
-        challenges { items { id status worker } }
+        disputes { items { id phase worker } }
       } }`, { id: "1" });
       assert.equal(r.errors, undefined, JSON.stringify(r.errors));
       const j = r.data!.job;
@@ -83,8 +83,8 @@ for (const tdb of dbs) {
       assert.ok(Math.abs(j.lossCurve[0].meanTrainLoss - 3.01) < 1e-9);
       assert.equal(j.lossCurve[0].evalLoss, null);
       assert.equal(j.roundList.items[1].commitments.items[0].trainLossRaw, "2750000");
-      // disputes moved to the DisputeGame (issue 13), whose events the indexer does not follow yet: no rows
-      assert.deepEqual(j.challenges.items, []);
+      // nobody disputed job 1 in the DisputeGame (test/indexer/disputes.test.ts indexes disputes)
+      assert.deepEqual(j.disputes.items, []);
       const missing = await gql(api, `{ job(id: "999") { id } }`);
       assert.equal(missing.data!.job, null);
     });
@@ -144,7 +144,7 @@ for (const tdb of dbs) {
       assert.equal((await q(`{ createdAt_gt: "${created}", status: Open }`)).items.every((j: { status: string }) => j.status === "Open"), true);
     });
 
-    it("providers, payouts, slashes, challenges, accounts; addresses checksummed on output", async () => {
+    it("providers, payouts, slashes, disputes, accounts; addresses checksummed on output", async () => {
       const p1 = sc.providers[1].address;
       const pr = await gql(api, `{ provider(address: "${p1.toLowerCase()}") { address stake bonded slashedTotal jobsJoined jobs(orderBy: jobId, orderDirection: desc) { items { job { id } } } account { balance } } }`);
       assert.equal(pr.data!.provider.address, getAddress(p1));
@@ -171,10 +171,10 @@ for (const tdb of dbs) {
       assert.equal(pay.data!.payouts.items[0].amount, (20n * 10n ** 18n).toString());
       const rewards = await gql(api, `{ payouts(where: { account: "${sc.providers[0].address}", kind_in: [Reward] }) { totalCount } }`);
       assert.equal(rewards.data!.payouts.totalCount, kinds.filter((k: string) => k === "Reward").length);
-      // the challenges query still answers (disputes are in the DisputeGame, not indexed yet)
-      const ch = await gql(api, `{ challenges(where: { status_not: Upheld }) { items { id status job { id } } totalCount } }`);
+      // the scenario opens no dispute in the DisputeGame: the disputes query answers with none
+      const ch = await gql(api, `{ disputes(where: { verdict_not: Upheld }) { items { id phase job { id } } totalCount } }`);
       assert.equal(ch.errors, undefined, JSON.stringify(ch.errors));
-      assert.equal(ch.data!.challenges.totalCount, 0);
+      assert.equal(ch.data!.disputes.totalCount, 0);
     });
 
     it("networkStats and _meta", async () => {
@@ -213,7 +213,7 @@ for (const tdb of dbs) {
     });
 
     it("nested lists are batched: the number of SQL queries does not grow with the number of jobs", async () => {
-      const q = (n: number) => `{ jobs(first: ${n}) { items { id workers { items { worker provider { address stake } job { id } } totalCount } roundList { items { round commitments { items { worker } } votes { items { agreed } } job { id } } } lossCurve { round workers { trainLoss } } challenges { items { id job { id } } } } } }`;
+      const q = (n: number) => `{ jobs(first: ${n}) { items { id workers { items { worker provider { address stake } job { id } } totalCount } roundList { items { round commitments { items { worker } } votes { items { agreed } } job { id } } } lossCurve { round workers { trainLoss } } disputes { items { id job { id } } } } } }`;
       // every statement of the API's SQL layer (api/sql.ts: all entity, relation and computed-field reads)
       const run = async (n: number) => {
         const before = statements.count;

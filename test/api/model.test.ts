@@ -12,8 +12,8 @@ import { computed } from "../../api/typeDefs.ts";
 
 const base = readFileSync(schemaPath, "utf8");
 const added = `${base.replace('  challengeWindow  Int\n', '  challengeWindow  Int\n  /// Seconds a referee has to answer.\n  refereeWindow    Int\n')}
-/// A dispute over one inner step of a worker's update (bisection, then referees).
-model Dispute {
+/// An appeal over one inner step of a worker's update (bisection, then referees).
+model Appeal {
   id          BigInt  @id
   jobId       BigInt
   round       Int
@@ -26,7 +26,7 @@ model Dispute {
   openedAt    BigInt
 
   @@index([jobId])
-  @@map("dispute")
+  @@map("appeal")
 }
 `;
 
@@ -39,39 +39,39 @@ function schemaOf(text: string) {
 describe("schema generated from prisma/schema.prisma", () => {
   it("a new model and a new column get queries, filters, orders and relations both ways", () => {
     const before = schemaOf(base);
-    assert.equal(before.getType("Dispute"), undefined);
+    assert.equal(before.getType("Appeal"), undefined);
     const s = schemaOf(added);
     const q = s.getQueryType()!.getFields();
-    assert.ok(q.dispute && q.disputes, "single-item and list queries");
-    assert.deepEqual(q.dispute.args.map((a) => a.name), ["id"]);
-    const t = s.getType("Dispute");
+    assert.ok(q.appeal && q.appeals, "single-item and list queries");
+    assert.deepEqual(q.appeal.args.map((a) => a.name), ["id"]);
+    const t = s.getType("Appeal");
     assert.ok(isObjectType(t));
     const f = t.getFields();
     assert.equal(String(f.bond.type), "BigInt!", "an amount column is a BigInt decimal string");
     assert.equal(String(f.challenger.type), "Address!");
     assert.equal(String(f.stepHash.type), "Bytes32");
-    assert.equal(String(f.status.type), "DisputeStatus!");
+    assert.equal(String(f.status.type), "AppealStatus!");
     assert.equal(String(f.job.type), "Job!");
     assert.equal(String(f.jobRound.type), "Round!");
     assert.equal(String(f.provider.type), "Provider", "worker → Provider");
     assert.equal(String(f.challengerProvider.type), "Provider");
-    const e = s.getType("DisputeStatus");
+    const e = s.getType("AppealStatus");
     assert.ok(isEnumType(e));
     assert.deepEqual(e.getValues().map((v) => v.name), ["Open", "Bisecting", "Refereed", "Resolved"]);
-    const filter = s.getType("DisputeFilter");
+    const filter = s.getType("AppealFilter");
     assert.ok(isInputObjectType(filter));
     const ff = filter.getFields();
     for (const k of ["AND", "OR", "bond_gt", "bond_lte", "status_in", "challenger_starts_with", "stepHash", "openedAt_gte", "job", "jobRound"]) assert.ok(ff[k], `filter ${k}`);
-    const order = s.getType("DisputeOrderBy");
+    const order = s.getType("AppealOrderBy");
     assert.ok(isEnumType(order) && order.getValue("bond") && order.getValue("openedAt"));
     // the far side: paginated, filterable lists
     const job = (s.getType("Job") as typeof t).getFields();
-    assert.equal(String(job.disputes.type), "DisputePage!");
-    assert.deepEqual(job.disputes.args.map((a) => a.name), ["where", "orderBy", "orderDirection", "first", "after", "last", "before"]);
-    assert.ok((s.getType("Round") as typeof t).getFields().disputes);
+    assert.equal(String(job.appeals.type), "AppealPage!");
+    assert.deepEqual(job.appeals.args.map((a) => a.name), ["where", "orderBy", "orderDirection", "first", "after", "last", "before"]);
+    assert.ok((s.getType("Round") as typeof t).getFields().appeals);
     const prov = (s.getType("Provider") as typeof t).getFields();
-    assert.ok(prov.disputes && prov.disputesAsChallenger);
-    assert.ok((s.getType("JobFilter") as never as { getFields(): Record<string, unknown> }).getFields().disputes_some);
+    assert.ok(prov.appeals && prov.appealsAsChallenger);
+    assert.ok((s.getType("JobFilter") as never as { getFields(): Record<string, unknown> }).getFields().appeals_some);
     // the new column of an existing model
     assert.equal(String(job.refereeWindow.type), "Int!");
     assert.ok((s.getType("JobFilter") as never as { getFields(): Record<string, unknown> }).getFields().refereeWindow_gt);
@@ -81,7 +81,7 @@ describe("schema generated from prisma/schema.prisma", () => {
   it("every entity of the current schema has its queries, page, filter and order", () => {
     const s = schemaOf(base);
     const q = s.getQueryType()!.getFields();
-    for (const [one, many, type] of [["provider", "providers", "Provider"], ["stakeChange", "stakeChanges", "StakeChange"], ["job", "jobs", "Job"], ["jobWorker", "jobWorkers", "JobWorker"], ["round", "rounds", "Round"], ["commitment", "commitments", "Commitment"], ["vote", "votes", "Vote"], ["payout", "payouts", "Payout"], ["account", "accounts", "Account"], ["slash", "slashes", "Slash"], ["challenge", "challenges", "Challenge"]]) {
+    for (const [one, many, type] of [["provider", "providers", "Provider"], ["stakeChange", "stakeChanges", "StakeChange"], ["job", "jobs", "Job"], ["jobWorker", "jobWorkers", "JobWorker"], ["round", "rounds", "Round"], ["commitment", "commitments", "Commitment"], ["vote", "votes", "Vote"], ["payout", "payouts", "Payout"], ["account", "accounts", "Account"], ["slash", "slashes", "Slash"], ["dispute", "disputes", "Dispute"], ["disputeMove", "disputeMoves", "DisputeMove"], ["disputePanel", "disputePanels", "DisputePanel"], ["panelMember", "panelMembers", "PanelMember"], ["referee", "referees", "Referee"]]) {
       assert.ok(q[one] && q[many], `${one}/${many}`);
       for (const t of [`${type}Page`, `${type}Filter`, `${type}OrderBy`]) assert.ok(s.getType(t), t);
     }

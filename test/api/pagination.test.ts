@@ -104,7 +104,6 @@ for (const tdb of dbs) {
         data: rows.map((x) => ({
           id: x.id,
           poster: x.poster,
-          arbiter: x.poster,
           token: x.poster,
           status: x.status,
           specHash: `0x${"11".repeat(32)}`,
@@ -219,7 +218,7 @@ for (const tdb of dbs) {
         for (let i = 0; i < n; i++) workers.push({ jobId: j.id, index: i, active: r() < 0.6, earned: String(Math.floor(r() * 3) * 10 ** Math.floor(r() * 20)), worker: rows[Math.floor(r() * N)].poster });
       }
       await db.prisma.jobWorker.createMany({
-        data: workers.map((w) => ({ id: `${w.jobId}-${w.index}`, jobId: w.jobId, worker: w.worker, index: w.index, bond: "1", active: w.active, bondReleased: false, earned: w.earned, slashed: "0", commits: 0, openChallenges: 0, joinedBlock: 1n, joinedAt: 1n, updatedBlock: 1n })),
+        data: workers.map((w) => ({ id: `${w.jobId}-${w.index}`, jobId: w.jobId, worker: w.worker, index: w.index, bond: "1", active: w.active, bondReleased: false, earned: w.earned, slashed: "0", commits: 0, openDisputes: 0, joinedBlock: 1n, joinedAt: 1n, updatedBlock: 1n })),
       });
       try {
         for (const [dir, size, end, where] of [["asc", 2, "first", "{}"], ["desc", 1, "last", "{ active: true }"], ["desc", 3, "first", "{ active: true }"], ["asc", 0, "first", "{}"], ["asc", 10, "last", "{ active: false }"]] as const) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { limitViolations, readMarketLimits } from "../../shared/job-limits.ts";
 import type { JobParams } from "../../shared/types.ts";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { encodeAbiParameters, keccak256, parseEventLogs, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   commit,
@@ -116,9 +116,19 @@ describe("issue 13: the ten attacks against the new contracts", async () => {
     for (const m of panel) {
       assert.ok(![poster.account.address, ...workers.map((w) => w.address)].some((x) => x.toLowerCase() === m.toLowerCase()), "panel excludes the poster and the job's workers");
     }
+    // the worker publishes the state behind the agreed leaf for the panel; nobody else may
+    const witness = keccak256(toHex("witness blob id"));
+    await rejects(ctx.game.write.postWitness([id, witness], { account: referees[0].wallet.account }), "NotAParty");
+    const h = await ctx.game.write.postWitness([id, witness], { account: a.wallet.account });
+    const rc = await ctx.publicClient.waitForTransactionReceipt({ hash: h });
+    const posted = parseEventLogs({ abi: ctx.game.abi, logs: rc.logs, eventName: "WitnessPosted" });
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0].args.witness, witness);
+    assert.equal(posted[0].args.id, id);
     await panelVotesStep(ctx, referees, id, true);
     await ctx.game.write.resolve([id]);
     assert.equal((await ctx.game.read.disputeOf([id])).phase, PHASE.Closed);
+    await rejects(ctx.game.write.postWitness([id, witness], { account: a.wallet.account }), "WrongPhase"); // only while a panel judges
     assert.equal(await ctx.game.read.balanceOf([a.address]), 20n * E18, "the poster's bond goes to the worker");
     assert.equal((await ctx.market.read.workerSlot([jobId, a.address])).bond, 50n * E18, "bond intact");
     assert.equal(await stakeOf(ctx, a.address), 1_000n * E18);
@@ -138,8 +148,15 @@ describe("issue 13: the ten attacks against the new contracts", async () => {
     await challengeBond(ctx, a.wallet);
     await ctx.game.write.challengeRound([jobId, 0], { account: a.wallet.account });
     const id = await ctx.game.read.disputeCount();
+    // one panel settles a round at a time: a second request could only fail when applied
+    await challengeBond(ctx, b.wallet);
+    await rejects(ctx.game.write.challengeRound([jobId, 0], { account: b.wallet.account }), "RoundDisputeOpen");
+    assert.equal(await ctx.game.read.openRoundDispute([keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint32" }], [jobId, 0]))]), id);
     await panelVotesRound(ctx, referees, id, modelHashFor(jobId, 0), 0b111);
     await ctx.game.write.resolve([id]);
+    assert.equal(await ctx.game.read.openRoundDispute([keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint32" }], [jobId, 0]))]), 0n);
+    // settled: the reserve is gone, nothing is left to settle
+    await rejects(ctx.game.write.challengeRound([jobId, 0], { account: b.wallet.account }), "NotChallengeable");
     assert.equal((await ctx.market.read.workerSlot([jobId, a.address])).paidRounds, 1);
     assert.equal((await ctx.market.read.workerSlot([jobId, b.address])).paidRounds, 1);
     const cs = await ctx.market.read.workerSlot([jobId, c.address]);

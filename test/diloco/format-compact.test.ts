@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compressUpdate, DILOCOX_COMPRESSION, FP32_COMPRESSION, INT8_COMPRESSION, type CompressionConfig } from "../../worker/diloco/compress/index.ts";
 import { decodeUpdate, encodeUpdate, FormatError, type FormatErrorCode } from "../../worker/diloco/format/index.ts";
-import { FLAG_ENTROPY, FLAG_LAYOUT_HASH, layoutHash } from "../../worker/diloco/format/update.ts";
+import { FLAG_ENTROPY, FLAG_LAYOUT_HASH, FLAG_STATE_REF, layoutHash } from "../../worker/diloco/format/update.ts";
 import { normalizeFrequencies, ransDecode, ransEncode, ransLookup, ransModel, RANS_M } from "../../worker/diloco/format/rans.ts";
 import { layoutOf, lowRankMatrix, randomVector } from "./fixtures/matrices.ts";
 
@@ -122,7 +122,7 @@ test("malformed version 2 blobs: flags, tables, stream — each rejected with a 
     return c;
   };
   const opts = { expectedLayout: layout };
-  expectCode(() => decodeUpdate(patched(6, 0x07, 0), opts), "BAD_FIELD", /unknown flag/);
+  expectCode(() => decodeUpdate(patched(6, 0x0b, 0), opts), "BAD_FIELD", /unknown flag/);
   expectCode(() => decodeUpdate(patched(6, 0, 0x01), opts), "BAD_FIELD", /unknown flag/);
   // tables start after magic 4 + version 2 + flags 2 + blockSize 4 + count 4 + hash 32 = 48
   const T = 48;
@@ -163,4 +163,28 @@ test("quantised-only (int8) updates entropy-code too", () => {
   const u = compressUpdate(delta(), null, layout, INT8_COMPRESSION, { seed: 1, round: 0, worker: 0 }).update;
   const b = encodeUpdate(u, { entropyCoding: true });
   assert.deepEqual(encodeUpdate(decodeUpdate(b)), encodeUpdate(u));
+});
+
+test("flag 4 names the worker's state snapshot: round trip with every wire form, zero reference refused, every prefix TRUNCATED", () => {
+  const u = compressed({});
+  const ref = `0x${"5a".repeat(32)}` as const;
+  for (const wire of [{}, both, { entropyCoding: true }, { layoutHash: true }]) {
+    const bytes = encodeUpdate({ ...u, stateRef: ref }, wire);
+    assert.equal(bytes[4], 2, "a reference needs version 2");
+    assert.equal(bytes[6] & FLAG_STATE_REF, FLAG_STATE_REF);
+    const back = decodeUpdate(bytes, { expectedLayout: layout });
+    assert.equal(back.stateRef, ref);
+    assert.deepEqual(encodeUpdate(back, wire), bytes, "canonical: re-encodes to the same bytes");
+    // without the reference the tensors are the same
+    const { stateRef: _, ...plain } = back;
+    assert.deepEqual(encodeUpdate(plain, wire), encodeUpdate(u, wire));
+    for (let n = 0; n < bytes.length; n += Math.max(1, Math.floor(bytes.length / 40))) expectCode(() => decodeUpdate(bytes.subarray(0, n), { expectedLayout: layout }), "TRUNCATED");
+  }
+  assert.equal(decodeUpdate(encodeUpdate(u), { expectedLayout: layout }).stateRef, undefined);
+  expectCode(() => encodeUpdate({ ...u, stateRef: `0x${"00".repeat(32)}` }), "BAD_FIELD");
+  // a zero reference written by hand is refused by the decoder
+  const bytes = encodeUpdate({ ...u, stateRef: ref }, { layoutHash: true });
+  const zeroed = bytes.slice();
+  zeroed.fill(0, 16 + 32, 16 + 64);
+  expectCode(() => decodeUpdate(zeroed, { expectedLayout: layout }), "BAD_FIELD", /reference is zero/);
 });

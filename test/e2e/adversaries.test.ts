@@ -122,29 +122,26 @@ describe("misbehaving workers are penalised or caught while honest ones are paid
     const honestAudit = net.spawnWorker("audit-honest", ["audit", "--job", jobId.toString(), "--round", "1", "--worker", hardhatAccount(7).address, ...net.workerArgs("auditor", auditorKey)]);
     assert.equal(await honestAudit.exited, 0, honestAudit.lines.join("\n"));
     assert.ok(honestAudit.lines.some((l) => l.includes('"match":true')));
-    const disputes: bigint[] = [];
-    for (const i of [11]) {
-      const forger = hardhatAccount(i).address;
-      const stakeBefore = (await net.reader.provider(forger)).stake;
-      const bond = (await net.reader.slot(jobId, forger)).bond;
-      const audit = net.spawnWorker(`audit-${i}`, ["audit", "--challenge", "--job", jobId.toString(), "--round", "0", "--worker", forger, ...net.workerArgs("auditor", auditorKey)]);
-      assert.equal(await audit.exited, 0, audit.lines.join("\n"));
-      const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"match"') && l.includes('"challengeId"'))!);
-      assert.equal(result.match, false);
-      // the challenge is a fraud dispute in the DisputeGame (no arbiter): bisection and referees
-      // decide it; the worker node does not answer bisection moves yet (docs/contracts.md)
-      assert.ok(BigInt(result.challengeId) > 0n, "a dispute was opened in the DisputeGame");
-      disputes.push(BigInt(result.challengeId));
-      assert.ok(bond > 0n && stakeBefore >= bond);
-    }
-    // a forger cannot open a trace whose root matches its commitment: it misses its first bisection
-    // move and loses the dispute when anyone resolves it after the move window (chain time)
+    // the forger's process has exited with its job: it is not there to open its trace. The auditor
+    // raises the fraud dispute and plays the challenger's side until it is closed; the forger misses
+    // its first bisection move, and once that move window passed (chain time) the auditor resolves
     const game = net.addresses.game!;
     assert.ok(game, "the deployment names its DisputeGame");
+    const forger = hardhatAccount(11).address;
+    const bond = (await net.reader.slot(jobId, forger)).bond;
+    assert.ok(bond > 0n && (await net.reader.provider(forger)).stake >= bond);
+    const audit = net.spawnWorker("audit-11", ["audit", "--challenge", "--job", jobId.toString(), "--round", "0", "--worker", forger, ...net.workerArgs("auditor", auditorKey)]);
+    while (!audit.lines.some((l) => l.includes('"challenge raised"'))) {
+      assert.equal(audit.child.exitCode, null, audit.lines.join("\n"));
+      await new Promise((r) => setTimeout(r, 300));
+    }
     const moveWindow = await net.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "moveWindow" });
-    await assert.rejects(net.senderFor(auditor).send({ address: game, abi: disputeGameAbi, functionName: "resolve", args: [disputes[0]] }), (e: { errorName?: string; message?: string }) => /NotDue/.test(`${e.errorName} ${e.message}`));
     await net.warp(Number(moveWindow) + 1);
-    for (const id of disputes) await net.senderFor(auditor).send({ address: game, abi: disputeGameAbi, functionName: "resolve", args: [id] });
+    assert.equal(await audit.exited, 0, audit.lines.join("\n"));
+    const result = JSON.parse(audit.lines.find((l) => l.startsWith("{") && l.includes('"match"') && l.includes('"challengeId"'))!);
+    assert.equal(result.match, false);
+    assert.ok(BigInt(result.challengeId) > 0n, "a dispute was opened in the DisputeGame");
+    assert.equal(result.verdict, "Upheld");
     const fraud = (await penalties(net, jobId)).filter(([, r]) => r === "Fraud").map(([w]) => w);
     assert.deepEqual(fraud, [hardhatAccount(11).address]);
     for (const i of [11]) {

@@ -109,7 +109,8 @@ export async function startTestNetwork(opts: { port?: number; chain?: DevNodeKin
     spawnWorker(name, args, o = {}) {
       const child = spawn(process.execPath, [o.script ?? path.join(root, "worker", "cli.ts"), ...args], {
         cwd: root,
-        env: { ...process.env, WORKER_PASSWORD: PASSWORD, ...o.env },
+        // markets of these tests have no referees unless a test registers them (and sets WORKER_MIN_REFEREES)
+        env: { ...process.env, WORKER_PASSWORD: PASSWORD, WORKER_MIN_REFEREES: "0", ...o.env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       children.push(child);

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isGenerated, schemaFor } from "../../indexer/db/generate.ts";
 import { pendingDiff } from "../../indexer/db/make-migration.ts";
-import { migrate, loadMigrations } from "../../indexer/db/migrate.ts";
+import { migrate, loadMigrations, ph, splitStatements } from "../../indexer/db/migrate.ts";
 import { migrationsDir } from "../../indexer/db/migrations.ts";
 import { Store, decodeRow, encodeRow } from "../../indexer/store.ts";
 import { postgresAvailable, root, testDatabases } from "./helpers.ts";
@@ -22,6 +22,44 @@ describe("Prisma without its native engine", () => {
     const providers = (await postgresAvailable()) ? (["sqlite", "postgresql"] as const) : (["sqlite"] as const);
     const diff = await pendingDiff(providers);
     for (const p of providers) assert.equal(diff[p], "", `${p}: schema changes without a migration:\n${diff[p]}`);
+  });
+
+  it("0003_disputes (and 0004_witnesses) upgrade a database of 0002 in place: rows kept, new columns at their defaults, the legacy challenge table gone", async () => {
+    for (const tdb of await testDatabases("upgrade")) {
+      const db = await tdb.open({ migrate: false });
+      try {
+        const t = db.table("_indexer_migrations");
+        if (db.schema) await db.prisma.$executeRawUnsafe(`CREATE SCHEMA IF NOT EXISTS "${db.schema}"`);
+        await db.prisma.$executeRawUnsafe(`CREATE TABLE IF NOT EXISTS ${t} ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" BIGINT NOT NULL)`);
+        // the database as 0002 left it, with rows
+        const old = loadMigrations(db.provider).filter((m) => m.name < "0003");
+        assert.deepEqual(old.map((m) => m.name), ["0001_init", "0002_job_notes"]);
+        await db.prisma.$transaction(async (tx) => {
+          if (db.schema) await tx.$executeRawUnsafe(`SET LOCAL search_path TO "${db.schema}"`);
+          for (const m of old) {
+            for (const stmt of splitStatements(m.sql)) await tx.$executeRawUnsafe(stmt);
+            await tx.$executeRawUnsafe(`INSERT INTO ${t} ("name", "checksum", "appliedAt") VALUES (${ph(db, 1)}, ${ph(db, 2)}, ${ph(db, 3)})`, m.name, m.checksum, 1n);
+          }
+        });
+        const q = (n: number) => Array.from({ length: n }, (_, i) => ph(db, i + 1)).join(", ");
+        await db.prisma.$executeRawUnsafe(`INSERT INTO ${db.table("account")} ("address", "credited", "withdrawn", "balance", "updatedBlock") VALUES (${q(5)})`, "0x0000000000000000000000000000000000000007", "5", "2", "3", 9n);
+        await db.prisma.$executeRawUnsafe(
+          `INSERT INTO ${db.table("network")} ("id", "jobsCreated", "registeredProviders", "escrowed", "rewardsPaid", "feesPaid", "refunded", "slashed", "withdrawn", "eventsIndexed", "arbitrationPeriod", "updatedBlock") VALUES (${q(12)})`,
+          1, 4, 2, "10", "0", "0", "0", "0", "0", 77n, 3600n, 9n,
+        );
+        await db.prisma.$executeRawUnsafe(`INSERT INTO ${db.table("challenge")} ("id", "jobId", "round", "worker", "challenger", "bond", "status", "openedBlock", "openedAt", "updatedBlock") VALUES (${q(10)})`, 1n, 1n, 0, "0x01", "0x02", "1", "Open", 1n, 1n, 1n);
+        assert.deepEqual(await migrate(db), ["0003_disputes", "0004_witnesses"]);
+        const acc = await db.prisma.account.findFirstOrThrow();
+        assert.deepEqual([acc.credited, acc.balance, acc.gameCredited, acc.gameBalance], ["5", "3", "0", "0"]);
+        const net = await db.prisma.network.findFirstOrThrow();
+        assert.deepEqual([net.jobsCreated, net.eventsIndexed, net.pausedTotal, net.pausedSince, net.disputesOpened], [4, 77n, 0n, null, 0]);
+        await assert.rejects(db.prisma.$queryRawUnsafe(`SELECT * FROM ${db.table("challenge")}`));
+        assert.equal(await db.prisma.dispute.count(), 0);
+      } finally {
+        await db.close();
+        await tdb.drop();
+      }
+    }
   });
 
   for (const label of ["migrations"]) {
@@ -44,7 +82,7 @@ describe("Prisma without its native engine", () => {
           const store = new Store(db);
           await store.init();
           const huge = (2n ** 256n - 1n).toString();
-          store.create("account", { address: "0x0000000000000000000000000000000000000001", credited: huge, withdrawn: "0", balance: huge, updatedBlock: 2n ** 53n - 1n });
+          store.create("account", { address: "0x0000000000000000000000000000000000000001", credited: huge, withdrawn: "0", balance: huge, gameCredited: huge, gameWithdrawn: "0", gameBalance: huge, updatedBlock: 2n ** 53n - 1n });
           await db.prisma.$transaction((tx) => store.flush(tx));
           store.afterCommit();
           const acc = await db.prisma.account.findFirst();

@@ -34,9 +34,10 @@ export interface Chain {
   close(): Promise<void>;
 }
 
-export async function startChain(): Promise<Chain> {
+/** A Hardhat chain served over HTTP, with the market deployed by `deploy` (default: the Ignition module). */
+export async function startChain(deploy: (conn: Awaited<ReturnType<typeof network.create>>) => Promise<Ctx> = (conn) => deployMarket(conn as never)): Promise<Chain> {
   const conn = await network.create();
-  const ctx = await deployMarket(conn as never);
+  const ctx = await deploy(conn);
   const serverPath = path.join(root, "node_modules/hardhat/dist/src/internal/builtin-plugins/node/json-rpc/server.js");
   const { JsonRpcServerImplementation } = (await import(pathToFileURL(serverPath).href)) as {
     JsonRpcServerImplementation: new (c: { hostname: string; port: number; provider: unknown }) => { listen(): Promise<{ port: number }>; close(): Promise<void> };

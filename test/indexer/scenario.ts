@@ -4,7 +4,7 @@
  * that the indexer's rows agree with the contracts' own views.
  */
 import assert from "node:assert/strict";
-import { getAddress, keccak256, toHex, type Address } from "viem";
+import { encodeAbiParameters, getAddress, keccak256, parseAbiParameters, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   commit,
@@ -15,20 +15,22 @@ import {
   keyProof,
   joinAll,
   modelHashFor,
+  registerProvider,
   registerProviders,
+  traceFor,
   vote,
   type Ctx,
   type Provider,
 } from "../helpers/market.ts";
 import type { Db } from "../../indexer/db/index.ts";
-import { JobStatus, RoundStatus, ChallengeStatus } from "../../shared/types.ts";
+import { DisputeKind, DisputePhase, JobStatus, RoundStatus } from "../../shared/types.ts";
 
 /**
  * test/helpers/market.ts types the deployed contracts as `never` under tsc here (the Ignition-viem
  * type extensions do not resolve); this view types them loosely for direct calls.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Contracts = { token: any; registry: any; market: any };
+export type Contracts = { token: any; registry: any; market: any; game: any };
 export const L = (ctx: Ctx) => ctx as unknown as Contracts;
 
 export interface Scenario {
@@ -146,6 +148,10 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
     if (row.startedAt !== null) assert.equal(row.currentRound, s.currentRound, `job ${id} round`);
     assert.equal(row.endedAt === null ? 0n : row.endedAt, s.endedAt, `job ${id} endedAt`);
     assert.equal(row.createdAt, s.createdAt, `job ${id} createdAt`);
+    assert.equal(row.openDisputes, await L(ctx).market.read.openDisputesOf([id]), `job ${id} open disputes`);
+    assert.equal(row.reserved, (await L(ctx).market.read.reservedOf([id])).toString(), `job ${id} reserved escrow`);
+    const cancelAt = await L(ctx).market.read.cancelAt([id]);
+    if (cancelAt !== 0n) assert.equal(row.cancelAt, cancelAt, `job ${id} cancelAt`);
     const workers = await L(ctx).market.read.workersOf([id]);
     for (const w of workers) {
       accounts.add(getAddress(w));
@@ -163,14 +169,24 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
       assert.equal(r.status, RoundStatus[onchain.status], `job ${id} round ${r.round} status`);
       assert.equal(r.committedMask, BigInt(onchain.committedMask), `job ${id} round ${r.round} committed`);
       assert.equal(r.votedMask, BigInt(onchain.votedMask), `job ${id} round ${r.round} voted`);
-      assert.equal(r.commitDeadline, onchain.commitDeadline);
-      const commits = await prisma.commitment.count({ where: { jobId: id, round: r.round } });
-      assert.equal(commits, r.commitCount);
+      // the chain's view extends a round's deadlines by every pause since it started
+      const net = await prisma.network.findUniqueOrThrow({ where: { id: 1 } });
+      assert.equal(net.pausedTotal, await L(ctx).market.read.pausedTotal(), "paused time");
+      assert.equal(r.commitDeadline + net.pausedTotal - r.pauseBase, onchain.commitDeadline, `job ${id} round ${r.round} commit deadline`);
+      if (r.voteDeadline !== null) assert.equal(r.voteDeadline + net.pausedTotal - r.pauseBase, onchain.voteDeadline, `job ${id} round ${r.round} vote deadline`);
+      const commits = await prisma.commitment.findMany({ where: { jobId: id, round: r.round } });
+      assert.equal(commits.length, r.commitCount);
+      // the trace root binds the commitment on chain: commitmentOf[keccak(job, round, update)] = keccak(worker, traceRoot)
+      for (const c of commits) {
+        const key = keccak256(encodeAbiParameters(parseAbiParameters("uint256, uint32, bytes32"), [id, r.round, c.updateHash as Hex]));
+        const binding = keccak256(encodeAbiParameters(parseAbiParameters("address, bytes32"), [c.worker as Address, c.traceRoot as Hex]));
+        assert.equal(await L(ctx).market.read.commitmentOf([key]), binding, `commitment ${c.id} trace root`);
+      }
+      const reserved = await L(ctx).market.read.reservedFor([id, r.round]);
+      assert.equal(r.reserved !== null && r.verdict === null && r.reserveRefunded === null ? BigInt(r.reserved) : 0n, reserved, `job ${id} round ${r.round} reserve`);
     }
   }
-  // disputes live in the DisputeGame (issue 13), whose events are not indexed yet: no challenge rows
-  assert.equal(await prisma.challenge.count(), 0);
-  void ChallengeStatus;
+  await verifyDisputes(db, ctx, accounts);
   for (const p of await prisma.provider.findMany()) {
     const onchain = await L(ctx).registry.read.providerOf([p.address as Address]);
     assert.equal(p.stake, onchain.stake.toString(), `provider ${p.address} stake`);
@@ -189,4 +205,228 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
   const net = await prisma.network.findUnique({ where: { id: 1 } });
   const live = await prisma.job.findMany({ where: { status: { in: ["Open", "Running"] } } });
   assert.equal(net?.escrowed, live.reduce((s, j) => s + BigInt(j.escrow), 0n).toString(), "network escrow");
+}
+
+// ------------------------------------------------------------------ disputes (DisputeGame)
+
+export const PHASE = Object.fromEntries(DisputePhase.map((p, i) => [p, i])) as Record<(typeof DisputePhase)[number], number>;
+
+export interface DisputeScenario {
+  jobId: bigint;
+  workers: Provider[];
+  referees: Provider[];
+  cheater: Provider;
+  /** The step dispute's challenger (the job's poster). */
+  poster: Address;
+  /** The fraud dispute on the cheater's round-0 commitment (upheld by a 2-1 panel). */
+  stepId: bigint;
+  /** A challenge of the finalized round 0 that the panel rejects. */
+  rejectedId: bigint;
+  /** The settlement of round 1, which expired with split votes. */
+  settleId: bigint;
+  /** A second job whose round 0 a Sybil majority finalized with garbage: overturned, the job failed. */
+  overturnedJob: bigint;
+  overturnId: bigint;
+  /** A third job whose expired round's reserve nobody settled: released to the poster. */
+  releasedJob: bigint;
+}
+
+/**
+ * A job with disputes in the DisputeGame: three referees (registered providers outside the job)
+ * join the game; worker 2 commits a forged trace in round 0, the poster challenges it and bisects
+ * down to the forged step, the panel upholds it 2-1 (the minority referee is slashed); a challenge of
+ * the finalized round 0 is rejected; round 1 expires with split votes and is settled by referees
+ * (the wrong voter slashed, its reward clawed back); in a second job a Sybil majority finalizes
+ * garbage and the referees overturn it (the job fails); in a third an expired round's reserve is
+ * released to the poster after the challenge window; the market is paused and unpaused; a referee
+ * leaves and a challenger withdraws. Uses spare wallets others[6..12].
+ */
+export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: () => Promise<void> } = {}): Promise<DisputeScenario> {
+  const game = L(ctx).game;
+  const poster = ctx.others[6] as Provider["wallet"];
+  const workers: Provider[] = [];
+  for (const i of [7, 8, 9]) workers.push(await registerProvider(ctx, ctx.others[i] as Provider["wallet"]));
+  const referees: Provider[] = [];
+  for (const i of [10, 11, 12]) {
+    const r = await registerProvider(ctx, ctx.others[i] as Provider["wallet"]);
+    await fund(ctx, r.wallet, 100n * E18, game.address);
+    await game.write.registerReferee({ account: r.wallet.account });
+    referees.push(r);
+  }
+  const [w0, w1, cheat] = workers;
+  const jobId = await createJob(ctx, poster, jobParams({ rounds: 2, maxWorkers: 3, minWorkers: 2 }));
+  await joinAll(ctx, jobId, workers);
+  // round 0: the cheater's trace forks at step 2 (its update differs too); everyone votes the same model
+  const truth = traceFor(jobId, 0, cheat.address);
+  const forged = traceFor(jobId, 0, cheat.address, { forkAt: 2 });
+  await commit(ctx, w0, jobId, 0, 2.5);
+  await commit(ctx, w1, jobId, 0, 2.5);
+  await commit(ctx, cheat, jobId, 0, 2.5, undefined, undefined, forged);
+  for (const w of workers) {
+    if ((await L(ctx).market.read.jobState([jobId])).currentRound !== 0) break; // finalized by the quorum
+    await vote(ctx, w, jobId, 0, modelHashFor(jobId, 0), 0b111);
+  }
+
+  // the poster challenges the cheater's commitment and bisects
+  await fund(ctx, poster, 20n * E18, game.address);
+  const last = forged.leaves.length - 1;
+  await game.write.challengeStep([jobId, 0, cheat.address, forged.leaves[last], forged.root], { account: poster.account });
+  const stepId: bigint = await game.read.disputeCount();
+  await game.write.startBisection([stepId, forged.leaves.length, forged.proof(last)], { account: cheat.wallet.account });
+  for (let i = 0; i < 8; i++) {
+    if ((await game.read.disputeOf([stepId])).phase === PHASE.Refereeing) break;
+    const [, , mid] = await game.read.interval([stepId]);
+    await game.write.revealMidpoint([stepId, forged.leaves[mid], forged.proof(mid)], { account: cheat.wallet.account });
+    await game.write.respondMidpoint([stepId, forged.leaves[mid] === truth.leaves[mid]], { account: poster.account });
+  }
+  assert.equal((await game.read.disputeOf([stepId])).phase, PHASE.Refereeing, "bisection ended on one step");
+  // both sides publish the witness of the agreed state for the panel
+  await game.write.postWitness([stepId, keccak256(toHex("witness by the worker"))], { account: cheat.wallet.account });
+  await game.write.postWitness([stepId, keccak256(toHex("witness by the challenger"))], { account: poster.account });
+  // two referees find the step wrong, one votes with the worker (and is slashed as the minority)
+  const panel = (await game.read.panelOf([stepId])) as Address[];
+  for (const [i, a] of panel.entries()) {
+    const r = referees.find((x) => x.address.toLowerCase() === a.toLowerCase())!;
+    await game.write.voteStep([stepId, i === 0], { account: r.wallet.account });
+  }
+  await game.write.resolve([stepId]);
+  assert.equal((await L(ctx).market.read.workerSlot([jobId, cheat.address])).active, false, "the cheater was removed");
+
+  // a challenge of the finalized round 0 that the referees reject (they recompute the same result)
+  await fund(ctx, w0.wallet, 20n * E18, game.address);
+  await game.write.challengeRound([jobId, 0], { account: w0.wallet.account });
+  const rejectedId: bigint = await game.read.disputeCount();
+  for (const a of (await game.read.panelOf([rejectedId])) as Address[]) {
+    const r = referees.find((x) => x.address.toLowerCase() === a.toLowerCase())!;
+    await game.write.voteRound([rejectedId, modelHashFor(jobId, 0), 0b111], { account: r.wallet.account });
+  }
+  await game.write.resolve([rejectedId]);
+
+  // round 1: the two remaining workers vote different results; the round expires and is settled
+  await commit(ctx, w0, jobId, 1, 2.4);
+  await commit(ctx, w1, jobId, 1, 2.4);
+  await vote(ctx, w0, jobId, 1, modelHashFor(jobId, 1), 0b011);
+  await vote(ctx, w1, jobId, 1, keccak256(toHex("wrong aggregate")), 0b011);
+  await increaseTime(ctx, 400);
+  await L(ctx).market.write.expireRound([jobId], { account: poster.account });
+  assert.ok((await L(ctx).market.read.reservedFor([jobId, 1])) > 0n, "the voters' escrow is reserved");
+  await hooks.beforeSettlement?.();
+  await fund(ctx, w0.wallet, 20n * E18, game.address);
+  await game.write.challengeRound([jobId, 1], { account: w0.wallet.account });
+  const settleId: bigint = await game.read.disputeCount();
+  for (const a of (await game.read.panelOf([settleId])) as Address[]) {
+    const r = referees.find((x) => x.address.toLowerCase() === a.toLowerCase())!;
+    await game.write.voteRound([settleId, modelHashFor(jobId, 1), 0b011], { account: r.wallet.account });
+  }
+  await game.write.resolve([settleId]);
+  assert.equal((await L(ctx).market.read.workerSlot([jobId, w1.address])).active, false, "the wrong voter was removed");
+
+  // a Sybil majority (w1 and the cheater) finalizes garbage that excludes w0; w0 has it overturned
+  const overturnedJob = await createJob(ctx, poster, jobParams({ rounds: 2, maxWorkers: 3, minWorkers: 2 }));
+  await joinAll(ctx, overturnedJob, workers);
+  for (const w of workers) await commit(ctx, w, overturnedJob, 0, 2.2);
+  const garbage = keccak256(toHex("sybil model"));
+  await vote(ctx, w0, overturnedJob, 0, modelHashFor(overturnedJob, 0), 0b111);
+  await vote(ctx, w1, overturnedJob, 0, garbage, 0b110);
+  await vote(ctx, cheat, overturnedJob, 0, garbage, 0b110);
+  assert.equal(RoundStatus[(await L(ctx).market.read.roundOf([overturnedJob, 0])).status], "Finalized");
+  await fund(ctx, w0.wallet, 20n * E18, game.address);
+  await game.write.challengeRound([overturnedJob, 0], { account: w0.wallet.account });
+  const overturnId: bigint = await game.read.disputeCount();
+  for (const a of (await game.read.panelOf([overturnId])) as Address[]) {
+    const r = referees.find((x) => x.address.toLowerCase() === a.toLowerCase())!;
+    await game.write.voteRound([overturnId, modelHashFor(overturnedJob, 0), 0b111], { account: r.wallet.account });
+  }
+  await game.write.resolve([overturnId]);
+  assert.equal(JobStatus[(await L(ctx).market.read.jobState([overturnedJob])).status], "Failed", "a job built on a wrong model fails");
+
+  // an expired round's reserve that nobody asks referees to settle goes back to the poster
+  const releasedJob = await createJob(ctx, poster, jobParams({ rounds: 1, maxWorkers: 2, minWorkers: 2 }));
+  await joinAll(ctx, releasedJob, [w0, w1]);
+  await commit(ctx, w0, releasedJob, 0, 2.1);
+  await commit(ctx, w1, releasedJob, 0, 2.1);
+  await vote(ctx, w0, releasedJob, 0, modelHashFor(releasedJob, 0), 0b11);
+  await vote(ctx, w1, releasedJob, 0, garbage, 0b11);
+  await increaseTime(ctx, 400);
+  await L(ctx).market.write.expireRound([releasedJob], { account: poster.account });
+  await increaseTime(ctx, 86_401);
+  await ctx.marketModule.write.releaseReserve([releasedJob, 0], { account: poster.account });
+  assert.equal(await L(ctx).market.read.reservedFor([releasedJob, 0]), 0n);
+  await L(ctx).market.write.pause({ account: ctx.deployer.account });
+  await L(ctx).market.write.unpause({ account: ctx.deployer.account });
+
+  // a referee leaves (its stake credited in the game) and the poster withdraws its game balance
+  await game.write.leaveReferees({ account: referees[2].wallet.account });
+  await game.write.withdraw({ account: poster.account });
+  return { jobId, workers, referees, cheater: cheat, poster: poster.account.address, stepId, rejectedId, settleId, overturnedJob, overturnId, releasedJob };
+}
+
+const ZERO = "0x0000000000000000000000000000000000000000";
+const ZERO32 = `0x${"0".repeat(64)}`;
+
+/** Compares the dispute, panel, referee and game-balance rows with the DisputeGame's views. */
+export async function verifyDisputes(db: Db, ctx: Ctx, accounts: Set<Address> = new Set()): Promise<void> {
+  const { prisma } = db;
+  const game = L(ctx).game;
+  const count: bigint = await game.read.disputeCount();
+  assert.equal(await prisma.dispute.count(), Number(count), "dispute count");
+  for (let id = 1n; id <= count; id++) {
+    const d = await game.read.disputeOf([id]);
+    const row = await prisma.dispute.findUnique({ where: { id } });
+    assert.ok(row, `dispute ${id}`);
+    assert.equal(row.kind, DisputeKind[d.kind], `dispute ${id} kind`);
+    assert.equal(row.phase, DisputePhase[d.phase], `dispute ${id} phase`);
+    assert.equal(row.jobId, d.jobId);
+    assert.equal(row.round, d.round);
+    assert.equal(row.worker, d.worker === ZERO ? null : getAddress(d.worker), `dispute ${id} worker`);
+    assert.equal(row.challenger, getAddress(d.challenger));
+    assert.equal(row.bond, d.bond.toString(), `dispute ${id} bond`);
+    assert.equal(row.traceRoot, d.traceRoot === ZERO32 ? null : d.traceRoot, `dispute ${id} trace root`);
+    assert.equal(row.panelCount, d.panels, `dispute ${id} panels`);
+    assert.equal(row.votes, d.votes, `dispute ${id} votes`);
+    assert.equal(row.deadline, d.deadline, `dispute ${id} deadline`);
+    assert.equal(row.pauseBase, d.pauseBase, `dispute ${id} pause base`);
+    assert.equal(row.phase === "Closed", row.verdict !== null, `dispute ${id}: a verdict exactly when closed`);
+    accounts.add(getAddress(d.challenger));
+    if (d.worker !== ZERO) accounts.add(getAddress(d.worker));
+    if (d.kind === 0 && row.lo !== null) {
+      const [lo, hi] = await game.read.interval([id]);
+      assert.equal(BigInt(row.lo), lo, `dispute ${id} agreed index`);
+      if (row.hi !== null) assert.equal(row.hi, hi, `dispute ${id} disputed index`);
+      assert.equal(row.hiLeaf, d.hiLeaf, `dispute ${id} disputed leaf`);
+      assert.equal(row.loLeaf ?? ZERO32, d.loLeaf, `dispute ${id} agreed leaf`);
+    }
+    const moves = await prisma.disputeMove.count({ where: { disputeId: id, kind: "Answered" } });
+    assert.equal(moves, row.moveCount);
+    // the current panel: the same referees as the game's
+    const panel = ((await game.read.panelOf([id])) as Address[]).map((a) => getAddress(a)).sort();
+    const members = await prisma.panelMember.findMany({ where: { disputeId: id, panelNumber: row.panelCount } });
+    assert.deepEqual(members.map((m) => m.referee).sort(), panel, `dispute ${id} panel`);
+    const p = await prisma.disputePanel.findUnique({ where: { id: `${id}-${row.panelCount}` } });
+    if (row.panelCount > 0) {
+      assert.equal(p?.size, panel.length);
+      assert.equal(p?.votes, members.filter((m) => m.vote !== null).length);
+    }
+  }
+  const registered = new Set(((await game.read.referees()) as Address[]).map((a) => getAddress(a)));
+  assert.equal(await prisma.referee.count({ where: { registered: true } }), registered.size, "registered referees");
+  for (const r of await prisma.referee.findMany()) {
+    const onchain = await game.read.refereeOf([r.address as Address]);
+    assert.equal(r.registered, onchain.registered, `referee ${r.address} registered`);
+    assert.equal(r.registered, registered.has(r.address as Address));
+    assert.equal(r.openPanels, onchain.openPanels, `referee ${r.address} open panels`);
+    assert.equal(r.stake, onchain.stake.toString(), `referee ${r.address} stake`);
+    accounts.add(r.address as Address);
+  }
+  accounts.add(getAddress(await L(ctx).market.read.treasury()));
+  for (const acc of accounts) {
+    const row = await prisma.account.findUnique({ where: { address: acc } });
+    assert.equal(row?.gameBalance ?? "0", (await game.read.balanceOf([acc])).toString(), `game balance of ${acc}`);
+  }
+  const net = await prisma.network.findUnique({ where: { id: 1 } });
+  if (net) {
+    assert.equal(net.disputeGame, getAddress(game.address));
+    assert.equal(net.disputesOpened, Number(count));
+    assert.equal(net.referees, registered.size);
+  }
 }

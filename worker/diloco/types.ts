@@ -6,6 +6,7 @@
  * data shard, seed, round, workerIndex, steps), `Trainer.train` returns bit-identical
  * params and losses, in this process or another one. This is what makes replay audits possible.
  */
+import type { StateDigests } from "./trace/index.ts";
 
 /** One named tensor inside the flat parameter vector (row-major). */
 export interface TensorSpec {
@@ -84,6 +85,14 @@ export interface TrainRequest {
   innerState?: InnerState;
   /** Progress callback after each inner step (steps done so far, that step's loss); optional for trainers. */
   onStep?: (done: number, loss: number) => void;
+  /**
+   * Local index of the first step within the round (default 0): batch k of the round is sampled for
+   * step firstStep + k and the learning rate is taken at stepOffset + firstStep + k. A referee
+   * recomputes one disputed step s of a round with `firstStep: s, steps: 1` from the witnessed state.
+   */
+  firstStep?: number;
+  /** Report the SHA-256 digests of the full training state after every step (`TrainResult.stateDigests`, round traces). */
+  traceDigests?: boolean;
 }
 
 /** AdamW moments (flat, in layout order) and the number of steps they have seen (bias correction). */
@@ -104,6 +113,8 @@ export interface TrainResult {
   /** AdamW state after the last step (continue from it with `TrainRequest.innerState`); both real
    *  trainers return it, a test double without optimiser state may omit it. */
   innerState?: InnerState;
+  /** With `TrainRequest.traceDigests`: digests of (params, m, v) after each step, in order (worker/diloco/trace). */
+  stateDigests?: StateDigests[];
 }
 
 /**

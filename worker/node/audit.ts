@@ -6,9 +6,13 @@
  * finding. Optionally raises an on-chain challenge (posting the job's challenge bond).
  */
 import { disputeGameAbi } from "../../shared/abis.ts";
-import { getAddress, zeroAddress, type Address, type Hex } from "viem";
-import { testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
-import { fetchGlobalState, loadJobContext, trainRound } from "./job-context.ts";
+import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
+import { testTokenAbi } from "../../shared/abis.ts";
+import { gameAddress, pursueStepChallenge } from "./step-dispute.ts";
+import type { RoundStart } from "./round-trace.ts";
+import { decodeUpdate } from "../diloco/format/update.ts";
+import { decodeSnapshot, sameCarriedState, type StateSnapshot } from "../diloco/trace/snapshot.ts";
+import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -33,10 +37,24 @@ export interface AuditResult {
   /** Tolerance mode: the measured distance of the audited round. */
   tolerance?: { relL2: number; lossDiff: number };
   challengeId?: bigint;
+  /** With a challenge: how the dispute ended (the DisputeResolved verdict). */
+  verdict?: "Upheld" | "Rejected" | "Dropped";
+  /** Rounds the audit trained: from the snapshots the updates name, at most the audited round and the
+   *  worker's previous committed one (constant in the round); otherwise every committed round from 0. */
+  replayedRounds: number[];
+  /** "snapshot": started from the state snapshot named by the audited round's update; "round 0": full replay. */
+  from: "snapshot" | "round 0";
+}
+
+/** The auditor's own trace of the first mismatching round and the start state it was trained from. */
+export interface ReplayEvidence {
+  round: number;
+  leaves: Hex[];
+  start: RoundStart;
 }
 
 /** Replays `worker`'s rounds 0..round and compares hashes (no transaction). */
-export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId">> {
+export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, backend?: BackendChoice): Promise<Omit<AuditResult, "challengeId"> & { evidence?: ReplayEvidence }> {
   const worker = getAddress(workerIn);
   const slot = await reader.slot(jobId, worker);
   if (!slot.joined) throw new Error(`${worker} is not a worker of job ${jobId}`);
@@ -49,6 +67,20 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   const crossClass = mine.backend !== want.backend || mine.determinismClass !== want.determinism;
   if (crossClass && !want.tolerance) throw new Error(`job ${jobId} pins ${want.backend} "${want.determinism}" and declares no cross-class tolerance; this auditor runs ${mine.backend} "${mine.determinismClass}": audit it from a worker in the job's class`);
   const ctx = await loadJobContext({ jobId, params, workerCount: job.workerCount, blobs, backend, crossClass });
+  if (!crossClass) {
+    // the snapshot audit runs on the job's determinism class only: it compares states bit for bit
+    let fromSnapshot: ReplayOutcome | undefined;
+    try {
+      fromSnapshot = await replayFromSnapshot(ctx, reader, blobs, jobId, round, worker, slot.index);
+    } catch (err) {
+      await ctx.trainer.dispose();
+      throw err;
+    }
+    if (fromSnapshot) {
+      await ctx.trainer.dispose();
+      return fromSnapshot;
+    }
+  }
   let tolerance: { relL2: number; lossDiff: number } | undefined;
   const starts = await reader.roundStartHashes(jobId);
   let residual: Float32Array | null = null;
@@ -56,6 +88,8 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
+  let evidence: ReplayEvidence | undefined;
+  const replayedRounds: number[] = [];
   for (let r = 0; r <= round; r++) {
     const commit = (await reader.commitments(jobId, r)).find((c) => c.worker === worker);
     if (!commit) {
@@ -65,7 +99,9 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
     const startHash = starts.get(r);
     if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const out = await trainRound(ctx, { global, residual, innerState, round: r, workerIndex: slot.index });
+    const startOf: RoundStart = { startModelHash: startHash, global, residual, innerState, round: r, workerIndex: slot.index };
+    replayedRounds.push(r);
+    const out = await trainRound(ctx, { global, startModelHash: startHash, residual, innerState, round: r, workerIndex: slot.index });
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
     let same = out.hash === commit.updateHash.toLowerCase();
@@ -74,34 +110,120 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
       same = check.pass;
       if (r === round) tolerance = { relL2: check.relL2, lossDiff: check.lossDiff };
     }
-    if (!same && firstMismatchRound === undefined) firstMismatchRound = r;
+    if (!same && firstMismatchRound === undefined) {
+      firstMismatchRound = r;
+      if (!crossClass) evidence = { round: r, leaves: out.traceLeaves, start: startOf };
+    }
     if (r === round) {
       committedHash = commit.updateHash;
       replayedHash = out.hash;
     }
   }
   await ctx.trainer.dispose();
-  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}) };
+  return { jobId, round, worker, committedHash: committedHash!, replayedHash: replayedHash!, match: firstMismatchRound === undefined, firstMismatchRound, mode: crossClass ? "tolerance" : "replay", ...(tolerance ? { tolerance } : {}), ...(evidence ? { evidence } : {}), replayedRounds, from: "round 0" };
 }
 
-/** Audits and, when asked and the replay differs, challenges the worker's commitment of `round`. */
-export async function auditRound(p: Provider, opts: { jobId: bigint; round: number; worker: Address; challenge: boolean }): Promise<AuditResult> {
-  const result: AuditResult = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker, p.config.backend);
+type ReplayOutcome = Omit<AuditResult, "challengeId"> & { evidence?: ReplayEvidence };
+
+/** The state snapshot named by a commitment's update blob, or undefined when the update names none. */
+async function snapshotOf(ctx: JobContext, blobs: BlobStore, updateHash: Hex): Promise<StateSnapshot | undefined> {
+  const update = decodeUpdate(await blobs.get(updateHash), { expectedLayout: ctx.trainer.layout });
+  if (!update.stateRef) return undefined;
+  return decodeSnapshot(await blobs.get(update.stateRef));
+}
+
+/** Why a snapshot cannot be `round`'s start for this worker, or undefined. */
+function snapshotProblem(ctx: JobContext, s: StateSnapshot, round: number, index: number, startHash: Hex): string | undefined {
+  const t = ctx.spec.training;
+  if (s.round !== round || s.workerIndex !== index) return `it names round ${s.round} of worker index ${s.workerIndex}`;
+  if (s.startModelHash !== startHash.toLowerCase()) return `it starts from model ${s.startModelHash}, the round from ${startHash}`;
+  if (s.size !== ctx.trainer.layout.size) return `it has ${s.size} parameters, the model ${ctx.trainer.layout.size}`;
+  if (s.innerState && !t.keepInnerState) return "it carries AdamW moments the spec does not keep";
+  if (s.residual && !t.compression.errorFeedback) return "it carries a residual without error feedback";
+  return undefined;
+}
+
+/**
+ * Audit from the snapshots the updates name (issue 11): replays round `round` from the snapshot its
+ * update names, and checks that snapshot by replaying the worker's previous committed round from that
+ * round's own snapshot (its update must match and its end state must equal the snapshot bit for bit).
+ * Two rounds of training whatever `round` is. Undefined when an update names no snapshot (older workers).
+ */
+async function replayFromSnapshot(ctx: JobContext, reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, worker: Address, index: number): Promise<ReplayOutcome | undefined> {
+  const starts = await reader.roundStartHashes(jobId);
+  const commitOf = async (r: number) => (await reader.commitments(jobId, r)).find((c) => c.worker === worker);
+  const commit = await commitOf(round);
+  if (!commit) throw new Error(`${worker} committed nothing in round ${round} of job ${jobId}`);
+  let prev: number | undefined;
+  for (let r = round - 1; r >= 0 && prev === undefined; r--) if (await commitOf(r)) prev = r;
+  const snap = await snapshotOf(ctx, blobs, commit.updateHash);
+  const prevCommit = prev !== undefined ? await commitOf(prev) : undefined;
+  const prevSnap = prevCommit ? await snapshotOf(ctx, blobs, prevCommit.updateHash) : undefined;
+  if (!snap || (prev !== undefined && !prevSnap)) return undefined;
+
+  const replayedRounds: number[] = [];
+  const run = async (r: number, s: { residual: Float32Array | null; innerState: InnerState | null }) => {
+    const startModelHash = starts.get(r);
+    if (!startModelHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
+    const global = await fetchGlobalState(ctx, blobs, startModelHash);
+    const start: RoundStart = { startModelHash, global, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index };
+    const out = await trainRound(ctx, { global, startModelHash, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index });
+    replayedRounds.push(r);
+    return { out, start, leaves: out.traceLeaves };
+  };
+  const base = { jobId, round, worker, committedHash: commit.updateHash, mode: "replay" as const, from: "snapshot" as const, replayedRounds };
+
+  // 1. the previous committed round, from its snapshot: its update, then the state it hands over
+  let carried: { residual: Float32Array | null; innerState: InnerState | null } = { residual: null, innerState: null };
+  if (prev !== undefined) {
+    const problem = snapshotProblem(ctx, prevSnap!, prev, index, starts.get(prev)!);
+    const p = await run(prev, problem ? { residual: null, innerState: null } : prevSnap!);
+    if (problem || p.out.hash !== prevCommit!.updateHash.toLowerCase()) {
+      return { ...base, replayedHash: p.out.hash, match: false, firstMismatchRound: prev, evidence: { round: prev, leaves: p.leaves, start: p.start } };
+    }
+    carried = { residual: p.out.nextState.residual, innerState: ctx.spec.training.keepInnerState ? (p.out.train.innerState ?? null) : null };
+  }
+  // 2. the audited round must start from exactly that state
+  const problem = snapshotProblem(ctx, snap, round, index, starts.get(round)!) ?? (sameCarriedState(carried, snap) ? undefined : "it is not the state the worker's previous round left");
+  const r = await run(round, problem ? carried : snap);
+  const match = !problem && r.out.hash === commit.updateHash.toLowerCase();
+  return { ...base, replayedHash: r.out.hash, match, ...(match ? {} : { firstMismatchRound: round, evidence: { round, leaves: r.leaves, start: r.start } }) };
+}
+
+/**
+ * Audits and, when asked and the replay differs, challenges the worker's commitment of the first
+ * mismatching round, then plays the challenger's side of the dispute until it is closed (a missed
+ * move loses the challenge bond): agrees with a revealed midpoint exactly when it equals its own
+ * replay's leaf, publishes the witness of the agreed state for the referees, and resolves.
+ */
+export async function auditRound(p: Provider, opts: { jobId: bigint; round: number; worker: Address; challenge: boolean; signal?: AbortSignal }): Promise<AuditResult> {
+  const { evidence, ...result }: AuditResult & { evidence?: ReplayEvidence } = await replayWorker(p.reader, p.blobs, opts.jobId, opts.round, opts.worker, p.config.backend);
   p.log(result.match ? "audit: commitment reproduced" : "audit: MISMATCH", { jobId: opts.jobId, round: opts.round, worker: result.worker, committed: result.committedHash, replayed: result.replayedHash, firstMismatchRound: result.firstMismatchRound });
   if (!result.match && opts.challenge) {
-    const challengeRound = result.firstMismatchRound ?? opts.round;
+    // bisection needs the auditor's own bit-exact trace: only an auditor of the job's determinism class can pursue it
+    if (!evidence) throw new Error(`a step challenge needs a bit-exact replay, and this auditor is outside the job's determinism class (${result.mode} audit): report the finding, or audit from a worker in the job's class`);
+    const challengeRound = evidence.round;
     const params = await p.reader.jobParams(opts.jobId);
-    // the configured game, or the one the market names on chain (its only dispute game)
-    const named = p.config.addresses.game ?? (await p.reader.client.readContract({ address: p.config.addresses.market, abi: trainingMarketAbi, functionName: "disputeGame" }));
-    const game = named && named !== zeroAddress ? named : undefined;
+    const game = await gameAddress(p);
     if (!game) throw new Error("this deployment has no DisputeGame address (set GAME_ADDRESS or redeploy with Ignition)");
     const commitment = await p.reader.commitment(opts.jobId, challengeRound, result.worker);
     if (!commitment) throw new Error(`no commitment of ${result.worker} in round ${challengeRound}`);
     await p.sender.send({ address: p.config.addresses.token, abi: testTokenAbi, functionName: "approve", args: [game, params.challengeBond] });
-    await p.sender.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [opts.jobId, challengeRound, result.worker, commitment.updateHash, commitment.traceRoot] });
-    const id = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "disputeCount" });
+    const receipt = await p.sender.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [opts.jobId, challengeRound, result.worker, commitment.updateHash, commitment.traceRoot] });
+    const opened = parseEventLogs({ abi: disputeGameAbi, logs: receipt.logs, eventName: "StepChallenged" });
+    const id = opened[0].args.id;
     result.challengeId = id;
     p.log("challenge raised", { challengeId: id, jobId: opts.jobId, round: challengeRound, worker: result.worker });
+    const job = await p.reader.jobState(opts.jobId);
+    const ctx = await loadJobContext({ jobId: opts.jobId, params, workerCount: job.workerCount, blobs: p.blobs, backend: p.config.backend });
+    try {
+      await pursueStepChallenge(p, game, id, evidence.leaves, ctx, evidence.start, { pollMs: p.config.pollMs, signal: opts.signal });
+    } finally {
+      await ctx.trainer.dispose();
+    }
+    const resolved = await p.reader.client.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "DisputeResolved", args: { id }, fromBlock: receipt.blockNumber });
+    result.verdict = (["Upheld", "Rejected", "Dropped"] as const)[resolved[0]?.args.verdict ?? 2];
+    p.log("challenge closed", { challengeId: id, verdict: result.verdict });
   }
   return result;
 }

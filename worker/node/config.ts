@@ -24,6 +24,10 @@ export interface WorkerConfig {
   minReward: bigint;
   /** Accept only jobs whose model has at most this many parameters. */
   maxParams: number;
+  /** Accept only jobs whose penalty per offence is at most this (basis points). */
+  maxPenaltyBps: number;
+  /** Accept only jobs of a market whose dispute game has at least this many referees outside the job. */
+  minReferees: number;
   pollMs: number;
   /** First block of event scans (the market's deployment block); undefined: found on the chain. */
   fromBlock?: bigint;
@@ -48,6 +52,8 @@ export const CONFIG_KEYS = {
   "data-dir": "WORKER_DATA_DIR",
   "min-reward": "WORKER_MIN_REWARD",
   "max-params": "WORKER_MAX_PARAMS",
+  "max-penalty-bps": "WORKER_MAX_PENALTY_BPS",
+  "min-referees": "WORKER_MIN_REFEREES",
   "poll-ms": "WORKER_POLL_MS",
   "from-block": "DEPLOY_BLOCK",
   "priority-fee": "PRIORITY_FEE_WEI",
@@ -72,6 +78,8 @@ export const CONFIG_HELP: Record<ConfigKey, { arg: string; help: string }> = {
   "data-dir": { arg: "<dir>", help: "worker state (default .data/worker)" },
   "min-reward": { arg: "<base units>", help: "accept only jobs paying at least this per round" },
   "max-params": { arg: "<n>", help: "accept only models with at most this many parameters" },
+  "max-penalty-bps": { arg: "<bps>", help: "accept only jobs whose penalty per offence is at most this (default 2500 = 25 %)" },
+  "min-referees": { arg: "<n>", help: "accept only jobs whose dispute game has at least this many referees outside the job (default 3; 0 accepts a market nobody can judge)" },
   "poll-ms": { arg: "<ms>", help: "chain polling interval (default 1000; never faster than a quarter block)" },
   "from-block": { arg: "<n>", help: "first block of event scans: the market's deployment block (default: found on the chain)" },
   "priority-fee": { arg: "<wei>", help: "lowest priority fee of this account's transactions (default: the node's suggestion)" },
@@ -205,6 +213,8 @@ export function resolveConfig(raw: Partial<Record<ConfigKey, string>>, opts: { n
     dataDir,
     minReward: BigInt(minRewardRaw),
     maxParams: intIn(raw, "max-params", WORKER_LIMITS.maxParams, 1, 2 ** 40),
+    maxPenaltyBps: intIn(raw, "max-penalty-bps", 2500, 0, 10_000),
+    minReferees: intIn(raw, "min-referees", 3, 0, 1000),
     pollMs: intIn(raw, "poll-ms", 1000, 10, 600_000),
     fromBlock: bigIn(raw, "from-block"),
     minPriorityFee: bigIn(raw, "priority-fee"),

@@ -10,6 +10,8 @@ import { loadCorpus, makeShards, CORPUS_PACKAGE, type ShardedCorpus } from "../d
 import { DatasetError } from "../diloco/data/dataset.ts";
 import { decodeGlobalState, type GlobalState } from "../diloco/outer/index.ts";
 import { runWorkerRound, type WorkerRoundOutput } from "../diloco/round/index.ts";
+import { blobId } from "../diloco/hash.ts";
+import { encodeSnapshot } from "../diloco/trace/snapshot.ts";
 import { decodeJobSpec, assertSpecMatchesChain, isDatasetData, type JobSpec } from "../spec/job-spec.ts";
 import type { DataShard, InnerState, Trainer } from "../diloco/types.ts";
 import type { JobParams } from "../../shared/types.ts";
@@ -75,15 +77,21 @@ export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: 
 /**
  * One worker's round exactly as the job spec prescribes it (synchronous schedule): train H steps
  * from the global model (continuing the worker's inner AdamW state when the spec keeps it), compress
- * Δ + e. The worker and the replay audit both call this, so an honest worker's commitment is
- * reproducible by construction.
+ * Δ + e. The worker, the replay audit and the referees all call this, so an honest worker's
+ * commitment is reproducible by construction. Every round also yields its trace (the H + 2 leaves a
+ * dispute bisects) and the snapshot of the state it started from, which the update names by blob id
+ * (format flag 4) so that an audit can start at this round.
  */
-export async function trainRound(ctx: JobContext, opts: { global: GlobalState; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput> {
+export async function trainRound(ctx: JobContext, opts: { global: GlobalState; startModelHash: Hex; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput & { snapshot: Uint8Array; traceLeaves: Hex[] }> {
   const t = ctx.spec.training;
-  return runWorkerRound({
+  // only what the spec carries across rounds is state (a replay hands over whatever the trainer returned)
+  const residual = t.compression.errorFeedback ? opts.residual : null;
+  const innerState = t.keepInnerState ? (opts.innerState ?? null) : null;
+  const snapshot = encodeSnapshot({ startModelHash: opts.startModelHash, round: opts.round, workerIndex: opts.workerIndex, size: ctx.trainer.layout.size, innerState, residual });
+  const out = await runWorkerRound({
     trainer: ctx.trainer,
     start: opts.global.params,
-    state: { residual: opts.residual, lastStart: null, lastLocal: null },
+    state: { residual, lastStart: null, lastLocal: null },
     compression: t.compression,
     overlap: false,
     seed: BigInt(t.seed),
@@ -92,7 +100,10 @@ export async function trainRound(ctx: JobContext, opts: { global: GlobalState; r
     steps: t.innerSteps,
     batchSize: t.batchSize,
     shard: await ctx.shardFor(opts.round, opts.workerIndex),
-    innerState: t.keepInnerState ? (opts.innerState ?? undefined) : undefined,
+    innerState: innerState ?? undefined,
     onStep: opts.onStep,
+    trace: { startModelHash: opts.startModelHash },
+    stateRef: blobId(snapshot),
   });
+  return { ...out, snapshot, traceLeaves: out.traceLeaves! };
 }

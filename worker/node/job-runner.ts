@@ -11,8 +11,8 @@
  * residual it produced is adopted only once the chain shows the commitment, so a worker killed
  * anywhere restarts, reads the chain, and continues with exactly the state an auditor would replay.
  */
-import { TraceTree } from "../../shared/trace.ts";
-import { concat, keccak256, numberToHex } from "viem";
+import { blobId } from "../diloco/hash.ts";
+import { loadTrace, saveTrace, traceRoot as roundTraceRootOf } from "./round-trace.ts";
 import path from "node:path";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import type { BlobStore } from "../../blobstore/types.ts";
@@ -245,7 +245,7 @@ export class JobRunner {
       t.begin();
       global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
       t.lap("fetchModel");
-      const bytes = await this.prepareUpdate(ctx, round, index, global, t);
+      const bytes = await this.prepareUpdate(ctx, round, index, global, modelHash, t);
       if (bytes !== "skip") {
         now = await reader.now();
         if (now + BigInt(Math.ceil(this.blockTime)) > rd.commitDeadline) {
@@ -346,7 +346,7 @@ export class JobRunner {
   private game: GameClient | null | undefined;
 
   /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
-  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
+  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, startModelHash: Hex, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
     const p = this.state.pending;
     if (p && p.round === round) {
       const saved = await readBytes(path.join(this.dir, `update-${round}.bin`));
@@ -364,7 +364,10 @@ export class JobRunner {
         this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
       }
     };
-    const out = await trainRound(ctx, { global, residual, innerState, round, workerIndex: index, onStep });
+    const out = await trainRound(ctx, { global, startModelHash, residual, innerState, round, workerIndex: index, onStep });
+    // the replayable state this round started from, named by the update: an audit of this round
+    // starts here instead of at round 0 (worker/diloco/trace/snapshot.ts)
+    await this.d.blobs.put(out.snapshot);
     timer.add("train", out.train.seconds);
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
@@ -376,12 +379,15 @@ export class JobRunner {
       if (alt === "skip") return "skip";
       bytes = alt;
     }
+    // the round trace (its last leaf is what is committed) and the start state it was trained from,
+    // kept to answer a dispute (worker/node/round-trace.ts); written before the update it commits to
+    const leaves = [...out.traceLeaves.slice(0, -1), blobId(bytes)];
+    await saveTrace(this.dir, ctx, { round, workerIndex: index, startModelHash, leaves }, { residual, innerState });
     if (out.nextState.residual) {
       await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));
     }
     if (t.keepInnerState && out.train.innerState) await writeBytes(path.join(this.dir, `inner-${round}.bin`), encodeInnerState(out.train.innerState));
     await writeBytes(path.join(this.dir, `update-${round}.bin`), bytes);
-    const { blobId } = await import("../diloco/hash.ts");
     this.state.pending = { round, updateHash: blobId(bytes), trainLoss, adopted: false };
     await this.save();
     return bytes;
@@ -393,7 +399,9 @@ export class JobRunner {
     await this.d.blobs.put(bytes);
     t.lap("upload");
     const trainLoss = encodeLoss(p.trainLoss);
-    const traceRoot = roundTraceRoot(round, await this.d.reader.jobState(this.jobId).then((j) => j.modelHash), p.updateHash);
+    const trace = await loadTrace(this.dir, round);
+    if (!trace || trace.leaves[trace.leaves.length - 1] !== p.updateHash) throw new Error(`the trace of round ${round} is missing or does not end in the prepared update (${path.join(this.dir, `trace-${round}.json`)})`);
+    const traceRoot = roundTraceRootOf(trace.leaves);
     const sig = await this.d.attestor.signRoundUpdate(this.d.domain, { jobId: this.jobId, round, updateHash: p.updateHash, traceRoot, trainLoss, worker: this.d.me });
     try {
       await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "commitUpdate", args: [this.jobId, round, p.updateHash, traceRoot, trainLoss, sig] });
@@ -449,15 +457,4 @@ export class JobRunner {
       this.d.log("vote not needed", { jobId: this.jobId, round, reason: err.errorName });
     }
   }
-}
-
-/**
- * The trace root committed with an update. LIMITATION (issue 13, worker side): the trainer does not
- * yet report the training-state hash after each inner step, so the trace has two leaves: the round's
- * start state (the global model hash the round started from, bound to the round) and the update.
- * The contracts and shared/trace.ts take any number of leaves; bisection over inner steps needs the
- * trainer's per-step state hashes (docs/contracts.md, "What is left").
- */
-export function roundTraceRoot(round: number, startModelHash: Hex, updateHash: Hex): Hex {
-  return new TraceTree([keccak256(concat([startModelHash, numberToHex(round, { size: 4 })])), updateHash]).root;
 }

@@ -7,9 +7,10 @@ import { existsSync } from "node:fs";
 import { formatUnits, type Address, type Hex } from "viem";
 import { HttpBlobStore } from "../../blobstore/http-client.ts";
 import type { BlobStore } from "../../blobstore/types.ts";
-import { testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
+import { disputeGameAbi, testTokenAbi, providerRegistryAbi, trainingMarketAbi } from "../../shared/abis.ts";
 import { marketDomain } from "../../shared/eip712.ts";
 import { SoftwareAttestor } from "../attest/attestor.ts";
+import { gameAddress, StepDefense } from "./step-dispute.ts";
 import { ContractRevertError, TxSender, isTransient } from "../chain/tx-sender.ts";
 import { createKeystore, loadKeystore } from "../keys/keystore.ts";
 import { decodeJobSpec } from "../spec/job-spec.ts";
@@ -123,10 +124,28 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
     return `dataset unusable: ${(err as Error).message}`;
   }
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
+  if (params.penaltyBps > p.config.maxPenaltyBps) return `penalty ${params.penaltyBps} bps per offence is above --max-penalty-bps ${p.config.maxPenaltyBps}`;
+  const disputes = await disputeSetupProblem(p, jobId);
+  if (disputes) return disputes;
   const tooShort = windowProblem(params, await p.reader.clock.blockTime());
   if (tooShort) return `windows too short for this chain: ${tooShort}`;
   const free = await p.reader.client.readContract({ address: p.config.addresses.registry, abi: providerRegistryAbi, functionName: "freeStakeOf", args: [p.address] });
   if (free < params.workerBond) return `free stake ${free} is below the job's bond ${params.workerBond}`;
+  return undefined;
+}
+
+/**
+ * Why this market cannot protect an honest worker of `jobId` (no dispute game, or fewer referees
+ * outside the job than --min-referees: a Sybil majority's wrong result could not be judged), or undefined.
+ */
+async function disputeSetupProblem(p: Provider, jobId: bigint): Promise<string | undefined> {
+  if (p.config.minReferees === 0) return undefined;
+  const game = await gameAddress(p);
+  if (!game) return "the market has no dispute game: a wrong result could not be challenged (--min-referees 0 accepts it)";
+  const job = await p.reader.jobState(jobId);
+  const referees = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "referees" });
+  const outside = referees.filter((r) => r.toLowerCase() !== job.poster.toLowerCase() && r.toLowerCase() !== p.address.toLowerCase());
+  if (outside.length < p.config.minReferees) return `the dispute game has ${outside.length} referee(s) outside this job, fewer than --min-referees ${p.config.minReferees}: a wrong result could not be judged`;
   return undefined;
 }
 
@@ -206,65 +225,79 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
   // Idle polling for new jobs: at least the configured interval, and no faster than half a block.
   const idleMs = Math.max(p.config.pollMs, Math.min(15_000, ((await p.reader.clock.blockTime()) * 1000) / 2));
   const declined = new Set<bigint>();
-  while (!opts.signal?.aborted) {
-    const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.openJobIds();
-    let jobId: bigint | undefined;
-    for (const id of candidates) {
-      const slot = await p.reader.slot(id, p.address);
-      const state = await p.reader.jobState(id);
-      if (slot.joined && state.status <= 2 && slot.active) {
-        jobId = id; // resume a job we are in
-        break;
-      }
-      if (state.status !== 1 || slot.joined || declined.has(id)) continue;
-      const reason = await rejectReason(p, id);
-      if (reason) {
-        p.log("declined job", { jobId: id, reason });
-        declined.add(id);
-        continue;
-      }
-      try {
-        const how = await joinJobOnce({ client: p.reader.client, sender: p.sender, market: p.config.addresses.market, me: p.address }, id);
-        p.log(how === "joined" ? "joined job" : "already in job", { jobId: id });
-        jobId = id;
-        break;
-      } catch (err) {
-        if (!(err instanceof ContractRevertError)) throw err;
-        p.log("could not join", { jobId: id, reason: err.errorName });
-        declined.add(id);
-      }
-    }
-    if (jobId === undefined) {
-      if (opts.jobId !== undefined) {
-        const s = await p.reader.jobState(opts.jobId);
-        if (s.status > 2) return results;
-      }
-      if (lockedBonds.length && Date.now() >= nextBondCheck) {
-        lockedBonds = await releaseBonds(p, lockedBonds);
-        nextBondCheck = Date.now() + BOND_CHECK_MS;
-      }
-      await new Promise((r) => setTimeout(r, idleMs));
-      continue;
-    }
-    const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal, backend: p.config.backend }, jobId);
-    let outcome: JobOutcome;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        outcome = await runner.run();
-        break;
-      } catch (err) {
-        // a dropped connection to the RPC or the blob store: the runner resumes from its persisted state
-        if (!isTransient(err) || opts.signal?.aborted || attempt > MAX_TRANSIENT_RETRIES) throw err;
-        p.log("transient error: resuming the job", { jobId, attempt, error: (err as Error).message.split("\n")[0] });
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
-      }
-    }
-    results.push({ jobId, outcome });
-    if (outcome === "Stopped") break;
-    await withdrawEarnings(p);
-    lockedBonds.push(jobId);
-    lockedBonds = await releaseBonds(p, lockedBonds);
-    if (opts.once || opts.jobId !== undefined) break;
+  // step disputes against this worker are answered in the background, whatever job runs now
+  const game = await gameAddress(p);
+  const defense = game ? new StepDefense(p, game, idleMs) : undefined;
+  defense?.start();
+  try {
+    await serve(attestor);
+    // a worker that stops while a dispute against it is open would lose it by missing a move
+    await defense?.drain(opts.signal);
+  } finally {
+    await defense?.stop();
   }
   return results;
+
+  async function serve(attestor: SoftwareAttestor): Promise<void> {
+    while (!opts.signal?.aborted) {
+      const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.openJobIds();
+      let jobId: bigint | undefined;
+      for (const id of candidates) {
+        const slot = await p.reader.slot(id, p.address);
+        const state = await p.reader.jobState(id);
+        if (slot.joined && state.status <= 2 && slot.active) {
+          jobId = id; // resume a job we are in
+          break;
+        }
+        if (state.status !== 1 || slot.joined || declined.has(id)) continue;
+        const reason = await rejectReason(p, id);
+        if (reason) {
+          p.log("declined job", { jobId: id, reason });
+          declined.add(id);
+          continue;
+        }
+        try {
+          const how = await joinJobOnce({ client: p.reader.client, sender: p.sender, market: p.config.addresses.market, me: p.address }, id);
+          p.log(how === "joined" ? "joined job" : "already in job", { jobId: id });
+          jobId = id;
+          break;
+        } catch (err) {
+          if (!(err instanceof ContractRevertError)) throw err;
+          p.log("could not join", { jobId: id, reason: err.errorName });
+          declined.add(id);
+        }
+      }
+      if (jobId === undefined) {
+        if (opts.jobId !== undefined) {
+          const s = await p.reader.jobState(opts.jobId);
+          if (s.status > 2) return;
+        }
+        if (lockedBonds.length && Date.now() >= nextBondCheck) {
+          lockedBonds = await releaseBonds(p, lockedBonds);
+          nextBondCheck = Date.now() + BOND_CHECK_MS;
+        }
+        await new Promise((r) => setTimeout(r, idleMs));
+        continue;
+      }
+      const runner = new JobRunner({ reader: p.reader, sender: p.sender, attestor, blobs: p.blobs, me: p.address, domain, dataDir: p.config.dataDir, log: p.log, pollMs: p.config.pollMs, hooks: opts.hooks, onRound: opts.onRound, signal: opts.signal, backend: p.config.backend }, jobId);
+      let outcome: JobOutcome;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          outcome = await runner.run();
+          break;
+        } catch (err) {
+          // a dropped connection to the RPC or the blob store: the runner resumes from its persisted state
+          if (!isTransient(err) || opts.signal?.aborted || attempt > MAX_TRANSIENT_RETRIES) throw err;
+          p.log("transient error: resuming the job", { jobId, attempt, error: (err as Error).message.split("\n")[0] });
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+        }
+      }
+      results.push({ jobId, outcome });
+      if (outcome === "Stopped") break;
+      await withdrawEarnings(p);
+      lockedBonds.push(jobId);
+      lockedBonds = await releaseBonds(p, lockedBonds);
+      if (opts.once || opts.jobId !== undefined) break;
+    }
+  }
 }

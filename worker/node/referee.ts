@@ -5,9 +5,9 @@
  *  - Round disputes (a finalized round challenged, or an expired round to settle): the referee
  *    recomputes the round's deterministic outcome exactly as the workers do (aggregateRound over the
  *    round's commitments, from the global model the round started from) and votes it (`voteRound`).
- *  - Step disputes (bisection ended on one inner step): `judgeStep` decides whether leaf `hi` follows
- *    from leaf `lo`; the default throws "step judging not wired" (the per-step trace replay plugs in
- *    here), and the referee then does not vote.
+ *  - Step disputes (bisection ended on one transition): `judgeStep` (worker/node/step-judge.ts)
+ *    recomputes it from the witness either side published and votes whether leaf `hi` follows from
+ *    leaf `lo` (`voteStep`).
  *  - Any panel it sits on whose members all voted, or whose deadline passed, it resolves (anyone may).
  *
  * Panels are found from PanelDrawn events naming this referee (scanned in block ranges from the
@@ -25,32 +25,10 @@ import { fetchGlobalState, loadJobContext, type JobContext } from "./job-context
 import { REORG_DEPTH } from "./market-reader.ts";
 import type { Provider } from "./provider.ts";
 import { transientExclusion } from "./round-check.ts";
-
-/**
- * The single disputed transition of a step dispute, as the panel sees it: `lo` is the last leaf
- * index both sides agreed on (-1: none, then `hi` = 0 and the question is whether leaf 0 is the
- * round's correct start state), `hi` = lo + 1 the disputed leaf; `loLeaf` / `hiLeaf` their values
- * (`loLeaf` is zero when lo = -1); `traceRoot` the root the worker committed with its update.
- */
-export interface StepDispute {
-  id: bigint;
-  jobId: bigint;
-  round: number;
-  worker: Address;
-  lo: number;
-  hi: number;
-  loLeaf: Hex;
-  hiLeaf: Hex;
-  traceRoot: Hex;
-}
+import { judgeStep, type StepDispute } from "./step-judge.ts";
 
 /** true: leaf hi is what the step from leaf lo yields (the worker was right); false: it is not; "abstain": no vote. */
 export type JudgeStep = (dispute: StepDispute) => Promise<boolean | "abstain">;
-
-/** The default: step disputes cannot be judged by this build. */
-export const judgeStepNotWired: JudgeStep = async (d) => {
-  throw new Error(`step judging not wired: dispute ${d.id} (job ${d.jobId}, round ${d.round}, worker ${d.worker}, leaves ${d.lo}→${d.hi}) needs a judgeStep that replays one inner step`);
-};
 
 export interface RefereeOptions {
   judgeStep?: JudgeStep;
@@ -82,7 +60,8 @@ export class RefereeService {
   constructor(p: Provider, game: GameClient, opts: { judgeStep?: JudgeStep } = {}) {
     this.p = p;
     this.game = game;
-    this.judgeStep = opts.judgeStep ?? judgeStepNotWired;
+    // step disputes: one inner step (or the compression, or leaf 0) recomputed from the published witness
+    this.judgeStep = opts.judgeStep ?? ((d) => judgeStep({ reader: p.reader, blobs: p.blobs, game: game.address, log: p.log, backend: p.config.backend, dataDir: p.config.dataDir }, d));
     this.file = path.join(p.config.dataDir, "referee", "state.json");
   }
 

@@ -25,4 +25,6 @@ export interface CompressedUpdate {
   blockSize: number;
   /** One entry per layout tensor, in layout order. */
   tensors: CompressedTensor[];
+  /** Blob id of the worker's replayable-state snapshot for the round (format flag 4), if referenced. */
+  stateRef?: `0x${string}`;
 }

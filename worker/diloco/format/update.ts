@@ -2,6 +2,7 @@
  * Format (b): compressed pseudo-gradient ("DLXU", version 1).
  * See worker/diloco/README.md, "Round math and formats", for the byte layout and canonical rules.
  */
+import type { Hex } from "viem";
 import { MAX_BITS, MIN_BITS, MIN_SCALE, blockCount, packCodes, packedCodeBytes, unpackCodes } from "../compress/quantize.ts";
 import type { CompressedTensor, CompressedUpdate, QuantBlocks } from "../compress/types.ts";
 import type { ParamLayout, TensorSpec } from "../types.ts";
@@ -20,7 +21,10 @@ export const UPDATE_VERSION_2 = 2;
 export const FLAG_ENTROPY = 1;
 /** Version 2 flag: the layout section is replaced by tensorCount u32 + keccak-256 of the layout section. */
 export const FLAG_LAYOUT_HASH = 2;
-const KNOWN_FLAGS = FLAG_ENTROPY | FLAG_LAYOUT_HASH;
+/** Version 2 flag: 32 bytes after the layout section name the worker's replayable-state snapshot
+ *  (`CompressedUpdate.stateRef`, worker/diloco/trace/snapshot.ts), so the commitment references it. */
+export const FLAG_STATE_REF = 4;
+const KNOWN_FLAGS = FLAG_ENTROPY | FLAG_LAYOUT_HASH | FLAG_STATE_REF;
 
 /** Wire options of the compact encoding (version 2). Both false = version 1. */
 export interface UpdateWireOptions {
@@ -53,6 +57,11 @@ function writeQuant(w: ByteWriter, q: QuantBlocks, segments: Segments): void {
   w.f32s(q.scales);
   if (segments) segments.push(q);
   else w.bytes(packCodes(q.codes, q.bits));
+}
+
+function stateRefBytes(ref: Hex): Uint8Array {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(ref) || /^0x0{64}$/.test(ref)) throw new FormatError("BAD_FIELD", `stateRef must be a non-zero 32-byte hex id, got ${ref}`);
+  return Uint8Array.from(Buffer.from(ref.slice(2), "hex"));
 }
 
 /** keccak-256 of the layout section as version 1 writes it. */
@@ -134,7 +143,8 @@ function validateQuant(q: QuantBlocks, blockSize: number, where: string): void {
 
 export function encodeUpdate(update: CompressedUpdate, wire: UpdateWireOptions = {}): Uint8Array {
   const { layout, blockSize, tensors } = update;
-  const flags = (wire.entropyCoding ? FLAG_ENTROPY : 0) | (wire.layoutHash ? FLAG_LAYOUT_HASH : 0);
+  const flags = (wire.entropyCoding ? FLAG_ENTROPY : 0) | (wire.layoutHash ? FLAG_LAYOUT_HASH : 0) | (update.stateRef !== undefined ? FLAG_STATE_REF : 0);
+  const ref = update.stateRef !== undefined ? stateRefBytes(update.stateRef) : undefined;
   const segments: Segments = flags & FLAG_ENTROPY ? [] : null;
   validateLayout(layout);
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) throw new FormatError("BAD_FIELD", `blockSize ${blockSize} not in 1..${MAX_BLOCK_SIZE}`);
@@ -150,6 +160,7 @@ export function encodeUpdate(update: CompressedUpdate, wire: UpdateWireOptions =
   } else {
     writeLayout(head, layout);
   }
+  if (ref) head.bytes(ref);
   // tensor records (with the codes inline unless they are entropy-coded)
   const w = new ByteWriter(1024 + layout.tensors.length * 64);
   layout.tensors.forEach((t, i) => {
@@ -309,10 +320,16 @@ export function decodeUpdate(bytes: Uint8Array, opts: DecodeUpdateOptions = {}):
     layout = readLayout(r, limits);
     if (opts.expectedLayout) assertSameLayout(layout, opts.expectedLayout);
   }
+  let stateRef: { stateRef: Hex } | Record<string, never> = {};
+  if (flags & FLAG_STATE_REF) {
+    const ref = r.bytesView(32, "state snapshot reference");
+    if (ref.every((b) => b === 0)) throw new FormatError("BAD_FIELD", "the state snapshot reference is zero (omit the flag instead)");
+    stateRef = { stateRef: `0x${Buffer.from(ref).toString("hex")}` as Hex };
+  }
   if (!(flags & FLAG_ENTROPY)) {
     const tensors = layout.tensors.map((t, i) => readTensor(r, t, i, blockSize, limits, null));
     r.end("update blob");
-    return { layout, blockSize, tensors };
+    return { layout, blockSize, tensors, ...stateRef };
   }
   // Entropy-coded: tables, records (scales only), then the stream of every code.
   const tablesStart = r.offset;
@@ -370,5 +387,5 @@ export function decodeUpdate(bytes: Uint8Array, opts: DecodeUpdateOptions = {}):
   if (again.stream.length !== stream.length || again.stream.some((b, i) => b !== stream[i])) {
     throw new FormatError("NON_CANONICAL", "entropy-coded stream differs from the canonical encoding of its codes");
   }
-  return { layout, blockSize, tensors };
+  return { layout, blockSize, tensors, ...stateRef };
 }

@@ -27,6 +27,7 @@ import { blobId } from "../hash.ts";
 import { outerStep, type GlobalState, type OuterConfig } from "../outer/index.ts";
 import { aggregateBlobs, type WorkerBlob } from "../aggregate/index.ts";
 import type { DataShard, InnerState, ParamLayout, Trainer, TrainResult } from "../types.ts";
+import { digestF32, roundTraceLeaves, zeroDigest } from "../trace/index.ts";
 
 export interface WorkerState {
   residual: Float32Array | null;
@@ -104,6 +105,10 @@ export interface WorkerRoundInput {
   innerState?: InnerState;
   /** Inner-step progress (passed to the trainer). */
   onStep?: (done: number, loss: number) => void;
+  /** Build the round trace (worker/diloco/trace) for a round that started from this global model hash. */
+  trace?: { startModelHash: Hex };
+  /** Blob id of the worker's state snapshot for the round, named in the update (format flag 4). */
+  stateRef?: Hex;
 }
 
 export interface WorkerRoundOutput {
@@ -120,6 +125,31 @@ export interface WorkerRoundOutput {
   /** Process CPU seconds of the same work (on a shared machine, closer to the work done). */
   compressCpuSeconds: number;
   nextState: WorkerState;
+  /** With `trace`: the H + 2 leaves of the round trace (start state, each step's state, update hash). */
+  traceLeaves?: Hex[];
+}
+
+/** Everything a compressed update depends on besides the trained parameters (a referee recomputes it from a witness). */
+export interface CompressInput {
+  start: Float32Array;
+  trained: Float32Array;
+  residual: Float32Array | null;
+  warm?: WorkerState["warm"];
+  layout: ParamLayout;
+  compression: CompressionConfig;
+  seed: bigint | number;
+  round: number;
+  workerIndex: number;
+  stateRef?: Hex;
+}
+
+/** Δ = trained − start, compressed with error feedback, and its canonical bytes and blob id. */
+export function compressWorkerUpdate(inp: CompressInput): { compressed: CompressResult; bytes: Uint8Array; hash: Hex } {
+  const delta = pseudoGradient(inp.start, inp.trained);
+  const compressed = compressUpdate(delta, inp.residual, inp.layout, inp.compression, { seed: inp.seed, round: inp.round, worker: inp.workerIndex, warm: inp.warm ?? null });
+  if (inp.stateRef !== undefined) compressed.update.stateRef = inp.stateRef;
+  const bytes = encodeUpdate(compressed.update, { entropyCoding: inp.compression.entropyCoding, layoutHash: inp.compression.layoutHash });
+  return { compressed, bytes, hash: blobId(bytes) };
 }
 
 export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRoundOutput> {
@@ -135,20 +165,13 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     stepOffset: inp.round * inp.steps,
     ...(inp.innerState ? { innerState: inp.innerState } : {}),
     onStep: inp.onStep,
+    ...(inp.trace ? { traceDigests: true } : {}),
   });
   const cpu = process.cpuUsage(cpu0);
   const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const t0 = performance.now();
   const cpuC0 = process.cpuUsage();
-  const delta = pseudoGradient(inp.start, train.params);
-  const compressed = compressUpdate(delta, inp.state.residual, inp.trainer.layout, inp.compression, {
-    seed: inp.seed,
-    round: inp.round,
-    worker: inp.workerIndex,
-    warm: inp.state.warm ?? null,
-  });
-  const bytes = encodeUpdate(compressed.update, { entropyCoding: inp.compression.entropyCoding, layoutHash: inp.compression.layoutHash });
-  const hash = blobId(bytes);
+  const { compressed, bytes, hash } = compressWorkerUpdate({ start: inp.start, trained: train.params, residual: inp.state.residual, warm: inp.state.warm, layout: inp.trainer.layout, compression: inp.compression, seed: inp.seed, round: inp.round, workerIndex: inp.workerIndex, ...(inp.stateRef ? { stateRef: inp.stateRef } : {}) });
   const compressSeconds = (performance.now() - t0) / 1000;
   const cpuC = process.cpuUsage(cpuC0);
   const compressCpuSeconds = (cpuC.user + cpuC.system) / 1e6;
@@ -158,7 +181,20 @@ export async function runWorkerRound(inp: WorkerRoundInput): Promise<WorkerRound
     lastLocal: inp.overlap ? train.params : null,
     warm: compressed.warm,
   };
-  return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, compressCpuSeconds, nextState };
+  let traceLeaves: Hex[] | undefined;
+  if (inp.trace) {
+    if (!train.stateDigests || train.stateDigests.length !== inp.steps) throw new Error("the trainer did not report the state digests a round trace needs");
+    const n = inp.start.length;
+    const zero = inp.innerState ? null : zeroDigest(n);
+    traceLeaves = roundTraceLeaves({
+      context: { startModelHash: inp.trace.startModelHash, round: inp.round, workerIndex: inp.workerIndex, residualDigest: digestF32(inp.state.residual) },
+      start: { params: digestF32(inp.start), m: zero ?? digestF32(inp.innerState!.m), v: zero ?? digestF32(inp.innerState!.v) },
+      t0: inp.innerState?.t ?? 0,
+      steps: train.stateDigests,
+      updateHash: hash,
+    });
+  }
+  return { train, trainCpuSeconds, compressed, bytes, hash, compressSeconds, compressCpuSeconds, nextState, ...(traceLeaves ? { traceLeaves } : {}) };
 }
 
 /** Verify, decode, average (canonical order) and apply the outer step: x_{r+1} from x_r. */

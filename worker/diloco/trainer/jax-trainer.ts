@@ -6,6 +6,7 @@
  * (zero when absent) and come back in the result, so a round is a pure function of
  * (params, innerState, shard, seed, round, workerIndex, steps, stepOffset, configs).
  */
+import { digestF32, type StateDigests } from "../trace/index.ts";
 import { jit, numpy as np, valueAndGrad, type OwnedFunction } from "@jax-js/jax";
 import { initBackend, type FloatMode } from "./backend.ts";
 import type { InnerOptimizerConfig, ModelConfig, ParamLayout, TrainRequest, TrainResult, Trainer } from "../types.ts";
@@ -90,8 +91,9 @@ export class JaxTrainer implements Trainer {
     for (const f of ["steps", "batchSize"] as const) {
       if (!Number.isInteger(req[f]) || req[f] < 1) throw new Error(`TrainRequest.${f} must be a positive integer, got ${String(req[f])}`);
     }
-    for (const f of ["round", "workerIndex", "stepOffset"] as const) {
-      if (!Number.isSafeInteger(req[f]) || req[f] < 0) throw new Error(`TrainRequest.${f} must be a non-negative integer, got ${String(req[f])}`);
+    for (const f of ["round", "workerIndex", "stepOffset", "firstStep"] as const) {
+      if (f === "firstStep" && req[f] === undefined) continue;
+      if (!Number.isSafeInteger(req[f]) || (req[f] as number) < 0) throw new Error(`TrainRequest.${f} must be a non-negative integer, got ${String(req[f])}`);
     }
     if (typeof req.seed !== "bigint" && !(Number.isSafeInteger(req.seed) && req.seed >= 0)) {
       throw new Error(`TrainRequest.seed must be a non-negative integer or bigint, got ${String(req.seed)}`);
@@ -125,19 +127,25 @@ export class JaxTrainer implements Trainer {
     };
     const t0Adam = inner ? inner.t : 0;
     const losses: number[] = [];
+    const digests: StateDigests[] = [];
+    const first = req.firstStep ?? 0;
     const stats: TrainStats = { gradNorms: [], learningRates: [] };
     try {
       for (let s = 0; s < req.steps; s++) {
-        const batch = sampleBatch(req.shard, { seed: req.seed, round: req.round, workerIndex: req.workerIndex, step: s }, req.batchSize, T);
+        const batch = sampleBatch(req.shard, { seed: req.seed, round: req.round, workerIndex: req.workerIndex, step: first + s }, req.batchSize, T);
         checkTokenRange(batch, V);
         const [x, y] = batchArrays(batch);
-        const lr = learningRateAt(this.opt, req.stepOffset + s);
+        const lr = learningRateAt(this.opt, req.stepOffset + first + s);
         const sc = stepScalars(this.opt, lr, t0Adam + s + 1);
         const [next, out] = this.#step(state, x, y, scalar(sc.lr), scalar(sc.stepSize), scalar(sc.sqrtBc2));
         state = next;
         const [loss, gradNorm] = await out.data();
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${req.stepOffset + s}`);
         losses.push(loss);
+        if (req.traceDigests) {
+          // read copies (`.ref`): the state stays on the device for the next step
+          digests.push({ params: digestF32(await fromDevice(this.layout, state.params.map((a) => a.ref))), m: digestF32(await fromDevice(this.layout, state.m.map((a) => a.ref))), v: digestF32(await fromDevice(this.layout, state.v.map((a) => a.ref))) });
+        }
         req.onStep?.(s + 1, loss);
         stats.gradNorms.push(gradNorm);
         stats.learningRates.push(lr);
@@ -155,6 +163,7 @@ export class JaxTrainer implements Trainer {
         tokensProcessed: req.steps * req.batchSize * T,
         seconds: (performance.now() - t0) / 1000,
         innerState: { m, v, t: t0Adam + req.steps },
+        ...(req.traceDigests ? { stateDigests: digests } : {}),
       };
     } finally {
       for (const a of [...state.params, ...state.m, ...state.v]) if (a.refCount > 0) a.dispose();

@@ -11,6 +11,7 @@
  * Determinism: bits repeat only within a determinism class (torch version, device model, BLAS/cuDNN,
  * thread count, deterministic algorithms); `info.determinismClass` names it (see docs/training.md).
  */
+import type { Hex } from "viem";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -213,6 +214,8 @@ export class TorchTrainer implements Trainer {
     this.#alive();
     checkParams(this.layout, req.params, "TrainRequest.params");
     for (const f of ["steps", "batchSize"] as const) if (!Number.isInteger(req[f]) || req[f] < 1) throw new Error(`TrainRequest.${f} must be a positive integer, got ${String(req[f])}`);
+    const first = req.firstStep ?? 0;
+    if (!Number.isSafeInteger(first) || first < 0) throw new Error(`TrainRequest.firstStep must be a non-negative integer, got ${String(req.firstStep)}`);
     for (const f of ["round", "workerIndex", "stepOffset"] as const) if (!Number.isSafeInteger(req[f]) || req[f] < 0) throw new Error(`TrainRequest.${f} must be a non-negative integer, got ${String(req[f])}`);
     const T = this.config.contextLength;
     const tokens = req.shard.tokens;
@@ -228,16 +231,16 @@ export class TorchTrainer implements Trainer {
     const scalars: [number, number, number][] = [];
     const lrs: number[] = [];
     for (let s = 0; s < req.steps; s++) {
-      const rng = rngFor("batch", req.seed, req.round, req.workerIndex, s);
+      const rng = rngFor("batch", req.seed, req.round, req.workerIndex, first + s);
       offsets.set(randomOffsets(rng, tokens.length, req.batchSize, T), s * req.batchSize);
-      const lr = learningRateAt(this.opt, req.stepOffset + s);
+      const lr = learningRateAt(this.opt, req.stepOffset + first + s);
       const sc = stepScalars(this.opt, lr, tAdam + s + 1);
       scalars.push([Math.fround(sc.lr), Math.fround(sc.stepSize), Math.fround(sc.sqrtBc2)]);
       lrs.push(lr);
     }
     const bufs: Buf[] = [{ name: "params", data: req.params }, { name: "tokens", data: tokens }, { name: "offsets", data: offsets }];
     if (inner) bufs.push({ name: "m", data: inner.m }, { name: "v", data: inner.v });
-    const reply = await this.#pipe.request({ cmd: "train", steps: req.steps, batchSize: req.batchSize, T, dtype: tokenDtype(tokens), scalars }, bufs);
+    const reply = await this.#pipe.request({ cmd: "train", steps: req.steps, batchSize: req.batchSize, T, dtype: tokenDtype(tokens), scalars, digests: req.traceDigests === true }, bufs);
     const losses = reply.header.losses as number[];
     // the subprocess answers once per call: progress is reported when the losses arrive
     if (req.onStep) losses.forEach((l, i) => req.onStep!(i + 1, l));
@@ -250,6 +253,7 @@ export class TorchTrainer implements Trainer {
       tokensProcessed: req.steps * req.batchSize * T,
       seconds: (performance.now() - t0) / 1000,
       innerState: { m: f32(reply.bufs.get("m"), "m"), v: f32(reply.bufs.get("v"), "v"), t: tAdam + req.steps },
+      ...(req.traceDigests ? { stateDigests: (reply.header.digests as [string, string, string][]).map(([p, m, v]) => ({ params: `0x${p}` as Hex, m: `0x${m}` as Hex, v: `0x${v}` as Hex })) } : {}),
     };
   }
 

@@ -11,6 +11,7 @@ the caller) are those of the jax-js trainer (worker/diloco/model/*.ts, trainer/a
 formulas in the same order, so losses agree to float32 rounding (test/diloco/torch-trainer.test.ts).
 """
 import json
+import hashlib
 import math
 import os
 import struct
@@ -255,7 +256,8 @@ def cmd_train(h, bufs):
         raise ValueError("token id %d >= vocabSize %d" % (int(tokens.max()), V))
     B, T = h["batchSize"], h["T"]
     offsets = torch.from_numpy(np.frombuffer(bufs["offsets"], dtype="<i4").astype(np.int64)).to(dev).reshape(-1, B)
-    losses, norms = [], []
+    losses, norms, digests = [], [], []
+    want_digests = bool(h.get("digests"))
     b1, b2, eps, wd, clip = opt["beta1"], opt["beta2"], opt["eps"], opt["weightDecay"], opt["clipNorm"]
     for s, (lr, step_size, sqrt_bc2) in enumerate(h["scalars"]):
         for p in ps:
@@ -291,13 +293,17 @@ def cmd_train(h, bufs):
             ps = new_ps
         losses.append(lv)
         norms.append(float(norm))
+        if want_digests:
+            # round trace (worker/diloco/trace): SHA-256 of each flat float32 little-endian array
+            with torch.no_grad():
+                digests.append([hashlib.sha256(model.flatten(a).cpu().numpy().astype("<f4").tobytes()).hexdigest() for a in (ps, ms, vs)])
     with torch.no_grad():
         out = [("params", model.flatten(ps).cpu().numpy().astype("<f4").tobytes()),
                ("m", model.flatten(ms).cpu().numpy().astype("<f4").tobytes()),
                ("v", model.flatten(vs).cpu().numpy().astype("<f4").tobytes())]
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    return {"losses": losses, "gradNorms": norms, "cpuSeconds": time.process_time() - cpu0, "wallSeconds": time.perf_counter() - wall0}, out
+    return {"losses": losses, "gradNorms": norms, "digests": digests, "cpuSeconds": time.process_time() - cpu0, "wallSeconds": time.perf_counter() - wall0}, out
 
 
 def cmd_eval(h, bufs):

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "dispute_move" ADD COLUMN "publishedBy" TEXT;
