@@ -165,8 +165,8 @@ async function checkExpired(inp: RoundCheckInput, game: GameClient, rd: RoundVie
 
 /**
  * Opens the round's dispute unless one exists. Ranked nodes wait `rank` × 3 blocks first, so that
- * several honest nodes do not all post a bond for the same round (a second settlement request of
- * one round could not be resolved: the first one consumes the reserve).
+ * several honest nodes do not all try to post a bond for the same round (the game allows one open
+ * round dispute per round: a second request reverts `RoundDisputeOpen`, which is logged and skipped).
  */
 async function challengeOnce(inp: RoundCheckInput, game: GameClient, rank: number, settlement: boolean, why: string): Promise<bigint | RoundCheckResult> {
   const { jobId, round, log } = inp;
