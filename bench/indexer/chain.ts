@@ -7,7 +7,7 @@
  * Many transactions per block, as on a real chain: automine is off while the history is generated,
  * and JOBS_PER_BATCH jobs run side by side: their creations are mined together, then all their
  * joins, then each round's commitments of every job, then each round's votes (up to the quorum), each
- * phase mined into as few blocks as the block gas limit allows. Automine is switched back on at the
+ * phase mined in blocks of up to BLOCK_TXS transactions (fewer when the block gas limit is reached). Automine is switched back on at the
  * end (the live-latency and live-mix phases of run.ts mine one transaction per block).
  */
 import type { Hex } from "viem";
@@ -32,6 +32,21 @@ const market = c.market.address as string;
 const firstBlock = await chain.blockNumber();
 
 let txs = 0;
+/**
+ * At most this many transactions wait in the node's mempool: EDR re-checks the pending block as each
+ * one arrives (the cost of a send grows with the mempool), so a phase is mined every BLOCK_TXS sends.
+ */
+const blockTxs = Number(process.env.BLOCK_TXS ?? 60);
+let inPool: Hex[] = [];
+async function send(tx: Promise<Hex>): Promise<Hex> {
+  const h = await tx;
+  inPool.push(h);
+  if (inPool.length >= blockTxs) {
+    await mineAll(inPool);
+    inPool = [];
+  }
+  return h;
+}
 /** Mines until every transaction in `hashes` has a receipt; throws on a reverted one. */
 async function mineAll(hashes: Hex[]): Promise<void> {
   txs += hashes.length;
@@ -46,6 +61,12 @@ async function mineAll(hashes: Hex[]): Promise<void> {
     }
     pending = left;
   }
+}
+
+/** Mines what is left of a phase. */
+async function flush(): Promise<void> {
+  await mineAll(inPool);
+  inPool = [];
 }
 
 async function countEvents(): Promise<number> {
@@ -72,14 +93,12 @@ while (events < target) {
   ]);
   const first = ((await c.market.read.jobCount()) as bigint) + 1n;
   const ids = Array.from({ length: n }, (_, k) => first + BigInt(k));
-  const creates: Hex[] = [];
-  for (let k = 0; k < n; k++) creates.push(await c.market.write.createJob([params], { account: poster.account, gas: 600_000n }));
-  await mineAll(creates);
-  const joins: Hex[] = [];
-  for (const id of ids) for (const p of providers) joins.push(await c.market.write.joinJob([id], { account: p.wallet.account, gas: 400_000n }));
-  await mineAll(joins);
+  
+  for (let k = 0; k < n; k++) await send(c.market.write.createJob([params], { account: poster.account, gas: 600_000n }));
+  await flush();
+    for (const id of ids) for (const p of providers) await send(c.market.write.joinJob([id], { account: p.wallet.account, gas: 400_000n }));
+  await flush();
   for (let r = 0; r < ROUNDS; r++) {
-    const commits: Hex[] = [];
     for (const id of ids)
       for (let i = 0; i < providers.length; i++) {
         const p = providers[i];
@@ -87,17 +106,16 @@ while (events < target) {
         const updateHash = t.leaves[t.leaves.length - 1];
         const trainLoss = encodeLoss(loss(r, i));
         const sig = await signRoundUpdate(p.attestor, ctx.domain, { jobId: id, round: r, updateHash, traceRoot: t.root, trainLoss, worker: p.address });
-        commits.push(await c.market.write.commitUpdate([id, r, updateHash, t.root, trainLoss, sig], { account: p.wallet.account, gas: 400_000n }));
+        await send(c.market.write.commitUpdate([id, r, updateHash, t.root, trainLoss, sig], { account: p.wallet.account, gas: 400_000n }));
       }
-    await mineAll(commits);
-    const votes: Hex[] = [];
+    await flush();
     for (const id of ids)
       for (const p of providers.slice(0, quorum)) {
         const modelHash = modelHashFor(id, r);
         const sig = await signRoundResult(p.attestor, ctx.domain, { jobId: id, round: r, modelHash, includedMask: mask, worker: p.address });
-        votes.push(await c.market.write.submitResult([id, r, modelHash, mask, sig], { account: p.wallet.account, gas: 1_000_000n }));
+        await send(c.market.write.submitResult([id, r, modelHash, mask, sig], { account: p.wallet.account, gas: 1_000_000n }));
       }
-    await mineAll(votes);
+    await flush();
   }
   jobs += n;
   events = await countEvents();
