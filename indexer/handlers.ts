@@ -50,9 +50,57 @@ for (const [source, abi] of [["registry", providerRegistryAbi], ["market", train
   }
 }
 
+/**
+ * A decoder for events whose parameters are all static words (uintN, intN, address, bool, bytesN):
+ * each parameter is one 32-byte word of the topics or the data, read straight from the hex. Gives the
+ * same values as viem's decodeEventLog (numbers for integers up to 48 bits, bigints above, checksummed
+ * addresses); any other shape, or a log whose size does not match, goes to viem.
+ */
+type Word = (w: string) => unknown;
+function wordDecoder(type: string): Word | undefined {
+  if (type === "address") return (w) => getAddress(`0x${w.slice(24)}`);
+  if (type === "bool") return (w) => BigInt(`0x${w}`) !== 0n;
+  const bytes = /^bytes([0-9]+)$/.exec(type);
+  if (bytes) {
+    const n = Number(bytes[1]);
+    return n >= 1 && n <= 32 ? (w) => `0x${w.slice(0, 2 * n)}` : undefined;
+  }
+  const int = /^(u?)int([0-9]*)$/.exec(type);
+  if (!int) return undefined;
+  const bits = int[2] ? Number(int[2]) : 256;
+  const signed = int[1] === "";
+  const half = 1n << BigInt(bits - 1);
+  const full = 1n << BigInt(bits);
+  return (w) => {
+    let v = BigInt(`0x${w}`);
+    if (signed && v >= half) v -= full;
+    return bits <= 48 ? Number(v) : v;
+  };
+}
+function fastDecoder(ev: AbiEvent): ((log: RawLog) => DecodedEvent | undefined) | undefined {
+  const topics: [string, Word][] = [];
+  const data: [string, Word][] = [];
+  for (const input of ev.inputs) {
+    const w = wordDecoder(input.type);
+    if (!w || !input.name) return undefined;
+    ((input as { indexed?: boolean }).indexed ? topics : data).push([input.name, w]);
+  }
+  return (log) => {
+    if (log.topics.length !== topics.length + 1 || log.data.length !== 2 + 64 * data.length) return undefined;
+    const args: Record<string, unknown> = {};
+    for (let i = 0; i < topics.length; i++) args[topics[i][0]] = topics[i][1](log.topics[i + 1].slice(2));
+    for (let i = 0; i < data.length; i++) args[data[i][0]] = data[i][1](log.data.slice(2 + 64 * i, 66 + 64 * i));
+    return { name: ev.name, args };
+  };
+}
+const fast = new Map<AbiEvent, ReturnType<typeof fastDecoder>>();
+for (const { item } of events.values()) fast.set(item, fastDecoder(item));
+
 export function decode(log: RawLog, source: Source): DecodedEvent | undefined {
   const hit = events.get(`${source}:${log.topics[0]}`);
   if (!hit) return undefined;
+  const quick = fast.get(hit.item)?.(log);
+  if (quick) return quick;
   const d = decodeEventLog({ abi: [hit.item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
   return { name: d.eventName as string, args: d.args as unknown as Record<string, unknown> };
 }

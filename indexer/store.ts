@@ -70,7 +70,11 @@ export function decodeRow(json: string): Row {
   return JSON.parse(json, (_k, v) => (v && typeof v === "object" && typeof v.$n === "string" && Object.keys(v).length === 1 ? BigInt(v.$n) : v)) as Row;
 }
 
-type Tx = Pick<Db["prisma"], "$executeRawUnsafe" | "$queryRawUnsafe">;
+/** Where a flush writes: a Prisma transaction, or the SQLite writer's (indexer/db/sqlite-writer.ts). */
+export interface Tx {
+  $executeRawUnsafe(sql: string, ...values: unknown[]): PromiseLike<number>;
+  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): PromiseLike<T>;
+}
 
 export class Store {
   readonly db: Db;

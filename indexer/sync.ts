@@ -17,13 +17,14 @@
 import { EventEmitter } from "node:events";
 import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex } from "viem";
 import { disputeGameAbi, trainingMarketAbi } from "../shared/abis.ts";
-import type { Db } from "./db/index.ts";
+import { sqliteFile, type Db } from "./db/index.ts";
+import { SqliteWriter } from "./db/sqlite-writer.ts";
 import { ph } from "./db/migrate.ts";
 import { decode, handleLog, type HandlerContext, type RawLog } from "./handlers.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { RpcClient, RpcFatalError, RpcRangeError, RpcTransientError } from "./rpc.ts";
-import { Store } from "./store.ts";
+import { Store, type Tx } from "./store.ts";
 
 export class FatalIndexerError extends Error {
   constructor(message: string) {
@@ -150,7 +151,7 @@ export class Indexer extends EventEmitter {
   /** A game named after start-up whose logs up to the checkpoint are not indexed yet. */
   #gameCatchUp: Address | undefined;
   /** Milliseconds spent applying events and committing them (backfill), for benchmarks. */
-  readonly timings = { apply: 0, commit: 0 };
+  readonly timings = { wait: 0, timestamps: 0, apply: 0, commit: 0 };
   head: bigint | undefined;
   #cp: { number: bigint; hash: Hex | undefined; finalized: bigint } = { number: -1n, hash: undefined, finalized: -1n };
   #range: number;
@@ -162,6 +163,8 @@ export class Indexer extends EventEmitter {
   #ready = false;
   #fatal: string | undefined;
   #blocksSincePrune = 0;
+  /** SQLite: the commits' own connection (created at start, closed at stop). */
+  #writer: SqliteWriter | undefined;
 
   constructor(db: Db, cfg: SyncConfig, deps: { log: Logger; metrics: Metrics }) {
     super();
@@ -206,6 +209,7 @@ export class Indexer extends EventEmitter {
   /** Checks the configuration against the chain and the database, then starts syncing in the background. */
   async start(): Promise<void> {
     await this.#preflight();
+    if (this.db.provider === "sqlite" && sqliteFile(this.db.url) !== ":memory:") this.#writer ??= new SqliteWriter(sqliteFile(this.db.url));
     await this.store.init();
     await this.#loadCheckpoint();
     this.#connectWs();
@@ -225,6 +229,8 @@ export class Indexer extends EventEmitter {
       this.#ws?.close();
     } catch {}
     await this.#loop?.catch(() => {});
+    this.#writer?.close();
+    this.#writer = undefined;
   }
 
   /** Resolves once the synced block is at least `block` (or the indexer stopped). */
@@ -509,7 +515,9 @@ export class Indexer extends EventEmitter {
     try {
       fill();
       while (queue.length > 0 && !this.#stopping) {
+        const tW = performance.now();
         const r = await queue.shift()!;
+        this.timings.wait += performance.now() - tW;
         if (r.from !== this.#cp.number + 1n) throw new Error(`internal: range ${r.from} does not follow checkpoint ${this.#cp.number}`);
         if (r.to < r.maxTo) {
           // the node refused the whole range and a smaller one was fetched: refetch the rest in order
@@ -519,6 +527,7 @@ export class Indexer extends EventEmitter {
         fill();
         const tA = performance.now();
         await this.#fillTimestamps(r.logs);
+        this.timings.timestamps += performance.now() - tA;
         this.store.setJournalBlock(undefined);
         const events = await this.#apply(r.logs);
         const tB = performance.now();
@@ -565,31 +574,43 @@ export class Indexer extends EventEmitter {
     return n;
   }
 
-  async #commit(header: Header, opts: { final: boolean; storeBlock: boolean }): Promise<void> {
+  /** Writes what the store holds with the checkpoint at `header`; `blocks`: the headers to keep for reorg checks (default: `header`). */
+  async #commit(header: Header, opts: { final: boolean; storeBlock: boolean; blocks?: Header[] }): Promise<void> {
     const finalized = opts.final ? header.number : this.#cp.finalized;
     const contracts = `${this.cfg.registry},${this.cfg.market}`;
     const prune = !opts.final && ++this.#blocksSincePrune >= 32;
-    try {
-      await this.db.prisma.$transaction(
-        async (tx) => {
-          await this.store.flush(tx);
-          if (opts.storeBlock) {
-            await tx.block.upsert({
-              where: { number: header.number },
-              create: { number: header.number, hash: header.hash, parentHash: header.parentHash, timestamp: header.timestamp },
-              update: { hash: header.hash, parentHash: header.parentHash, timestamp: header.timestamp },
-            });
-          }
-          const data = { blockNumber: header.number, blockHash: header.hash, contracts, startBlock: this.cfg.startBlock, finalizedBlock: finalized, syncedAt: BigInt(Date.now()) };
-          await tx.syncCheckpoint.upsert({ where: { chainId: this.chainId! }, create: { chainId: this.chainId!, ...data }, update: data });
-          if (opts.final || prune) {
-            const keepFrom = header.number - BigInt(this.cfg.finalityDepth) - 16n;
-            await tx.$executeRawUnsafe(`DELETE FROM ${this.db.table("reorg_journal")} WHERE "block" < ${ph(this.db, 1)}`, keepFrom);
-            await tx.$executeRawUnsafe(`DELETE FROM ${this.db.table("block")} WHERE "number" < ${ph(this.db, 1)}`, keepFrom);
-          }
-        },
-        { timeout: 300_000, maxWait: 60_000 },
+    // rows, reorg journal, block hashes and checkpoint: one transaction
+    const write = async (tx: Tx) => {
+      await this.store.flush(tx);
+      if (opts.storeBlock) {
+        for (const h of opts.blocks ?? [header]) {
+          await tx.$executeRawUnsafe(
+            `INSERT INTO ${this.db.table("block")} ("number", "hash", "parentHash", "timestamp") VALUES (${ph(this.db, 1)}, ${ph(this.db, 2)}, ${ph(this.db, 3)}, ${ph(this.db, 4)}) ON CONFLICT ("number") DO UPDATE SET "hash" = excluded."hash", "parentHash" = excluded."parentHash", "timestamp" = excluded."timestamp"`,
+            h.number,
+            h.hash,
+            h.parentHash,
+            h.timestamp,
+          );
+        }
+      }
+      const cp = [this.chainId!, header.number, header.hash, contracts, this.cfg.startBlock, finalized, BigInt(Date.now())];
+      const cols = ["chainId", "blockNumber", "blockHash", "contracts", "startBlock", "finalizedBlock", "syncedAt"];
+      await tx.$executeRawUnsafe(
+        `INSERT INTO ${this.db.table("sync_checkpoint")} (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map((_, i) => ph(this.db, i + 1)).join(", ")}) ON CONFLICT ("chainId") DO UPDATE SET ${cols
+          .slice(1)
+          .map((c) => `"${c}" = excluded."${c}"`)
+          .join(", ")}`,
+        ...cp,
       );
+      if (opts.final || prune) {
+        const keepFrom = header.number - BigInt(this.cfg.finalityDepth) - 16n;
+        await tx.$executeRawUnsafe(`DELETE FROM ${this.db.table("reorg_journal")} WHERE "block" < ${ph(this.db, 1)}`, keepFrom);
+        await tx.$executeRawUnsafe(`DELETE FROM ${this.db.table("block")} WHERE "number" < ${ph(this.db, 1)}`, keepFrom);
+      }
+    };
+    try {
+      if (this.#writer) await this.#writer.transaction(write);
+      else await this.db.prisma.$transaction((tx) => write(tx), { timeout: 300_000, maxWait: 60_000 });
     } catch (err) {
       await this.store.reset().catch(() => {});
       throw err;
@@ -630,15 +651,25 @@ export class Indexer extends EventEmitter {
       if (list) list.push(l);
       else byBlock.set(l.blockNumber, [l]);
     }
-    for (const h of headers) {
-      if (this.#stopping) return;
-      this.store.setJournalBlock(h.number);
-      const events = await this.#apply(byBlock.get(h.number) ?? []);
-      await this.#commit(h, { final: false, storeBlock: true });
-      this.metrics.eventsIndexed.inc(events);
-      this.emit("blocks", { from: h.number, to: h.number });
+    // every block journaled under its own number (a reorg undoes them one by one), all of them
+    // committed in one transaction with the checkpoint at the last: one block when following the
+    // head, up to 64 when catching up on the blocks that are not final yet
+    const done: Header[] = [];
+    let events = 0;
+    try {
+      for (const h of headers) {
+        if (this.#stopping) break;
+        this.store.setJournalBlock(h.number);
+        events += await this.#apply(byBlock.get(h.number) ?? []);
+        done.push(h);
+      }
+    } finally {
+      this.store.setJournalBlock(undefined);
     }
-    this.store.setJournalBlock(undefined);
+    if (done.length === 0) return;
+    await this.#commit(done[done.length - 1], { final: false, storeBlock: true, blocks: done });
+    this.metrics.eventsIndexed.inc(events);
+    this.emit("blocks", { from: done[0].number, to: done[done.length - 1].number });
     if (this.head !== undefined && this.head - this.#cp.number <= BigInt(this.cfg.readyLag)) this.#setReady(true);
   }
 

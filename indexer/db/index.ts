@@ -43,6 +43,11 @@ export function providerOf(url: string): DbProvider {
   throw new Error(`DATABASE_URL must start with file: (SQLite) or postgresql:// (PostgreSQL), got "${redact(url)}"`);
 }
 
+/** The file of a file: URL (query string dropped). */
+export function sqliteFile(url: string): string {
+  return url.replace(/^file:/i, "").replace(/\?.*$/, "");
+}
+
 export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }
@@ -65,7 +70,7 @@ export async function openDb(url = process.env.DATABASE_URL ?? defaultDatabaseUr
   let prisma: PrismaClient;
   let schema: string | undefined;
   if (provider === "sqlite") {
-    const file = url.replace(/^file:/i, "").replace(/\?.*$/, "");
+    const file = sqliteFile(url);
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const { PrismaLibSql } = await import("@prisma/adapter-libsql");
     const { PrismaClient: Client } = await import("../generated/sqlite/client.ts");
