@@ -9,6 +9,7 @@
  *   FINALITY_DEPTH     blocks below the head treated as final (default 12): the deepest reorg the indexer can undo
  *   POLL_INTERVAL_MS   head polling period (default 1000)
  *   GETLOGS_RANGE      initial eth_getLogs block range (default 2000), GETLOGS_MAX_RANGE (default 100000)
+ *   GETLOGS_MIN_INTERVAL_MS  least milliseconds between two eth_getLogs requests (default 0: for rate-limited RPC providers)
  *   DATABASE_URL       file:<path> (SQLite) or postgresql://... (default file:$DATA_DIR/indexer.db, DATA_DIR default .data)
  *   INDEXER_PORT       port of /health, /ready, /metrics (default 8787; 0 = any), INDEXER_HOST (default 127.0.0.1)
  *   LOG_LEVEL          debug | info | warn | error
@@ -58,6 +59,7 @@ export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     pollIntervalMs: int(env, "POLL_INTERVAL_MS", 1000),
     initialRange: int(env, "GETLOGS_RANGE", 2000),
     maxRange: int(env, "GETLOGS_MAX_RANGE", 100_000),
+    getLogsMinIntervalMs: int(env, "GETLOGS_MIN_INTERVAL_MS", 0),
     rpcTimeoutMs: int(env, "RPC_TIMEOUT_MS", 15_000),
     startupTimeoutMs: int(env, "STARTUP_TIMEOUT_MS", 60_000),
     port: int(env, "INDEXER_PORT", 8787)!,

@@ -58,6 +58,8 @@ export interface SyncConfig {
   pollIntervalMs?: number;
   initialRange?: number;
   maxRange?: number;
+  /** Least milliseconds between two eth_getLogs requests (0: none): for RPC providers that limit requests per second. */
+  getLogsMinIntervalMs?: number;
   /** Grow the range while a range returns fewer logs than this. */
   targetLogs?: number;
   /** Blocks behind the head still counted as caught up (for /ready). */
@@ -155,6 +157,8 @@ export class Indexer extends EventEmitter {
   head: bigint | undefined;
   #cp: { number: bigint; hash: Hex | undefined; finalized: bigint } = { number: -1n, hash: undefined, finalized: -1n };
   #range: number;
+  /** When the last eth_getLogs request went out (for getLogsMinIntervalMs). */
+  #lastGetLogs = 0;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -476,6 +480,9 @@ export class Indexer extends EventEmitter {
   async #fetchRange(from: bigint, maxTo: bigint): Promise<FetchedRange> {
     let to = maxTo;
     for (;;) {
+      const wait = this.#lastGetLogs + (this.cfg.getLogsMinIntervalMs ?? 0) - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.#lastGetLogs = Date.now();
       try {
         const [logs, header] = await this.rpc.batch<unknown>([
           { method: "eth_getLogs", params: [this.#logFilter(from, to)] },

@@ -26,6 +26,9 @@ for (const tdb of dbs) {
         // tiny ranges and a deep live window: many transactions, both backfill and journaled blocks
         GETLOGS_RANGE: "2",
         GETLOGS_MAX_RANGE: "3",
+        // paced requests: the backfill lasts seconds however fast the machine, so every kill below
+        // lands while it writes (a fast indexer used to finish before the first kill)
+        GETLOGS_MIN_INTERVAL_MS: "25",
         FINALITY_DEPTH: "40",
         POLL_INTERVAL_MS: "50",
         INDEXER_PORT: String(await freePort()),
