@@ -78,12 +78,16 @@ describe("a forged update is caught by bisection over the trace and one recomput
     const done = (await ev("BisectionDone"))[0].args as { agreedIndex: bigint; disputedIndex: number };
     assert.equal(Number(done.agreedIndex), H);
     assert.equal(done.disputedIndex, H + 1);
+    // the referees judge once a witness is out (the auditor's or the forger's, whichever lands first:
+    // a panel that has one need not wait for the other)
     const witnesses = (await ev("WitnessPosted")).map((l) => getAddress((l.args as { by: Address }).by));
-    assert.ok(witnesses.includes(getAddress(forger)) && witnesses.includes(getAddress(auditor.address)), `both sides published a witness: ${witnesses.join(", ")}`);
+    assert.ok(witnesses.length >= 1, "a witness was published");
+    for (const w of witnesses) assert.ok([getAddress(forger), getAddress(auditor.address)].includes(w), `only the parties publish witnesses: ${w}`);
     const votes = (await ev("RefereeVoted")).map((l) => (l.args as { vote: string }).vote);
     assert.equal(votes.length, 3);
     for (const v of votes) assert.equal(BigInt(v), 2n, "every referee recomputed the compression and voted the step wrong");
-    for (const r of referees) assert.ok(r.lines.some((l) => l.includes("referee: step judged") && l.includes('"correct":false')), r.lines.slice(-5).join("\n"));
+    // each referee recompressed the witnessed last state: the verdict rests on the recomputation
+    for (const r of referees) assert.ok(r.lines.some((l) => l.includes("referee: step judged") && l.includes('"correct":false') && l.includes("recompressed from the witness")), r.lines.slice(-5).join("\n"));
 
     const fraud = await c.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "WorkerPenalized", args: { jobId, worker: forger }, fromBlock: 0n });
     assert.ok(fraud.some((l) => Number(l.args.reason) === 3), "penalised for Fraud");
@@ -93,33 +97,54 @@ describe("a forged update is caught by bisection over the trace and one recomput
     assert.ok((await net.reader.balanceOf(auditor.address)) > 0n, "and a bounty");
   });
 
-  it("a challenger that disputes every leaf of an honest worker loses: the referees confirm its start state", async () => {
+  /**
+   * A lying challenger against the honest worker 2 (round 1 of job 1): it answers the revealed
+   * midpoints with `answers` (then disagrees), the worker's restarted node defends; returns the
+   * dispute's verdict and where bisection ended.
+   */
+  async function lyingChallenge(answers: boolean[], account: number) {
     const game = net.addresses.game!;
     const c = net.reader.client;
     const honest = hardhatAccount(2);
     const jobId = 1n;
     const commit = (await net.reader.commitments(jobId, 1)).find((x) => x.worker === honest.address)!;
-    const challenger = net.senderFor(hardhatAccount(9));
-    await net.mint(hardhatAccount(9).address, "1000");
+    const challenger = net.senderFor(hardhatAccount(account));
+    await net.mint(hardhatAccount(account).address, "1000");
     const bondBefore = (await net.reader.slot(jobId, honest.address)).bond;
+    const gameBalanceBefore = await c.readContract({ address: game, abi: disputeGameAbi, functionName: "balanceOf", args: [honest.address] });
     const challengeBond = (await net.reader.jobParams(jobId)).challengeBond;
     await challenger.send({ address: net.addresses.token, abi: testTokenAbi, functionName: "approve", args: [game, challengeBond] });
     const rc = await challenger.send({ address: game, abi: disputeGameAbi, functionName: "challengeStep", args: [jobId, 1, honest.address, commit.updateHash, commit.traceRoot] });
     const id = parseEventLogs({ abi: disputeGameAbi, logs: rc.logs, eventName: "StepChallenged" })[0].args.id;
-    const defender = net.spawnWorker("w2-defends", ["run", "--job", jobId.toString(), ...net.workerArgs("w2", `${net.dir}/keys/w2.json`)], { env: { WORKER_MIN_REFEREES: "3" } });
-    // the lying challenger disagrees with every midpoint the worker reveals
+    const defender = net.spawnWorker(`w2-defends-${account}`, ["run", "--job", jobId.toString(), ...net.workerArgs("w2", `${net.dir}/keys/w2.json`)], { env: { WORKER_MIN_REFEREES: "3" } });
+    let k = 0;
     for (;;) {
       const d = await c.readContract({ address: game, abi: disputeGameAbi, functionName: "disputeOf", args: [id] });
       if (d.phase === PHASE.Refereeing || d.phase === PHASE.Closed) break;
-      if (d.phase === PHASE.AwaitResponse) await challenger.send({ address: game, abi: disputeGameAbi, functionName: "respondMidpoint", args: [id, false] });
+      if (d.phase === PHASE.AwaitResponse) await challenger.send({ address: game, abi: disputeGameAbi, functionName: "respondMidpoint", args: [id, answers[k++] ?? false] });
       else await new Promise((r) => setTimeout(r, 300));
     }
     assert.equal(await defender.exited, 0, defender.lines.join("\n"));
     const resolved = await c.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "DisputeResolved", args: { id }, fromBlock: 0n });
-    assert.equal(Number(resolved[0].args.verdict), 1, "Rejected: the worker was right");
     const done = await c.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "BisectionDone", args: { id }, fromBlock: 0n });
-    assert.equal(done[0].args.disputedIndex, 0, "nothing agreed: the referees judged leaf 0");
     assert.equal((await net.reader.slot(jobId, honest.address)).bond, bondBefore, "the honest worker's bond is intact");
-    assert.equal(await c.readContract({ address: game, abi: disputeGameAbi, functionName: "balanceOf", args: [honest.address] }), challengeBond, "and it wins the challenger's bond");
+    const gained = (await c.readContract({ address: game, abi: disputeGameAbi, functionName: "balanceOf", args: [honest.address] })) - gameBalanceBefore;
+    return { id, verdict: Number(resolved[0].args.verdict), disputed: done[0].args.disputedIndex, gained, challengeBond, defender };
+  }
+
+  it("a challenger that disputes every leaf of an honest worker loses: the referees confirm its start state", async () => {
+    const r = await lyingChallenge([], 9);
+    assert.equal(r.verdict, 1, "Rejected: the worker was right");
+    assert.equal(r.disputed, 0, "nothing agreed: the referees judged leaf 0");
+    assert.equal(r.gained, r.challengeBond, "the worker wins the challenger's bond");
+  });
+
+  it("a lie about an inner step loses too: the honest worker publishes its witness and the referees rerun that step", async () => {
+    const r = await lyingChallenge([true], 10);
+    assert.equal(r.verdict, 1, "Rejected: the worker was right");
+    assert.equal(r.disputed, 4, "bisection ended on inner step 4 (leaf 3 agreed)");
+    assert.equal(r.gained, r.challengeBond, "the worker wins the challenger's bond");
+    assert.ok(r.defender.lines.some((l) => l.includes('"dispute: postWitness"')), "the worker published the witness of leaf 3");
+    for (const ref of referees) assert.ok(ref.lines.some((l) => l.includes("referee: step judged") && l.includes('"correct":true') && l.includes("inner step 4 recomputed")), ref.lines.slice(-5).join("\n"));
   });
 });

@@ -47,6 +47,14 @@ export interface StepDispute {
   traceRoot?: Hex;
 }
 
+/** No usable witness yet, and the parties still have time to publish one: judge again later. */
+export class WitnessPending extends Error {
+  constructor(id: bigint, lo: number) {
+    super(`dispute ${id}: waiting for a witness of leaf ${lo} (the worker or the challenger publishes it)`);
+    this.name = "WitnessPending";
+  }
+}
+
 export interface JudgeDeps {
   reader: MarketReader;
   blobs: BlobStore;
@@ -78,7 +86,16 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
       return say(leaf === d.hiLeaf.toLowerCase(), "leaf 0 against the replayed start state");
     }
     const w = await findWitness(deps, d, { startModelHash, workerIndex: index });
-    if (!w) return say(false, `no published witness hashes to the agreed leaf ${d.lo}`);
+    if (!w) {
+      // the parties rebuild the witnessed state by retraining up to H steps: give them the first
+      // half of the panel's window before concluding that the worker cannot substantiate its step
+      const [dispute, window] = await Promise.all([
+        reader.client.readContract({ address: deps.game, abi: disputeGameAbi, functionName: "disputeOf", args: [d.id] }),
+        reader.client.readContract({ address: deps.game, abi: disputeGameAbi, functionName: "refereeWindow" }),
+      ]);
+      if ((await reader.now()) < BigInt(dispute.deadline) - BigInt(window) / 2n) throw new WitnessPending(d.id, d.lo);
+      return say(false, `no published witness hashes to the agreed leaf ${d.lo}`);
+    }
     if (d.hi <= H) {
       const out = await ctx.trainer.train({
         params: w.params,
