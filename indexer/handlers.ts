@@ -9,7 +9,7 @@ import { disputeGameAbi, providerRegistryAbi, trainingMarketAbi } from "../share
 import { decodeLoss } from "../shared/eip712.ts";
 import { CreditKind, DisputeVerdict, JobStatus, PenaltyReason } from "../shared/types.ts";
 import type { Account, Dispute, DisputePanel, Job, JobWorker, Network, PanelMember, Provider, Referee, Round } from "./generated/sqlite/client.ts";
-import type { Store } from "./store.ts";
+import type { Store, TableName } from "./store.ts";
 
 export interface RawLog {
   address: Hex;
@@ -158,17 +158,15 @@ async function account(store: Store, address: Address, block: bigint): Promise<A
   return a;
 }
 
-async function job(store: Store, id: bigint, block: bigint): Promise<Job> {
-  const j = await store.must<Job>("job", id);
-  j.updatedBlock = block;
-  return j;
+/** A row that must exist, marked as changed in `block`. */
+async function touch<T extends { updatedBlock: bigint }>(store: Store, table: TableName, key: string | bigint, block: bigint): Promise<T> {
+  const row = await store.must<T & Record<string, unknown>>(table, key);
+  row.updatedBlock = block;
+  return row;
 }
 
-async function worker(store: Store, jobId: bigint, address: Address, block: bigint): Promise<JobWorker> {
-  const w = await store.must<JobWorker>("job_worker", `${jobId}-${address}`);
-  w.updatedBlock = block;
-  return w;
-}
+const job = (store: Store, id: bigint, block: bigint) => touch<Job>(store, "job", id, block);
+const worker = (store: Store, jobId: bigint, address: Address, block: bigint) => touch<JobWorker>(store, "job_worker", `${jobId}-${address}`, block);
 
 async function round(store: Store, jobId: bigint, r: number, block: bigint): Promise<Round> {
   const row = await store.must<Round>("round", `${jobId}-${r}`);
@@ -768,17 +766,8 @@ const STEP_WRONG = `0x${"0".repeat(63)}2`;
 /** The market's paused time at `ts` (MarketBase.pausedTime): ended pauses plus the one in progress. */
 const pausedTime = (net: Network, ts: bigint): bigint => net.pausedTotal + (net.pausedSince === null ? 0n : ts - net.pausedSince);
 
-async function dispute(store: Store, id: bigint, block: bigint): Promise<Dispute> {
-  const d = await store.must<Dispute>("dispute", id);
-  d.updatedBlock = block;
-  return d;
-}
-
-async function referee(store: Store, address: Address, block: bigint): Promise<Referee> {
-  const r = await store.must<Referee>("referee", address);
-  r.updatedBlock = block;
-  return r;
-}
+const dispute = (store: Store, id: bigint, block: bigint) => touch<Dispute>(store, "dispute", id, block);
+const referee = (store: Store, address: Address, block: bigint) => touch<Referee>(store, "referee", address, block);
 
 /** The dispute's current panel was tallied (or the dispute ended): its members' seats are free again. */
 async function closePanel(store: Store, d: Dispute, status: string, block: bigint): Promise<void> {
