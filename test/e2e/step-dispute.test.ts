@@ -21,7 +21,7 @@ import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type Wo
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { createJobFromSpec, jobStatus } from "../../cli/poster/actions.ts";
 import { disputeGameAbi, testTokenAbi, trainingMarketAbi } from "../../shared/abis.ts";
-import { PHASE } from "../../worker/node/step-dispute.ts";
+import { DisputePhase as PHASE } from "../../worker/node/game-client.ts";
 
 const ADVERSARY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "adversarial-worker.ts");
 const H = 6;

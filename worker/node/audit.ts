@@ -9,6 +9,7 @@ import { disputeGameAbi } from "../../shared/abis.ts";
 import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
 import { testTokenAbi } from "../../shared/abis.ts";
 import { gameAddress, pursueStepChallenge } from "./step-dispute.ts";
+import { Verdict } from "./game-client.ts";
 import type { RoundStart } from "./round-trace.ts";
 import { decodeUpdate } from "../diloco/format/update.ts";
 import { decodeSnapshot, sameCarriedState, type StateSnapshot } from "../diloco/trace/snapshot.ts";
@@ -222,7 +223,7 @@ export async function auditRound(p: Provider, opts: { jobId: bigint; round: numb
       await ctx.trainer.dispose();
     }
     const resolved = await p.reader.client.getContractEvents({ address: game, abi: disputeGameAbi, eventName: "DisputeResolved", args: { id }, fromBlock: receipt.blockNumber });
-    result.verdict = (["Upheld", "Rejected", "Dropped"] as const)[resolved[0]?.args.verdict ?? 2];
+    result.verdict = Verdict[resolved[0]?.args.verdict ?? 2];
     p.log("challenge closed", { challengeId: id, verdict: result.verdict });
   }
   return result;

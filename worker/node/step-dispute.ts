@@ -14,7 +14,7 @@
 import path from "node:path";
 import type { Address, Hex } from "viem";
 import { disputeGameAbi } from "../../shared/abis.ts";
-import { resolveGameAddress } from "./game-client.ts";
+import { DisputePhase, resolveGameAddress } from "./game-client.ts";
 import { TraceTree } from "../../shared/trace.ts";
 import { ContractRevertError } from "../chain/tx-sender.ts";
 import { scanEvents } from "../chain/log-scan.ts";
@@ -22,8 +22,6 @@ import { encodeWitness } from "../diloco/trace/index.ts";
 import { fetchGlobalState, loadJobContext, type JobContext } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import { loadRoundStart, loadTrace, witnessAt, witnessLeaf, type RoundStart } from "./round-trace.ts";
-
-export const PHASE = { None: 0, AwaitStart: 1, AwaitReveal: 2, AwaitResponse: 3, Refereeing: 4, Closed: 5 } as const;
 
 /** The DisputeGame of the provider's market (configured, or the one the market names). */
 export function gameAddress(p: Provider): Promise<Address | undefined> {
@@ -51,7 +49,7 @@ async function move(p: Provider, game: Address, functionName: string, args: read
 async function resolveIfDue(p: Provider, game: Address, id: bigint, d: Awaited<ReturnType<typeof readDispute>>): Promise<void> {
   const now = await p.reader.now();
   let due = now > d.deadline;
-  if (!due && d.phase === PHASE.Refereeing) {
+  if (!due && d.phase === DisputePhase.Refereeing) {
     const panel = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "panelOf", args: [id] });
     due = panel.length > 0 && d.votes === panel.length;
   }
@@ -91,7 +89,7 @@ export async function defendStepDisputesOnce(p: Provider, game: Address, state: 
   }
   for (const id of [...state.open]) {
     const d = await readDispute(p, game, id);
-    if (d.phase === PHASE.Closed || d.phase === PHASE.None) {
+    if (d.phase === DisputePhase.Closed || d.phase === DisputePhase.None) {
       state.open.delete(id);
       continue;
     }
@@ -108,15 +106,15 @@ export async function defendStepDisputesOnce(p: Provider, game: Address, state: 
       state.warned.add(id);
       continue;
     }
-    if (d.phase === PHASE.AwaitStart) {
+    if (d.phase === DisputePhase.AwaitStart) {
       const last = trace.leaves.length - 1;
       await move(p, game, "startBisection", [id, last + 1, tree.proof(last)], { id, leaves: last + 1 });
-    } else if (d.phase === PHASE.AwaitReveal) {
+    } else if (d.phase === DisputePhase.AwaitReveal) {
       const [, , mid] = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "interval", args: [id] });
       await move(p, game, "revealMidpoint", [id, trace.leaves[mid], tree.proof(mid)], { id, index: mid });
-    } else if (d.phase === PHASE.AwaitResponse) {
+    } else if (d.phase === DisputePhase.AwaitResponse) {
       await resolveIfDue(p, game, id, d);
-    } else if (d.phase === PHASE.Refereeing) {
+    } else if (d.phase === DisputePhase.Refereeing) {
       const [lo] = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "interval", args: [id] });
       const key = `${id}:${d.panels}`;
       if (lo >= 0n && !state.posted.has(key)) {
@@ -150,21 +148,21 @@ export async function pursueStepChallenge(p: Provider, game: Address, id: bigint
   for (;;) {
     if (opts.signal?.aborted) throw new Error(`stopped while dispute ${id} is open: run the audit again to keep answering (a missed move loses the challenge bond)`);
     const d = await readDispute(p, game, id);
-    if (d.phase === PHASE.Closed) return d.phase;
-    if (d.phase === PHASE.AwaitResponse) {
+    if (d.phase === DisputePhase.Closed) return d.phase;
+    if (d.phase === DisputePhase.AwaitResponse) {
       const [, , mid] = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "interval", args: [id] });
       const agree = d.midLeaf.toLowerCase() === honest[mid]?.toLowerCase();
       await move(p, game, "respondMidpoint", [id, agree], { id, index: mid, agree });
       continue;
     }
-    if (d.phase === PHASE.Refereeing) {
+    if (d.phase === DisputePhase.Refereeing) {
       const [lo] = await p.reader.client.readContract({ address: game, abi: disputeGameAbi, functionName: "interval", args: [id] });
       if (lo >= 0n && lo < BigInt(honest.length - 1) && !posted.has(d.panels)) {
         await postWitness(p, game, id, ctx, start, Number(lo), honest[Number(lo)]);
         posted.add(d.panels);
       }
     }
-    if (d.phase !== PHASE.None) await resolveIfDue(p, game, id, d);
+    if (d.phase !== DisputePhase.None) await resolveIfDue(p, game, id, d);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
   }
 }
