@@ -100,12 +100,14 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (slot.joined) revert AlreadyJoined(jobId, msg.sender);
         if (!registry.isRegistered(msg.sender)) revert ProviderNotRegistered(msg.sender);
-        if (registry.attestationSignerOf(msg.sender) == address(0)) revert NoAttestationKey(msg.sender);
+        address signer = registry.attestationSignerOf(msg.sender);
+        if (signer == address(0)) revert NoAttestationKey(msg.sender);
 
         uint8 index = job.workerCount;
         slot.index = index;
         slot.joined = true;
         slot.active = true;
+        slot.signer = signer;
         slot.bond = p.workerBond;
         _workers[jobId].push(msg.sender);
         job.workerCount = index + 1;
@@ -145,7 +147,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (round != job.currentRound) revert WrongRound(round, job.currentRound);
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (!slot.active) revert NotActiveWorker(jobId, msg.sender);
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         if (rd.voteDeadline != 0 || block.timestamp > rd.commitDeadline + _shift(jobId, round)) {
             revert CommitPhaseClosed(jobId, round);
         }
@@ -154,7 +156,8 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (updateHash == bytes32(0) || traceRoot == bytes32(0)) revert ZeroHash();
         bytes32 key = keccak256(abi.encode(jobId, round, updateHash));
         if (commitmentOf[key] != bytes32(0)) revert DuplicateUpdate(jobId, round, updateHash);
-        _verify(
+        _verifyCommitment(
+            slot,
             keccak256(abi.encode(ROUND_UPDATE_TYPEHASH, jobId, round, updateHash, traceRoot, trainLoss, msg.sender)),
             sig
         );
@@ -167,30 +170,31 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (committed & active == active) {
             // The vote deadline is stored relative to the round's pause base, like the commit deadline.
             uint64 voteDeadline = uint64(block.timestamp) - _shift(jobId, round) + _params[jobId].voteWindow;
-            rd.voteDeadline = voteDeadline;
+            rd.voteDeadline = uint40(voteDeadline);
             emit VotingStarted(jobId, round, committed, voteDeadline + _shift(jobId, round));
         }
     }
 
     /// @notice Votes the hash of the aggregated model for `round` and the mask of commitments the
-    ///         caller included (updates whose blob matched its hash and decoded). `sig` is an EIP-712
-    ///         `RoundResult` signature by the caller's attestation key. Finalizes the round as soon as
-    ///         a quorum of the round's committed workers agrees on the same (modelHash, includedMask);
-    ///         the set counted is fixed at commit time, so quorum is only ever reached by a vote and a
-    ///         round with a quorum is always finalized, never expired.
-    function submitResult(
-        uint256 jobId,
-        uint32 round,
-        bytes32 modelHash,
-        uint32 includedMask,
-        bytes calldata sig
-    ) external nonReentrant whenNotPaused {
+    ///         caller included (updates whose blob matched its hash and decoded). Finalizes the round
+    ///         as soon as a quorum of the round's committed workers agrees on the same (modelHash,
+    ///         includedMask); the set counted is fixed at commit time, so quorum is only ever reached
+    ///         by a vote and a round with a quorum is always finalized, never expired.
+    /// @dev A vote carries no attestation signature: the result is a deterministic function of the
+    ///      attested commitments and public blobs, anyone can recompute it, and a wrong one is
+    ///      overturned by a round challenge (DisputeGame.challengeRound); the caller's account is
+    ///      what stakes on it.
+    function submitResult(uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask)
+        external
+        nonReentrant
+        whenNotPaused
+    {
         JobState storage job = _job(jobId);
         if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
         if (round != job.currentRound) revert WrongRound(round, job.currentRound);
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (!slot.active) revert NotActiveWorker(jobId, msg.sender);
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         uint256 shift = _shift(jobId, round);
         if (rd.voteDeadline == 0) {
             if (block.timestamp <= rd.commitDeadline + shift) revert CommitPhaseOpen(jobId, round);
@@ -202,9 +206,6 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (rd.votedMask & bit != 0) revert AlreadyVoted(jobId, round, msg.sender);
         if (modelHash == bytes32(0)) revert ZeroHash();
         if (includedMask == 0 || includedMask & ~committed != 0) revert InvalidIncludedMask(includedMask, committed);
-        _verify(
-            keccak256(abi.encode(ROUND_RESULT_TYPEHASH, jobId, round, modelHash, includedMask, msg.sender)), sig
-        );
 
         rd.votedMask |= bit;
         bytes32 key = keccak256(abi.encode(jobId, round, modelHash, includedMask));
@@ -212,7 +213,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         _tally[key] = voters;
         emit ResultSubmitted(jobId, round, msg.sender, modelHash, includedMask);
 
-        if (voters.count() * 10_000 >= uint256(_params[jobId].quorumBps) * committed.count()) {
+        if (voters.count() * 10_000 >= uint256(rd.quorumBps) * committed.count()) {
             _finalize(jobId, round, modelHash, includedMask, voters);
         }
     }
@@ -240,7 +241,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         }
         if (job.status != JobStatus.Running) revert JobNotRunning(jobId);
         uint32 round = job.currentRound;
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         uint256 shift = _shift(jobId, round);
         uint64 due = cancelAt[jobId];
         if (due != 0 && (rd.voteDeadline != 0 || block.timestamp > rd.commitDeadline + shift)) {
@@ -258,7 +259,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (absent != 0) _penalizeMask(jobId, round, absent, PenaltyReason.Absent);
         if (silent != 0) _penalizeMask(jobId, round, silent, PenaltyReason.NoVote);
         rd.status = RoundStatus.Expired;
-        rd.closedAt = uint48(block.timestamp);
+        rd.closedAt = uint40(block.timestamp);
         emit RoundExpired(jobId, round, rd.committedMask, rd.votedMask);
         uint256 voters = rd.votedMask.count();
         if (voters != 0) {
@@ -289,7 +290,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (job.status != JobStatus.Running) revert JobAlreadyEnded(jobId);
         if (cancelAt[jobId] != 0) revert CancelPending(jobId, cancelAt[jobId]);
         uint32 round = job.currentRound;
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         uint256 commitEnd = rd.commitDeadline + _shift(jobId, round);
         if (rd.voteDeadline == 0 && block.timestamp <= commitEnd) {
             cancelAt[jobId] = uint64(commitEnd);
@@ -372,7 +373,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
     /// @notice Stops job creation, joins and the round protocol. Every deadline of running jobs (and,
     ///         in the dispute game, of open disputes) is extended by the time the market stays paused.
     function pause() external onlyRole(PAUSER_ROLE) whenNotPaused {
-        pausedSince = uint64(block.timestamp);
+        pausedSince = uint40(block.timestamp);
         emit Paused(msg.sender);
     }
 
@@ -380,7 +381,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
     function unpause() external onlyRole(PAUSER_ROLE) {
         uint64 since = pausedSince;
         if (since == 0) revert ExpectedPause();
-        pausedTotal += uint64(block.timestamp) - since;
+        pausedTotal += uint32(block.timestamp - since);
         pausedSince = 0;
         emit Unpaused(msg.sender);
     }
@@ -418,7 +419,15 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
 
     /// @notice A round's state, its deadlines extended by every pause since it started.
     function roundOf(uint256 jobId, uint32 round) external view returns (Round memory r) {
-        r = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
+        r = Round({
+            commitDeadline: rd.commitDeadline,
+            voteDeadline: rd.voteDeadline,
+            committedMask: rd.committedMask,
+            votedMask: rd.votedMask,
+            closedAt: rd.closedAt,
+            status: rd.status
+        });
         if (r.status == RoundStatus.None) return r;
         uint64 shift = _shift(jobId, round);
         r.commitDeadline += shift;
@@ -515,27 +524,28 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
 
     function _startRound(uint256 jobId, uint32 round) private {
         JobState storage job = _jobs[jobId];
+        JobParams storage p = _params[jobId];
         job.currentRound = round;
-        uint64 base = pausedTotal;
-        uint64 deadline = uint64(block.timestamp) + _params[jobId].commitWindow;
-        if (base != 0) _roundPauseBase[jobId][round] = base;
-        _rounds[jobId][round] = Round({
-            commitDeadline: deadline,
+        uint64 deadline = uint64(block.timestamp) + p.commitWindow;
+        _rounds[jobId][round] = RoundSlot({
+            commitDeadline: uint40(deadline),
             voteDeadline: 0,
             committedMask: 0,
             votedMask: 0,
             closedAt: 0,
-            status: RoundStatus.Active
+            status: RoundStatus.Active,
+            quorumBps: p.quorumBps,
+            pauseBase: pausedTotal
         });
         emit RoundStarted(jobId, round, job.modelHash, deadline);
     }
 
     function _finalize(uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask, uint32 voters) private {
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         uint32 active = _jobs[jobId].activeMask;
         uint32 dissenters = rd.votedMask & ~voters & active;
         rd.status = RoundStatus.Finalized;
-        rd.closedAt = uint48(block.timestamp);
+        rd.closedAt = uint40(block.timestamp);
         _jobs[jobId].modelHash = modelHash;
         uint32 rewarded = active & includedMask & ~dissenters;
         uint256 paid = _payRound(jobId, rewarded);
@@ -568,7 +578,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
     }
 
     /// @dev Cancels a running job: the round's active committers are paid for it, the rest refunded.
-    function _executeCancel(uint256 jobId, uint32 round, Round storage rd) private {
+    function _executeCancel(uint256 jobId, uint32 round, RoundSlot storage rd) private {
         uint256 paid = _payRound(jobId, rd.committedMask & _jobs[jobId].activeMask);
         rd.status = RoundStatus.Aborted;
         uint256 refund = _jobs[jobId].escrow;
@@ -639,12 +649,20 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
     // =================================================================== internals: checks and time
 
 
-    /// @dev Reverts unless `sig` over `structHash` is by the caller's current attestation key.
-    function _verify(bytes32 structHash, bytes calldata sig) private view {
-        address expected = registry.attestationSignerOf(msg.sender);
-        if (expected == address(0)) revert NoAttestationKey(msg.sender);
+    /// @dev Reverts unless `sig` over `structHash` is by the caller's attestation key. The key the
+    ///      market last verified for the worker in this job is checked first (no call); any other
+    ///      signer must be the registry's current key, which then replaces it. A key rotation thus
+    ///      takes effect in a running job at the worker's first commitment signed by the new key. Only
+    ///      the provider can rotate its key and only its account can commit for it, so the key it
+    ///      rotated away from gives nobody else any power (docs/contracts.md, "Attestation keys").
+    function _verifyCommitment(WorkerSlot storage slot, bytes32 structHash, bytes calldata sig) private {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), sig);
-        if (err != ECDSA.RecoverError.NoError || recovered != expected) revert InvalidSignature(recovered, expected);
+        address known = slot.signer;
+        if (err == ECDSA.RecoverError.NoError && recovered == known) return;
+        address current = registry.attestationSignerOf(msg.sender);
+        if (current == address(0)) revert NoAttestationKey(msg.sender);
+        if (err != ECDSA.RecoverError.NoError || recovered != current) revert InvalidSignature(recovered, current);
+        slot.signer = current;
     }
 
 

@@ -3668,19 +3668,6 @@ export const trainingMarketAbi = [
   },
   {
     "inputs": [],
-    "name": "ROUND_RESULT_TYPEHASH",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "ROUND_UPDATE_TYPEHASH",
     "outputs": [
       {
@@ -4382,9 +4369,9 @@ export const trainingMarketAbi = [
     "name": "pausedSince",
     "outputs": [
       {
-        "internalType": "uint64",
+        "internalType": "uint40",
         "name": "",
-        "type": "uint64"
+        "type": "uint40"
       }
     ],
     "stateMutability": "view",
@@ -4408,9 +4395,9 @@ export const trainingMarketAbi = [
     "name": "pausedTotal",
     "outputs": [
       {
-        "internalType": "uint64",
+        "internalType": "uint32",
         "name": "",
-        "type": "uint64"
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",
@@ -4726,11 +4713,6 @@ export const trainingMarketAbi = [
         "internalType": "uint32",
         "name": "includedMask",
         "type": "uint32"
-      },
-      {
-        "internalType": "bytes",
-        "name": "sig",
-        "type": "bytes"
       }
     ],
     "name": "submitResult",
@@ -4872,6 +4854,11 @@ export const trainingMarketAbi = [
             "internalType": "uint32",
             "name": "paidRounds",
             "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
           },
           {
             "internalType": "uint64",
@@ -6650,19 +6637,6 @@ export const marketDisputeModuleAbi = [
   },
   {
     "inputs": [],
-    "name": "ROUND_RESULT_TYPEHASH",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "ROUND_UPDATE_TYPEHASH",
     "outputs": [
       {
@@ -6883,9 +6857,9 @@ export const marketDisputeModuleAbi = [
     "name": "pausedSince",
     "outputs": [
       {
-        "internalType": "uint64",
+        "internalType": "uint40",
         "name": "",
-        "type": "uint64"
+        "type": "uint40"
       }
     ],
     "stateMutability": "view",
@@ -6909,9 +6883,9 @@ export const marketDisputeModuleAbi = [
     "name": "pausedTotal",
     "outputs": [
       {
-        "internalType": "uint64",
+        "internalType": "uint32",
         "name": "",
-        "type": "uint64"
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",

@@ -1,7 +1,9 @@
 /**
  * EIP-712 domain and types of the TrainingMarket's attested messages, with signing and
- * verification helpers. Must match TrainingMarket.sol (ROUND_UPDATE_TYPEHASH, ROUND_RESULT_TYPEHASH,
- * EIP712("TrainingMarket", "1")); test/shared/eip712.test.ts checks them against the contract.
+ * verification helpers. Must match TrainingMarket.sol (ROUND_UPDATE_TYPEHASH, EIP712("TrainingMarket",
+ * "1")); test/shared/shared-module.test.ts checks them against the contract. Only commitments are
+ * attested: a result vote is a plain transaction (its content is recomputable by anyone and a wrong
+ * one is overturned by a round challenge).
  */
 import {
   hashTypedData,
@@ -29,16 +31,6 @@ export const roundUpdateTypes = {
   ],
 } as const;
 
-export const roundResultTypes = {
-  RoundResult: [
-    { name: "jobId", type: "uint256" },
-    { name: "round", type: "uint32" },
-    { name: "modelHash", type: "bytes32" },
-    { name: "includedMask", type: "uint32" },
-    { name: "worker", type: "address" },
-  ],
-} as const;
-
 export interface RoundUpdateMessage {
   jobId: bigint;
   round: number;
@@ -46,14 +38,6 @@ export interface RoundUpdateMessage {
   /** Merkle root of the round trace (shared/trace.ts). */
   traceRoot: Hex;
   trainLoss: bigint;
-  worker: Address;
-}
-
-export interface RoundResultMessage {
-  jobId: bigint;
-  round: number;
-  modelHash: Hex;
-  includedMask: number;
   worker: Address;
 }
 
@@ -79,28 +63,14 @@ export function roundUpdateDigest(domain: TypedDataDomain, message: RoundUpdateM
   return hashTypedData({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message });
 }
 
-export function roundResultDigest(domain: TypedDataDomain, message: RoundResultMessage): Hex {
-  return hashTypedData({ domain, types: roundResultTypes, primaryType: "RoundResult", message });
-}
-
 /** Signs a RoundUpdate with an attestation key. */
 export function signRoundUpdate(signer: LocalAccount, domain: TypedDataDomain, message: RoundUpdateMessage): Promise<Hex> {
   return signer.signTypedData({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message });
 }
 
-/** Signs a RoundResult with an attestation key. */
-export function signRoundResult(signer: LocalAccount, domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex> {
-  return signer.signTypedData({ domain, types: roundResultTypes, primaryType: "RoundResult", message });
-}
-
 /** Recovers the signer of a RoundUpdate signature. */
 export function recoverRoundUpdateSigner(domain: TypedDataDomain, message: RoundUpdateMessage, signature: Hex): Promise<Address> {
   return recoverTypedDataAddress({ domain, types: roundUpdateTypes, primaryType: "RoundUpdate", message, signature });
-}
-
-/** Recovers the signer of a RoundResult signature. */
-export function recoverRoundResultSigner(domain: TypedDataDomain, message: RoundResultMessage, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({ domain, types: roundResultTypes, primaryType: "RoundResult", message, signature });
 }
 
 // ---- ProviderRegistry: attestation key proof of possession ----------------------------------

@@ -14,7 +14,7 @@ import type { Hex } from "viem";
 import { startChain } from "../../test/indexer/helpers.ts";
 import { E18, jobParams, modelHashFor, registerProvider, traceFor, type Provider } from "../../test/helpers/market.ts";
 import { L } from "../../test/indexer/scenario.ts";
-import { encodeLoss, signRoundResult, signRoundUpdate } from "../../shared/eip712.ts";
+import { encodeLoss, signRoundUpdate } from "../../shared/eip712.ts";
 
 const target = Number(process.env.EVENTS ?? 50_000);
 const perBatch = Number(process.env.JOBS_PER_BATCH ?? 10);
@@ -112,8 +112,7 @@ while (events < target) {
     for (const id of ids)
       for (const p of providers.slice(0, quorum)) {
         const modelHash = modelHashFor(id, r);
-        const sig = await signRoundResult(p.attestor, ctx.domain, { jobId: id, round: r, modelHash, includedMask: mask, worker: p.address });
-        await send(c.market.write.submitResult([id, r, modelHash, mask, sig], { account: p.wallet.account, gas: 1_000_000n }));
+        await send(c.market.write.submitResult([id, r, modelHash, mask], { account: p.wallet.account, gas: 1_000_000n }));
       }
     await flush();
   }

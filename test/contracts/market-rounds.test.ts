@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { getAddress, keccak256, toHex, zeroHash, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { commit, E18, modelHashFor, traceFor, updateHashFor, vote, type Conn } from "../helpers/market.ts";
-import { encodeLoss, signRoundResult, signRoundUpdate } from "../../shared/eip712.ts";
+import { encodeLoss, signRoundUpdate } from "../../shared/eip712.ts";
 import { CREDIT, JOB, PENALTY, ROUND, world } from "../helpers/contract-fixtures.ts";
 import { assertMarketSolvent, assertRegistrySolvent, assertSameAddress, decode, events, ledger } from "../helpers/contract-asserts.ts";
 
@@ -211,9 +211,6 @@ describe("TrainingMarket: rounds", async () => {
       await revertWithCustomErrorWithArgs(vote(w, a, jobId, 0, m, 0b111), w.market, "InvalidIncludedMask", [0b111, 0b011]);
       await revertWithCustomErrorWithArgs(vote(w, a, jobId, 0, m, 2 ** 31), w.market, "InvalidIncludedMask", [2 ** 31, 0b011]);
       await revertWithCustomError(vote(w, a, jobId, 0, zeroHash, 0b011), w.market, "ZeroHash");
-      await revertWithCustomErrorWithArgs(vote(w, a, jobId, 0, m, 0b011, b.attestor), w.market, "InvalidSignature", [b.attestor.address, a.attestor.address]);
-      const sig = await signRoundResult(a.attestor, w.domain, { jobId, round: 0, modelHash: m, includedMask: 0b001, worker: a.address });
-      await revertWithCustomError(w.market.write.submitResult([jobId, 0, m, 0b011, sig], { account: a.wallet.account }), w.market, "InvalidSignature");
       await revertWithCustomErrorWithArgs(vote(w, a, jobId, 1, m, 0b011), w.market, "WrongRound", [1, 0]);
       await revertWithCustomErrorWithArgs(vote(w, d, jobId, 0, m, 0b011), w.market, "NotActiveWorker", [jobId, d.address]);
       await revertWithCustomErrorWithArgs(vote(w, a, 77n, 0, m, 0b011), w.market, "JobNotFound", [77n]);

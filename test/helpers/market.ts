@@ -7,7 +7,7 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { keccak256, toHex, type Address, type Hex, type WalletClient } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
 import MarketModule from "../../ignition/modules/Market.ts";
-import { encodeLoss, marketDomain, registryDomain, signKeyProof, signRoundResult, signRoundUpdate } from "../../shared/eip712.ts";
+import { encodeLoss, marketDomain, registryDomain, signKeyProof, signRoundUpdate } from "../../shared/eip712.ts";
 import { TraceTree } from "../../shared/trace.ts";
 import type { JobParams } from "../../shared/types.ts";
 
@@ -158,9 +158,8 @@ export async function commit(ctx: Ctx, p: Provider, jobId: bigint, round: number
   return ctx.market.write.commitUpdate([jobId, round, hash, t.root, trainLoss, sig], { account: p.wallet.account });
 }
 
-export async function vote(ctx: Ctx, p: Provider, jobId: bigint, round: number, modelHash: Hex, includedMask: number, signer?: PrivateKeyAccount) {
-  const sig = await signRoundResult(signer ?? p.attestor, ctx.domain, { jobId, round, modelHash, includedMask, worker: p.address });
-  return ctx.market.write.submitResult([jobId, round, modelHash, includedMask, sig], { account: p.wallet.account });
+export async function vote(ctx: Ctx, p: Provider, jobId: bigint, round: number, modelHash: Hex, includedMask: number) {
+  return ctx.market.write.submitResult([jobId, round, modelHash, includedMask], { account: p.wallet.account });
 }
 
 /** Registers `n` providers from the spare wallets (starting at `from`). */

@@ -13,11 +13,8 @@ import {
   encodeLoss,
   loadAddresses,
   marketDomain,
-  recoverRoundResultSigner,
   recoverRoundUpdateSigner,
-  roundResultTypes,
   roundUpdateTypes,
-  signRoundResult,
   signRoundUpdate,
   maskIndices,
   workerBit,
@@ -35,7 +32,6 @@ describe("shared module", async () => {
 
   it("EIP-712 type strings hash to the contract's typehashes", async () => {
     assert.equal(keccak256(toHex(encodeTypeData(roundUpdateTypes, "RoundUpdate"))), await ctx.market.read.ROUND_UPDATE_TYPEHASH());
-    assert.equal(keccak256(toHex(encodeTypeData(roundResultTypes, "RoundResult"))), await ctx.market.read.ROUND_RESULT_TYPEHASH());
   });
 
   it("the domain matches the contract's ERC-5267 eip712Domain()", async () => {
@@ -55,10 +51,6 @@ describe("shared module", async () => {
     assert.equal(await recoverRoundUpdateSigner(domain, update, sig), signer.address);
     assert.notEqual(await recoverRoundUpdateSigner(domain, { ...update, round: 4 }, sig), signer.address);
     assert.notEqual(await recoverRoundUpdateSigner(marketDomain(1, ctx.market.address), update, sig), signer.address);
-    const result = { jobId: 7n, round: 3, modelHash: keccak256(toHex("m")), includedMask: 0b101, worker: ctx.others[0].account.address };
-    const rsig = await signRoundResult(signer, domain, result);
-    assert.equal(await recoverRoundResultSigner(domain, result, rsig), signer.address);
-    assert.notEqual(await recoverRoundResultSigner(domain, { ...result, includedMask: 0b111 }, rsig), signer.address);
   });
 
   it("loss encoding is fixed-point 1e6 and rejects bad values", () => {

@@ -9,9 +9,7 @@ import { keccak256, toHex, type Address, type Hex, type TypedDataDomain } from "
 import type { PrivateKeyAccount } from "viem/accounts";
 import {
   signKeyProof,
-  signRoundResult,
   signRoundUpdate,
-  type RoundResultMessage,
   type RoundUpdateMessage,
 } from "../../shared/eip712.ts";
 
@@ -28,7 +26,6 @@ export interface Attestor {
   /** The report and its keccak-256 (what the registry stores). */
   report(): { report: AttestationReport; hash: Hex };
   signRoundUpdate(domain: TypedDataDomain, message: RoundUpdateMessage): Promise<Hex>;
-  signRoundResult(domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex>;
   /** Proof of possession of the key for `provider` (registry EIP-712 `AttestationKeyProof`). */
   signKeyProof(domain: TypedDataDomain, message: { provider: Address; reportHash: Hex; nonce: bigint }): Promise<Hex>;
 }
@@ -70,10 +67,6 @@ export class SoftwareAttestor implements Attestor {
 
   signRoundUpdate(domain: TypedDataDomain, message: RoundUpdateMessage): Promise<Hex> {
     return signRoundUpdate(this.account, domain, message);
-  }
-
-  signRoundResult(domain: TypedDataDomain, message: RoundResultMessage): Promise<Hex> {
-    return signRoundResult(this.account, domain, message);
   }
 
   /** Proof of possession of this key for `provider` (ProviderRegistry.register / rotateAttestationKey). */

@@ -447,9 +447,8 @@ export class JobRunner {
   }
 
   private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
-    const sig = await this.d.attestor.signRoundResult(this.d.domain, { jobId: this.jobId, round, modelHash, includedMask, worker: this.d.me });
     try {
-      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask, sig], minGas: finalizingVoteGas(this.ctx?.workerCount ?? 32) });
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask], minGas: finalizingVoteGas(this.ctx?.workerCount ?? 32) });
       this.d.log("voted", { jobId: this.jobId, round, modelHash, includedMask });
     } catch (err) {
       // The round may have finalized on others' votes first: that is the normal fast path.

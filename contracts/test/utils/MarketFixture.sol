@@ -119,9 +119,8 @@ abstract contract MarketFixture is TestBase {
 
     function _vote(uint256 i, uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask) internal {
         address w = providerAddr(i);
-        bytes memory sig = MarketSigs.signResult(attestationKey(i), domain, jobId, round, modelHash, includedMask, w);
         vm.prank(w);
-        market.submitResult(jobId, round, modelHash, includedMask, sig);
+        market.submitResult(jobId, round, modelHash, includedMask);
     }
 
     function popcount(uint256 x) internal pure returns (uint256 c) {

@@ -37,9 +37,6 @@ library MarketSigs {
             keccak256(abi.encode(KEY_PROOF_TYPEHASH, provider, vm.addr(pk), reportHash, registry.keyNonce(provider)));
         return sign(pk, keccak256(abi.encodePacked("\x19\x01", dom, structHash)));
     }
-    bytes32 internal constant ROUND_RESULT_TYPEHASH =
-        keccak256("RoundResult(uint256 jobId,uint32 round,bytes32 modelHash,uint32 includedMask,address worker)");
-
     /// @notice The market's EIP-712 domain separator, rebuilt from its `eip712Domain()` fields.
     function domainSeparator(TrainingMarket market) internal view returns (bytes32) {
         (, string memory name, string memory version, uint256 chainId, address verifyingContract,,) =
@@ -78,19 +75,6 @@ library MarketSigs {
         return sign(pk, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
     }
 
-    function resultDigest(
-        bytes32 domain,
-        uint256 jobId,
-        uint32 round,
-        bytes32 modelHash,
-        uint32 includedMask,
-        address worker
-    ) internal pure returns (bytes32) {
-        bytes32 structHash =
-            keccak256(abi.encode(ROUND_RESULT_TYPEHASH, jobId, round, modelHash, includedMask, worker));
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
-    }
-
     /// @notice 65-byte (r ‖ s ‖ v) signature of `digest` by `pk`.
     function sign(uint256 pk, bytes32 digest) internal pure returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
@@ -107,17 +91,5 @@ library MarketSigs {
         address worker
     ) internal pure returns (bytes memory) {
         return sign(pk, updateDigest(domain, jobId, round, updateHash, trainLoss, worker));
-    }
-
-    function signResult(
-        uint256 pk,
-        bytes32 domain,
-        uint256 jobId,
-        uint32 round,
-        bytes32 modelHash,
-        uint32 includedMask,
-        address worker
-    ) internal pure returns (bytes memory) {
-        return sign(pk, resultDigest(domain, jobId, round, modelHash, includedMask, worker));
     }
 }
