@@ -171,7 +171,7 @@ export async function verifyAgainstChain(db: Db, ctx: Ctx): Promise<void> {
       assert.equal(r.votedMask, BigInt(onchain.votedMask), `job ${id} round ${r.round} voted`);
       // the chain's view extends a round's deadlines by every pause since it started
       const net = await prisma.network.findUniqueOrThrow({ where: { id: 1 } });
-      assert.equal(net.pausedTotal, await L(ctx).market.read.pausedTotal(), "paused time");
+      assert.equal(net.pausedTotal, BigInt(await L(ctx).market.read.pausedTotal()), "paused time");
       assert.equal(r.commitDeadline + net.pausedTotal - r.pauseBase, onchain.commitDeadline, `job ${id} round ${r.round} commit deadline`);
       if (r.voteDeadline !== null) assert.equal(r.voteDeadline + net.pausedTotal - r.pauseBase, onchain.voteDeadline, `job ${id} round ${r.round} vote deadline`);
       const commits = await prisma.commitment.findMany({ where: { jobId: id, round: r.round } });
