@@ -1,6 +1,8 @@
 /**
  * Where the gas of one commit and one vote goes: replays an 8-worker round on Hardhat's simulated
- * chain and sums `debug_traceTransaction` struct-log gas by opcode for the 2nd commit and the 2nd vote.
+ * chain and sums `debug_traceTransaction` struct-log gas by opcode for the 2nd commitment, the first
+ * vote (which creates its outcome's tally slot) and the 2nd vote; a call counts with everything its
+ * callee did. `SLOTS=1` also lists every storage slot read or written.
  *
  *   node bench/gas/breakdown.ts
  */
@@ -34,6 +36,9 @@ async function breakdown(label: string, hash: Hex) {
       while (j < logs.length && logs[j].depth > top) j++;
       cost = l.gas - logs[j].gas; // the call with everything the callee did
       op = `${l.op}+callee`;
+    } else if (["CALL", "STATICCALL"].includes(l.op) && logs[i + 1]?.depth === top) {
+      cost = l.gas - logs[i + 1].gas; // a precompile (ecrecover): no frame of its own
+      op = `${l.op}(precompile)`;
     }
     byOp.set(op, (byOp.get(op) ?? 0) + cost);
     if (process.env.SLOTS && (l.op === "SLOAD" || l.op === "SSTORE")) {
