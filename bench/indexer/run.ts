@@ -172,7 +172,8 @@ const detailQuery = (id: number) =>
 /**
  * The varied mix: ≥ 400 distinct request bodies as dApps write them: lists with different filters
  * (status sets, amount and time ranges, posters, relation filters), orders and directions, page sizes,
- * cursors of real pages, job details, rounds and commitments of a job or a worker, providers.
+ * cursors of real pages, job details, rounds, commitments and slashes of a job or a worker, providers
+ * and their stake history.
  */
 async function mixBodies(url: string): Promise<string[]> {
   const out = new Set<string>();
@@ -193,11 +194,13 @@ async function mixBodies(url: string): Promise<string[]> {
     add(JSON.parse(detailQuery(id)).query, { id: String(id) });
     add(`query($id: BigInt!) { rounds(where: { jobId: $id, status: Finalized }, orderBy: round, orderDirection: desc, first: 5) { items { round resultModelHash meanTrainLoss commitCount } totalCount } }`, { id: String(id) });
     add(`query($id: BigInt!, $w: Address!) { commitments(where: { jobId: $id, worker: $w }, first: 10) { items { round trainLoss updateHash block } } }`, { id: String(id), w: chain.providers[id % chain.providers.length] });
+    add(`query($id: BigInt!) { slashes(where: { jobId: $id }, orderBy: amount, orderDirection: desc, first: 5) { items { provider reason amount round } totalCount } }`, { id: String(id) });
   }
   for (const p of chain.providers) {
     add(`query($p: Address!) { provider(address: $p) { address stake bonded jobsJoined jobs(first: 5, orderBy: jobId, orderDirection: desc) { items { job { id status } earned } totalCount } } }`, { p });
     add(`query($p: Address!) { payouts(where: { account: $p, kind: Reward }, orderBy: block, orderDirection: desc, first: 10) { items { amount jobId block } totalCount } }`, { p });
     add(`query($p: Address!) { jobs(where: { workers_some: { worker: $p, earned_gt: "0" } }, first: 10) { items { id status } totalCount } }`, { p });
+    add(`query($p: Address!) { stakeChanges(where: { provider: $p }, orderBy: block, orderDirection: desc, first: 10) { items { kind amount block } totalCount } }`, { p });
   }
   for (let k = 0; k < 40; k++) add(`{ jobs(where: { createdAt_gte: "${k}", rewardPerRound_gte: "${k === 0 ? "0" : `${k}000000000000000000`}" }, orderBy: createdAt, first: 10) { items { id createdAt } totalCount } }`);
   // every body must succeed (GraphQL errors come back with HTTP 200, which the load generator would count as fine)
