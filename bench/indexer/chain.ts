@@ -13,14 +13,16 @@
 import type { Hex } from "viem";
 import { startChain } from "../../test/indexer/helpers.ts";
 import { E18, jobParams, modelHashFor, registerProvider, traceFor, type Provider } from "../../test/helpers/market.ts";
-import { L } from "../../test/indexer/scenario.ts";
+import { L, runDisputeScenario } from "../../test/indexer/scenario.ts";
 import { encodeLoss, signRoundUpdate } from "../../shared/eip712.ts";
 
 const target = Number(process.env.EVENTS ?? 50_000);
 const perBatch = Number(process.env.JOBS_PER_BATCH ?? 10);
 const ROUNDS = 10;
 const t0 = performance.now();
-const chain = await startChain();
+// 17 market actors plus the dispute scenario's 7 (poster, 3 workers, 3 referees). One scenario: a
+// second one's panels would be drawn from both scenarios' referees, which it does not drive.
+const chain = await startChain(undefined, { accounts: 26 }); // deployer, treasury, then `others`
 const ctx = chain.ctx;
 const c = L(ctx);
 // a large stake each: bonds stay locked for the challenge window after a job ends
@@ -70,7 +72,7 @@ async function flush(): Promise<void> {
 }
 
 async function countEvents(): Promise<number> {
-  const logs = await chain.request<unknown[]>("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest", address: [registry, market] }]);
+  const logs = await chain.request<unknown[]>("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest", address: [registry, market, c.game.address] }]);
   return logs.length;
 }
 
@@ -121,6 +123,12 @@ while (events < target) {
   process.stderr.write(`[bench chain] ${jobs} jobs, ${events} events, ${txs} transactions, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 await chain.request("evm_setAutomine", [true]);
+// disputes as well: the scenario runs a step dispute through bisection and referee votes to a fraud
+// verdict, a rejected round challenge, an expired round's settlement and withdrawals (DisputeGame events)
+const beforeDisputes = events;
+await runDisputeScenario(ctx, { first: 17 });
+events = await countEvents();
+process.stderr.write(`[bench chain] dispute scenario: ${events - beforeDisputes} more events (${events} in all)\n`);
 const head = await chain.blockNumber();
 process.stdout.write(
   JSON.stringify({

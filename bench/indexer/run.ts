@@ -1,7 +1,8 @@
 /**
  * `npm run bench:indexer` — the indexer and API benchmark.
  *
- * 1. A child process serves a Hardhat chain with ≥ 50,000 market events (bench/indexer/chain.ts).
+ * 1. A child process serves a Hardhat chain with ≥ 50,000 market events and a dispute scenario
+ *    (bench/indexer/chain.ts).
  * 2. Backfill: an empty database (SQLite; PostgreSQL when reachable), the indexer started in this
  *    process, timed until it has the head → events/s.
  * 3. Live latency: the indexer and API in one process (`indexer --api`) following the chain over
@@ -301,7 +302,7 @@ const section = `## Indexer and API (bench/indexer)
 Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.
 Date: ${new Date().toISOString().slice(0, 10)}. Command: \`EVENTS=${process.env.EVENTS ?? 50000} DURATION=${duration} npm run bench:indexer\` (\`node bench/indexer/run.ts\`).
 
-Chain: Hardhat (EDR) served by Hardhat's JSON-RPC server in a child process; ${chain.events} market events from ${chain.jobs} jobs × 16 workers × 10 rounds (commitments, and votes up to the 2/3 quorum), ${chain.txs} transactions in ${chain.blocks} blocks (${(chain.txs / chain.blocks).toFixed(0)} per block on average: automine off, 10 jobs side by side, each phase mined in blocks of up to 60 transactions; generated in ${chain.genSeconds.toFixed(0)} s, head block ${chain.head}).
+Chain: Hardhat (EDR) served by Hardhat's JSON-RPC server in a child process; ${chain.events} market, registry and dispute-game events from ${chain.jobs} jobs × 16 workers × 10 rounds (commitments, and votes up to the 2/3 quorum) plus one dispute scenario (a step dispute bisected to a fraud verdict by three referees, a rejected round challenge, an expired round's settlement, withdrawals), ${chain.txs} transactions in ${chain.blocks} blocks (${(chain.txs / chain.blocks).toFixed(0)} per block on average: automine off, 10 jobs side by side, each phase mined in blocks of up to 60 transactions; generated in ${chain.genSeconds.toFixed(0)} s, head block ${chain.head}).
 Load average (1 min, 2 cores shared with other work) after each phase: ${loads.map((l) => l.toFixed(1)).join(", ")}.
 
 | measurement | SQLite | PostgreSQL 15 | goal |

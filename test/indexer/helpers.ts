@@ -35,8 +35,14 @@ export interface Chain {
 }
 
 /** A Hardhat chain served over HTTP, with the market deployed by `deploy` (default: the Ignition module). */
-export async function startChain(deploy: (conn: Awaited<ReturnType<typeof network.create>>) => Promise<Ctx> = (conn) => deployMarket(conn as never)): Promise<Chain> {
-  const conn = await network.create();
+export async function startChain(
+  deploy: (conn: Awaited<ReturnType<typeof network.create>>) => Promise<Ctx> = (conn) => deployMarket(conn as never),
+  opts: { accounts?: number } = {},
+): Promise<Chain> {
+  // more funded accounts than Hardhat's default 20 when a caller needs them (same mnemonic)
+  const conn = opts.accounts
+    ? await network.create({ override: { accounts: { mnemonic: "test test test test test test test test test test test junk", count: opts.accounts } } } as never)
+    : await network.create();
   const ctx = await deploy(conn);
   const serverPath = path.join(root, "node_modules/hardhat/dist/src/internal/builtin-plugins/node/json-rpc/server.js");
   const { JsonRpcServerImplementation } = (await import(pathToFileURL(serverPath).href)) as {

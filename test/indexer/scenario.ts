@@ -239,15 +239,17 @@ export interface DisputeScenario {
  * (the wrong voter slashed, its reward clawed back); in a second job a Sybil majority finalizes
  * garbage and the referees overturn it (the job fails); in a third an expired round's reserve is
  * released to the poster after the challenge window; the market is paused and unpaused; a referee
- * leaves and a challenger withdraws. Uses spare wallets others[6..12].
+ * leaves and a challenger withdraws. Uses spare wallets others[6..12] (others[first..first + 6] with
+ * `first`).
  */
-export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: () => Promise<void> } = {}): Promise<DisputeScenario> {
+export async function runDisputeScenario(ctx: Ctx, hooks: { beforeSettlement?: () => Promise<void>; first?: number } = {}): Promise<DisputeScenario> {
   const game = L(ctx).game;
-  const poster = ctx.others[6] as Provider["wallet"];
+  const f = hooks.first ?? 6;
+  const poster = ctx.others[f] as Provider["wallet"];
   const workers: Provider[] = [];
-  for (const i of [7, 8, 9]) workers.push(await registerProvider(ctx, ctx.others[i] as Provider["wallet"]));
+  for (const i of [f + 1, f + 2, f + 3]) workers.push(await registerProvider(ctx, ctx.others[i] as Provider["wallet"]));
   const referees: Provider[] = [];
-  for (const i of [10, 11, 12]) {
+  for (const i of [f + 4, f + 5, f + 6]) {
     const r = await registerProvider(ctx, ctx.others[i] as Provider["wallet"]);
     await fund(ctx, r.wallet, 100n * E18, game.address);
     await game.write.registerReferee({ account: r.wallet.account });
