@@ -68,6 +68,8 @@ function bytesOf(v: ArrayBufferView): Buffer {
 class FramedPipe {
   #chunks: Buffer[] = [];
   #have = 0;
+  /** The frame being received, once its header arrived. */
+  #next: { header: Record<string, unknown>; hl: number; list: { name: string; bytes: number }[]; total: number } | null = null;
   #waiters: ((f: Frame | Error) => void)[] = [];
   #closed: Error | null = null;
   readonly #child: ChildProcessWithoutNullStreams;
@@ -102,16 +104,34 @@ class FramedPipe {
     return out;
   }
 
+  /** The first `n` buffered bytes (n ≤ #have), joining only the chunks that hold them. */
+  #peek(n: number): Buffer {
+    if (this.#chunks[0].length >= n) return this.#chunks[0].subarray(0, n);
+    let k = 0;
+    for (let got = 0; got < n; k++) got += this.#chunks[k].length;
+    const head = Buffer.concat(this.#chunks.slice(0, k));
+    this.#chunks.splice(0, k, head);
+    return head.subarray(0, n);
+  }
+
+  /**
+   * Delivers every complete frame. A frame's header is parsed once and its bytes are joined once,
+   * when the last of them arrived: joining all buffered chunks on every arrival would copy a large
+   * reply (hundreds of MB of parameters and optimizer state, in 64 KiB pipe reads) quadratically.
+   */
   #drain(): void {
-    while (this.#waiters.length > 0 && this.#have >= 4) {
-      const head = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#have);
-      this.#chunks = [head];
-      const hl = head.readUInt32LE(0);
-      if (this.#have < 4 + hl) return;
-      const header = JSON.parse(head.subarray(4, 4 + hl).toString("utf8")) as Record<string, unknown>;
-      const list = (header.buffers as { name: string; bytes: number }[] | undefined) ?? [];
-      const total = 4 + hl + list.reduce((a, b) => a + b.bytes, 0);
+    while (this.#waiters.length > 0) {
+      if (!this.#next) {
+        if (this.#have < 4) return;
+        const hl = this.#peek(4).readUInt32LE(0);
+        if (this.#have < 4 + hl) return;
+        const header = JSON.parse(this.#peek(4 + hl).subarray(4).toString("utf8")) as Record<string, unknown>;
+        const list = (header.buffers as { name: string; bytes: number }[] | undefined) ?? [];
+        this.#next = { header, hl, list, total: 4 + hl + list.reduce((a, b) => a + b.bytes, 0) };
+      }
+      const { header, hl, list, total } = this.#next;
       if (this.#have < total) return;
+      this.#next = null;
       const frame = this.#take(total);
       const bufs = new Map<string, Buffer>();
       let o = 4 + hl;
