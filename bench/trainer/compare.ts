@@ -12,8 +12,8 @@
  * warms caches, divided by the CPU seconds of the process doing the work (Node's process.cpuUsage for
  * jax-js; Python's time.process_time inside the PyTorch process). Wall-clock rates are recorded too
  * (the machine is shared), and the load averages before and after each size. Best of `reps` alternating
- * runs for the default model; the ~10M and ~50M sizes run one timed call of 2 steps (batch 4 and 2) after
- * the warm-up step, as the machine allows. Writes bench/results/trainer.json (keys
+ * runs at every size; the ~10M and ~50M sizes time calls of 2 steps (batch 4 and 2) after the warm-up
+ * step, as the machine allows. Writes bench/results/trainer.json (keys
  * jaxVsTorchCpu, torchCpuTokPerS, jaxTokPerS, perSize) keeping the older keys of bench/trainer/run.ts.
  */
 import { spawnSync } from "node:child_process";
@@ -95,7 +95,7 @@ for (const name of (values.sizes as string).split(",")) {
   const jax = await createTrainer(s.model, opt);
   const torch = await TorchTrainer.start(s.model, opt, { threads: 1 });
   torchVersion = torch.info.torch;
-  for (let r = 0; r < (name === "0.43m" ? reps : 1); r++) {
+  for (let r = 0; r < reps; r++) {
     jaxRuns.push(await measure(jax, "jax", s.steps, s.batch));
     torchRuns.push(await measure(torch, "torch", s.steps, s.batch));
     if (name === "0.43m") {
