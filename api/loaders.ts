@@ -47,11 +47,13 @@ export function createLoaders(db: Db) {
     }
     return g;
   };
-  return {
+  const loaders = {
     roundsByJob: new DataLoader<bigint, RoundRow[], string>(
       async (ids) => {
         const rows = (await findByKeys(db, round, [round.byName.get("jobId")!], ids.map((i) => [i]), roundCols)) as unknown as RoundRow[];
         rows.sort((a, b) => a.round - b.round);
+        // the same rows answer `round` (a vote's agreement) without another statement
+        for (const r of rows) loaders.round.prime([r.jobId, r.round], r);
         const g = groupBy(rows, (r) => String(r.jobId));
         return ids.map((i) => g.get(String(i)) ?? []);
       },
@@ -75,6 +77,7 @@ export function createLoaders(db: Db) {
       { cacheKeyFn: tupleKey },
     ),
   };
+  return loaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
