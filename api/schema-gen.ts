@@ -10,7 +10,7 @@ import DataLoader from "dataloader";
 import { Kind, print, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
 import type { Db } from "../indexer/db/index.ts";
 import type { DataModel, Entity, Field, Relation } from "./model.ts";
-import { countByParent, defaultOrder, findByKeys, findPages, suffixesFor, userError, type Page, type PageArgs } from "./sql.ts";
+import { count, countByParent, defaultOrder, findByKeys, findPages, suffixesFor, userError, type Page, type PageArgs } from "./sql.ts";
 
 /** Hand-written fields added to generated types (resolvers in api/resolvers.ts), with the columns they read. */
 export interface Computed {
@@ -134,6 +134,18 @@ function columnsFor(e: Entity, info: GraphQLResolveInfo, computed: Record<string
   return [...cols];
 }
 
+/** Whether a page field's selection asks for `totalCount` (then it is counted alongside the page, in the same round trip). */
+function selectsTotal(info: GraphQLResolveInfo): boolean {
+  const has = (set: SelectionSetNode | undefined): boolean =>
+    !!set &&
+    set.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === "totalCount";
+      if (s.kind === Kind.INLINE_FRAGMENT) return has(s.selectionSet);
+      return has(info.fragments[s.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((n) => has(n.selectionSet));
+}
+
 function pageArgs(a: Args): PageArgs {
   return { where: a.where as PageArgs["where"], orderBy: a.orderBy as string, orderDirection: a.orderDirection as "asc" | "desc", first: a.first as number, after: a.after as string, last: a.last as number, before: a.before as string };
 }
@@ -185,6 +197,8 @@ export function entityResolvers(model: DataModel, computed: Record<string, Recor
         const counts = loader<unknown[], number, string>(c, `count:${e.name}.${r.name}:${argKey}`, () =>
           new DataLoader<unknown[], number, string>((keys) => countByParent(c.db, r.to, args.where, r.toFields, [...keys]), { cacheKeyFn: tupleKey }),
         );
+        // counted in the same batch as the page when asked for (a failed count is reported by totalCount)
+        if (selectsTotal(info)) counts.load(key).catch(() => {});
         const page = await pages.load(key);
         return { ...page, totalCount: () => counts.load(key) };
       };
@@ -204,7 +218,15 @@ export function entityResolvers(model: DataModel, computed: Record<string, Recor
       }
       throw userError(`${e.single}: pass ${singleArgs(e).map((k) => k.map((f) => f.gql).join(" and ")).join(", or ")}`, "BAD_USER_INPUT");
     };
-    resolvers.Query[e.plural] = async (_: unknown, a: Args, c: GenContext, info: GraphQLResolveInfo) => (await findPages(c.db, e, pageArgs(a), columnsFor(e, info, computed)))[0];
+    resolvers.Query[e.plural] = async (_: unknown, a: Args, c: GenContext, info: GraphQLResolveInfo) => {
+      const args = pageArgs(a);
+      const pages = findPages(c.db, e, args, columnsFor(e, info, computed));
+      if (!selectsTotal(info)) return (await pages)[0];
+      // counted in the same batch as the page (a failed count is reported by totalCount)
+      const total = count(c.db, e, args.where);
+      total.catch(() => {});
+      return { ...(await pages)[0], totalCount: () => total };
+    };
   }
   resolvers.PageInfo = {
     hasNextPage: (p: { hasNextPage: boolean | (() => Promise<boolean>) }) => (typeof p.hasNextPage === "function" ? p.hasNextPage() : p.hasNextPage),
