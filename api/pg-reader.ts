@@ -102,8 +102,16 @@ export class PgReader {
     stream.cork?.();
     try {
       for (const p of batch) {
+        let sent: Promise<pg.QueryResult>;
+        try {
+          sent = conn.client.query({ text: p.text, values: p.values, types: this.#opts.types });
+        } catch (err) {
+          // (pg reports its errors through the promise; anything thrown fails this statement only)
+          p.reject(err as Error);
+          continue;
+        }
         conn.inFlight++;
-        conn.client.query({ text: p.text, values: p.values, types: this.#opts.types }).then(
+        sent.then(
           (r) => {
             conn.inFlight--;
             p.resolve(r.rows as Row[]);
