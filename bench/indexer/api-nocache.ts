@@ -12,6 +12,7 @@
  * (before/after comparisons on a shared machine); default this checkout.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -94,6 +95,16 @@ async function load(u: string, bodies: string[]): Promise<{ p50: number; p99: nu
   return { p50: res.latency.p50, p99: res.latency.p99, rps: Math.round(res.requests.average), errors: res.errors + res.non2xx };
 }
 const roots = (process.env.API_ROOTS ?? root).split(",");
+/** A process's user + system CPU time in ms (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const after = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return ((Number(after[11]) + Number(after[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return undefined;
+  }
+}
 async function start(apiRoot: string) {
   const port = await freePort();
   const api = child(path.join(apiRoot, "api/main.ts"), { DATABASE_URL: url, API_PORT: String(port), LOG_LEVEL: "warn", API_CACHE: "0" });
@@ -124,9 +135,16 @@ for (let k = 0; k < runs; k++) {
       const r = await gql(apiUrl, query, variables);
       if (r.errors) throw new Error(JSON.stringify(r.errors));
     }
-    const list = await load(apiUrl, cursors.map(listQuery));
-    const detail = await load(apiUrl, details);
-    say(`${apiRoot} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s (errors ${detail.errors})`);
+    const measured = async (bodies: string[]) => {
+      const c0 = cpuMs(api.proc.pid!);
+      const r = await load(apiUrl, bodies);
+      const c1 = cpuMs(api.proc.pid!);
+      // the API process's CPU per answered request (less sensitive than latency to other work on the machine)
+      return { ...r, apiCpuMsPerRequest: c0 === undefined || c1 === undefined ? null : Number(((c1 - c0) / (r.rps * duration)).toFixed(2)) };
+    };
+    const list = await measured(cursors.map(listQuery));
+    const detail = await measured(details);
+    say(`${apiRoot} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req (errors ${detail.errors})`);
     console.log(JSON.stringify({ root: apiRoot, run: k + 1, list, detail }));
     api.proc.kill("SIGTERM");
     await new Promise((r) => api.proc.once("exit", r));
