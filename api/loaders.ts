@@ -47,11 +47,20 @@ export function createLoaders(db: Db) {
     }
     return g;
   };
-  return {
+  /** Rounds already read in this request (null: read and missing), for answers without a promise. */
+  const roundsRead = new Map<string, RoundRow | null>();
+  const loaders = {
+    /** A round read earlier in this request (by a loss curve or `round`), or undefined. */
+    roundIfRead: (key: [bigint, number]): RoundRow | null | undefined => roundsRead.get(tupleKey(key)),
     roundsByJob: new DataLoader<bigint, RoundRow[], string>(
       async (ids) => {
         const rows = (await findByKeys(db, round, [round.byName.get("jobId")!], ids.map((i) => [i]), roundCols)) as unknown as RoundRow[];
         rows.sort((a, b) => a.round - b.round);
+        // the same rows answer `round` (a vote's agreement) without another statement
+        for (const r of rows) {
+          loaders.round.prime([r.jobId, r.round], r);
+          roundsRead.set(tupleKey([r.jobId, r.round]), r);
+        }
         const g = groupBy(rows, (r) => String(r.jobId));
         return ids.map((i) => g.get(String(i)) ?? []);
       },
@@ -70,11 +79,16 @@ export function createLoaders(db: Db) {
       async (keys) => {
         const rows = (await findByKeys(db, round, [round.byName.get("jobId")!, round.byName.get("round")!], keys.map((k) => [...k]), roundCols)) as unknown as RoundRow[];
         const g = new Map(rows.map((r) => [tupleKey([r.jobId, r.round]), r]));
-        return keys.map((k) => g.get(tupleKey(k)) ?? null);
+        return keys.map((k) => {
+          const r = g.get(tupleKey(k)) ?? null;
+          roundsRead.set(tupleKey(k), r);
+          return r;
+        });
       },
       { cacheKeyFn: tupleKey },
     ),
   };
+  return loaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

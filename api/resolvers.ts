@@ -9,7 +9,7 @@ import type { Db } from "../indexer/db/index.ts";
 import type { Commitment, Job, Round } from "../indexer/generated/sqlite/client.ts";
 import { LOSS_SCALE } from "../shared/eip712.ts";
 import { JobStatus } from "../shared/types.ts";
-import { createLoaders, type CommitmentRow, type Loaders } from "./loaders.ts";
+import { createLoaders, type CommitmentRow, type Loaders, type RoundRow } from "./loaders.ts";
 import { dataModel } from "./model.ts";
 import { entityResolvers } from "./schema-gen.ts";
 import { AddressScalar, BigIntScalar, Bytes32Scalar, BytesScalar } from "./scalars.ts";
@@ -171,10 +171,12 @@ export function createResolvers(pubsub: PubSub<Topics>) {
     },
     Vote: {
       ...gen.Vote,
-      agreed: async (v: Row, _a: Args, c: ApiContext) => {
-        const r = await c.loaders.round.load([v.jobId as bigint, v.round as number]);
-        if (!r || r.status !== "Finalized") return null;
-        return r.resultModelHash === v.modelHash && r.includedMask === v.includedMask;
+      agreed: (v: Row, _a: Args, c: ApiContext) => {
+        const key: [bigint, number] = [v.jobId as bigint, v.round as number];
+        const agreed = (r: RoundRow | null) => (!r || r.status !== "Finalized" ? null : r.resultModelHash === v.modelHash && r.includedMask === v.includedMask);
+        // a round this request already read answers at once (no promise per vote for the executor to wait on)
+        const known = c.loaders.roundIfRead(key);
+        return known !== undefined ? agreed(known) : c.loaders.round.load(key).then(agreed);
       },
     },
     Mutation: {

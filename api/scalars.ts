@@ -27,10 +27,23 @@ function parseAddress(v: unknown): string {
   throw bad(`not an address: ${JSON.stringify(v)}`, "INVALID_ADDRESS");
 }
 
+/** Checksummed forms already computed (the same few thousand addresses fill every response); bounded. */
+const checksummed = new Map<string, string>();
+function serializeAddress(v: unknown): string {
+  const s = String(v);
+  let out = checksummed.get(s);
+  if (out === undefined) {
+    out = getAddress(s);
+    if (checksummed.size >= 10_000) checksummed.clear();
+    checksummed.set(s, out);
+  }
+  return out;
+}
+
 export const AddressScalar = new GraphQLScalarType({
   name: "Address",
   description: "A 20-byte address, EIP-55 checksummed.",
-  serialize: (v) => getAddress(String(v)),
+  serialize: serializeAddress,
   parseValue: parseAddress,
   parseLiteral: (node: ValueNode) => {
     if (node.kind === Kind.STRING) return parseAddress(node.value);

@@ -10,7 +10,7 @@ import DataLoader from "dataloader";
 import { Kind, print, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
 import type { Db } from "../indexer/db/index.ts";
 import type { DataModel, Entity, Field, Relation } from "./model.ts";
-import { countByParent, defaultOrder, findByKeys, findPages, suffixesFor, userError, type Page, type PageArgs } from "./sql.ts";
+import { count, countByParent, defaultOrder, findByKeys, findPages, suffixesFor, userError, type Page, type PageArgs } from "./sql.ts";
 
 /** Hand-written fields added to generated types (resolvers in api/resolvers.ts), with the columns they read. */
 export interface Computed {
@@ -100,28 +100,32 @@ function loader<K, V, C>(c: GenContext, key: string, make: () => DataLoader<K, V
 
 const tupleKey = (k: unknown[]) => k.map((x) => (x === null ? "\u0001" : String(x))).join("\u0000");
 
-/** Field names selected under `items` of a page field (fields, inline fragments and fragment spreads). */
-function selectedItemFields(info: GraphQLResolveInfo): Set<string> {
+/**
+ * Field names selected on the rows a field returns (fields, inline fragments and fragment spreads):
+ * under `items` for a page field, directly for a single-row field.
+ */
+function selectedRowFields(info: GraphQLResolveInfo, page: boolean): Set<string> {
   const names = new Set<string>();
-  const walk = (set: SelectionSetNode | undefined, underItems: boolean) => {
+  const walk = (set: SelectionSetNode | undefined, onRow: boolean) => {
     if (!set) return;
     for (const s of set.selections) {
       if (s.kind === Kind.FIELD) {
-        if (underItems) names.add(s.name.value);
+        if (onRow) names.add(s.name.value);
         else if (s.name.value === "items") walk(s.selectionSet, true);
-      } else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet, underItems);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet, onRow);
       else {
         const frag = info.fragments[s.name.value];
-        if (frag) walk(frag.selectionSet, underItems);
+        if (frag) walk(frag.selectionSet, onRow);
       }
     }
   };
-  for (const n of info.fieldNodes) walk(n.selectionSet, false);
+  for (const n of info.fieldNodes) walk(n.selectionSet, !page);
   return names;
 }
 
-function columnsFor(e: Entity, info: GraphQLResolveInfo, computed: Record<string, Record<string, Computed>>): Field[] {
-  const sel = selectedItemFields(info);
+/** The columns a selection reads: the id, the selected fields, relations' keys and computed fields' inputs. */
+function columnsFor(e: Entity, info: GraphQLResolveInfo, computed: Record<string, Record<string, Computed>>, page = true): Field[] {
+  const sel = selectedRowFields(info, page);
   const cols = new Set<Field>(e.id);
   for (const name of sel) {
     const f = e.byGql.get(name);
@@ -132,6 +136,18 @@ function columnsFor(e: Entity, info: GraphQLResolveInfo, computed: Record<string
     if (c) for (const n of c.needs) cols.add(e.byName.get(n)!);
   }
   return [...cols];
+}
+
+/** Whether a page field's selection asks for `totalCount` (then it is counted alongside the page, in the same round trip). */
+function selectsTotal(info: GraphQLResolveInfo): boolean {
+  const has = (set: SelectionSetNode | undefined): boolean =>
+    !!set &&
+    set.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === "totalCount";
+      if (s.kind === Kind.INLINE_FRAGMENT) return has(s.selectionSet);
+      return has(info.fragments[s.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((n) => has(n.selectionSet));
 }
 
 function pageArgs(a: Args): PageArgs {
@@ -151,26 +167,40 @@ const selectionKey = (info: GraphQLResolveInfo) =>
 
 export function entityResolvers(model: DataModel, computed: Record<string, Record<string, Computed>>) {
   const resolvers: Record<string, Record<string, unknown>> = { Query: {} };
-  const one = (c: GenContext, e: Entity, fields: Field[]) =>
-    loader<unknown[], Row | null, string>(c, `one:${e.name}:${fields.map((f) => f.name)}`, () =>
+  // a field node's columns and loader name, worked out once per document (documents are cached by the server)
+  // (per key too: a single-row query picks its key from the arguments, which variables change)
+  const plans = new WeakMap<FieldNode, Map<Field[], { cols: Field[]; name: string }>>();
+  /** Rows of `e` by `fields`, reading the columns the selection needs (one loader per column set). */
+  const one = (c: GenContext, e: Entity, fields: Field[], info: GraphQLResolveInfo) => {
+    let byKey = plans.get(info.fieldNodes[0]);
+    if (!byKey) plans.set(info.fieldNodes[0], (byKey = new Map()));
+    let plan = byKey.get(fields);
+    if (!plan) {
+      const cols = [...new Set([...fields, ...columnsFor(e, info, computed, false)])];
+      plan = { cols, name: `one:${e.name}:${fields.map((f) => f.name)}:${cols.map((f) => f.name)}` };
+      byKey.set(fields, plan);
+    }
+    const { cols, name } = plan;
+    return loader<unknown[], Row | null, string>(c, name, () =>
       new DataLoader<unknown[], Row | null, string>(
         async (keys) => {
-          const rows = await findByKeys(c.db, e, fields, [...keys]);
+          const rows = await findByKeys(c.db, e, fields, [...keys], cols);
           const m = new Map(rows.map((r) => [tupleKey(fields.map((f) => r[f.name])), r]));
           return keys.map((k) => m.get(tupleKey(k)) ?? null);
         },
         { cacheKeyFn: tupleKey },
       ),
     );
+  };
   for (const e of model.entities) {
     const type: Record<string, unknown> = {};
     for (const f of e.fields) type[f.gql] = (row: Row) => row[f.name];
     for (const r of e.relations) {
       if (!r.many) {
-        type[r.name] = (row: Row, _a: Args, c: GenContext) => {
+        type[r.name] = (row: Row, _a: Args, c: GenContext, info: GraphQLResolveInfo) => {
           const key = r.fromFields.map((f) => row[f.name] ?? null);
           if (key.some((v) => v === null)) return null;
-          return one(c, r.to, r.toFields).load(key);
+          return one(c, r.to, r.toFields, info).load(key);
         };
         continue;
       }
@@ -185,13 +215,15 @@ export function entityResolvers(model: DataModel, computed: Record<string, Recor
         const counts = loader<unknown[], number, string>(c, `count:${e.name}.${r.name}:${argKey}`, () =>
           new DataLoader<unknown[], number, string>((keys) => countByParent(c.db, r.to, args.where, r.toFields, [...keys]), { cacheKeyFn: tupleKey }),
         );
+        // counted in the same batch as the page when asked for (a failed count is reported by totalCount)
+        if (selectsTotal(info)) counts.load(key).catch(() => {});
         const page = await pages.load(key);
         return { ...page, totalCount: () => counts.load(key) };
       };
     }
     resolvers[e.name] = type;
     resolvers[`${e.name}Page`] = { totalCount: (p: Page) => p.totalCount() };
-    resolvers.Query[e.single] = async (_: unknown, a: Args, c: GenContext) => {
+    resolvers.Query[e.single] = async (_: unknown, a: Args, c: GenContext, info: GraphQLResolveInfo) => {
       for (const key of singleArgs(e)) {
         if (key.every((f) => a[f.gql] !== undefined && a[f.gql] !== null)) {
           const vals = key.map((f) => {
@@ -199,12 +231,20 @@ export function entityResolvers(model: DataModel, computed: Record<string, Recor
             if (f.kind === "BigInt" && typeof v === "bigint" && v > 2n ** 63n - 1n) throw userError(`${f.gql} is out of range: ${v} (at most ${2n ** 63n - 1n})`, "BAD_USER_INPUT", { field: f.gql });
             return v;
           });
-          return one(c, e, key).load(vals);
+          return one(c, e, key, info).load(vals);
         }
       }
       throw userError(`${e.single}: pass ${singleArgs(e).map((k) => k.map((f) => f.gql).join(" and ")).join(", or ")}`, "BAD_USER_INPUT");
     };
-    resolvers.Query[e.plural] = async (_: unknown, a: Args, c: GenContext, info: GraphQLResolveInfo) => (await findPages(c.db, e, pageArgs(a), columnsFor(e, info, computed)))[0];
+    resolvers.Query[e.plural] = async (_: unknown, a: Args, c: GenContext, info: GraphQLResolveInfo) => {
+      const args = pageArgs(a);
+      const pages = findPages(c.db, e, args, columnsFor(e, info, computed));
+      if (!selectsTotal(info)) return (await pages)[0];
+      // counted in the same batch as the page (a failed count is reported by totalCount)
+      const total = count(c.db, e, args.where);
+      total.catch(() => {});
+      return { ...(await pages)[0], totalCount: () => total };
+    };
   }
   resolvers.PageInfo = {
     hasNextPage: (p: { hasNextPage: boolean | (() => Promise<boolean>) }) => (typeof p.hasNextPage === "function" ? p.hasNextPage() : p.hasNextPage),

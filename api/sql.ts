@@ -15,6 +15,7 @@ import { GraphQLError } from "graphql";
 import pg from "pg";
 import type { Db } from "../indexer/db/index.ts";
 import type { Entity, Field, Relation } from "./model.ts";
+import { PgReader } from "./pg-reader.ts";
 
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 20;
@@ -345,31 +346,33 @@ function selectList(e: Entity, fields: Field[], alias: string): string {
 
 /**
  * PostgreSQL reads go straight to `pg` (Prisma's raw path costs ~2.5 ms per statement on top:
- * measured in BENCHMARKS.md); SQLite reads go through Prisma's raw path (the libSQL client is
- * Prisma's own). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
+ * measured in BENCHMARKS.md), through pipelined connections that write each event-loop turn's
+ * statements together (api/pg-reader.ts); SQLite reads go through Prisma's raw path (the libSQL
+ * client is Prisma's own). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
  */
-const pools = new WeakMap<Db, pg.Pool>();
+const readers = new WeakMap<Db, PgReader>();
+const int8 = (v: string) => BigInt(v);
+const numeric = (v: string) => v;
 const pgTypes = {
-  getTypeParser: (oid: number, format?: string) => (oid === 20 ? (v: string) => BigInt(v) : oid === 1700 ? (v: string) => v : pg.types.getTypeParser(oid, format as never)),
+  getTypeParser: (oid: number, format?: string) => (oid === 20 ? int8 : oid === 1700 ? numeric : pg.types.getTypeParser(oid, format as never)),
 };
 
-function pool(db: Db): pg.Pool {
-  let p = pools.get(db);
-  if (!p) {
+function reader(db: Db): PgReader {
+  let r = readers.get(db);
+  if (!r) {
     const u = new URL(db.url);
     u.searchParams.delete("schema");
-    p = new pg.Pool({ connectionString: u.toString(), max: Number(process.env.PG_POOL_SIZE ?? 10) });
-    p.on("error", () => {}); // an idle client's error: the next query reconnects
-    pools.set(db, p);
+    r = new PgReader({ connectionString: u.toString(), size: Number(process.env.API_PG_CONNECTIONS ?? 4), types: pgTypes as pg.CustomTypesConfig });
+    readers.set(db, r);
   }
-  return p;
+  return r;
 }
 
 /** Closes the API's own PostgreSQL connections to `db` (the server does this on close). */
 export async function closeReaders(db: Db): Promise<void> {
-  const p = pools.get(db);
-  pools.delete(db);
-  await p?.end();
+  const r = readers.get(db);
+  readers.delete(db);
+  await r?.close();
 }
 
 /** Statements run by the generated resolvers (tests count them to prove batching). */
@@ -378,8 +381,7 @@ export const statements = { count: 0 };
 async function raw(db: Db, s: Sql, text: string): Promise<Row[]> {
   statements.count++;
   if (db.provider === "postgresql" && db.url) {
-    const r = await pool(db).query({ text, values: s.params.map((v) => (typeof v === "bigint" ? v.toString() : v)), types: pgTypes });
-    return r.rows as Row[];
+    return reader(db).query(text, s.params.map((v) => (typeof v === "bigint" ? v.toString() : v)));
   }
   return (await db.prisma.$queryRawUnsafe(text, ...s.params)) as Row[];
 }
@@ -452,7 +454,8 @@ export async function findPages(db: Db, e: Entity, a: PageArgs, columns: Field[]
     rows = await raw(
       db,
       s,
-      `SELECT * FROM (SELECT ${selectList(e, cols, "t")}, ROW_NUMBER() OVER (PARTITION BY ${part} ORDER BY ${order}) AS "__rn" FROM ${db.table(e.table)} t${whereSql}) w WHERE "__rn" <= ${p.size + 1} ORDER BY "__rn"`,
+      // the outer list leaves "__rn" out: rows keep one shape (deleting a property makes a slow object)
+      `SELECT ${cols.map((f) => `w.${q(f.name)}`).join(", ")} FROM (SELECT ${selectList(e, cols, "t")}, ROW_NUMBER() OVER (PARTITION BY ${part} ORDER BY ${order}) AS "__rn" FROM ${db.table(e.table)} t${whereSql}) w WHERE "__rn" <= ${p.size + 1} ORDER BY "__rn"`,
     );
   }
   const groups = new Map<string, Row[]>();
@@ -469,7 +472,6 @@ export async function findPages(db: Db, e: Entity, a: PageArgs, columns: Field[]
     const more = got.length > p.size;
     const items = got.slice(0, p.size);
     if (p.backward) items.reverse();
-    for (const r of items) delete r.__rn;
     const extraFor = (sq: Sql) => (parent ? [parentCond(sq, pk)] : []);
     const existsAfter = (vals: unknown[], inclusive: boolean) => () => exists(db, e, a.where, extraFor, (sq) => afterSql(sq, p.keys, vals, "t", inclusive));
     const existsBefore = (vals: unknown[], inclusive: boolean) => () => exists(db, e, a.where, extraFor, (sq) => afterSql(sq, flip(p.keys), vals, "t", inclusive));

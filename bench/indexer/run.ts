@@ -25,6 +25,7 @@ import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
 import { Indexer } from "../../indexer/sync.ts";
 import { freePort, postgresAvailable, waitUntil } from "../../test/indexer/helpers.ts";
+import { detailQuery, listQuery } from "./queries.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const duration = Number(process.env.DURATION ?? 10);
@@ -160,16 +161,6 @@ async function load(url: string, bodies: string[]): Promise<Load> {
   });
   return { p50: res.latency.p50, p99: res.latency.p99, rps: Math.round(res.requests.average), errors: res.errors + res.non2xx };
 }
-const listQuery = (after: string | null) =>
-  JSON.stringify({
-    query: `query($after: String) { jobs(first: 20, after: $after, where: { status: Completed }, orderBy: createdAt, orderDirection: desc) { items { id status poster rewardPerRound createdAt roundsFinalized } pageInfo { hasNextPage endCursor } totalCount } }`,
-    variables: { after },
-  });
-const detailQuery = (id: number) =>
-  JSON.stringify({
-    query: `query($id: BigInt!) { job(id: $id) { id status poster escrow totalPaid workers(first: 20) { items { worker index earned provider { address stake } } } roundList(first: 10) { items { round status resultModelHash meanTrainLoss commitments(first: 20) { items { worker trainLoss updateHash } } votes(first: 20) { items { worker agreed } } } } lossCurve { round meanTrainLoss workers { worker trainLoss } } } }`,
-    variables: { id: String(id) },
-  });
 /**
  * The varied mix: ≥ 400 distinct request bodies as dApps write them: lists with different filters
  * (status sets, amount and time ranges, posters, relation filters), orders and directions, page sizes,
