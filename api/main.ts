@@ -10,7 +10,11 @@ import { startApi } from "./server.ts";
 const log = createLogger({ svc: "api" });
 const db = await openDb();
 // API_CACHE=0 disables the per-block response cache (benchmarks compare both)
-const api = await startApi({ db, log, cache: process.env.API_CACHE !== "0" });
+const api = await startApi({ db, log, cache: process.env.API_CACHE !== "0" }).catch(async (err: Error) => {
+  console.error(`api: ${err.message}`);
+  await db.close();
+  process.exit(1);
+});
 const stop = async () => {
   await api.close();
   await db.close();

@@ -37,7 +37,7 @@ import { serveDashboard } from "./dashboard.ts";
 import { createContext, createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
 import { typeDefs } from "./typeDefs.ts";
 import { serveSql } from "./sql-http.ts";
-import { closeReaders } from "./sql.ts";
+import { closeReaders, pgConnectionsFromEnv } from "./sql.ts";
 
 export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>(), log?: Logger): GraphQLSchema {
   const schema = createSchema<ApiContext>({ typeDefs, resolvers: createResolvers(pubsub) as never });
@@ -194,6 +194,7 @@ export interface Api {
 
 export async function startApi(opts: ApiOptions): Promise<Api> {
   const { db } = opts;
+  pgConnectionsFromEnv(); // a bad setting fails the start, not every request
   const log = opts.log ?? createLogger({ svc: "api" });
   const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
   const publish = opts.publish ?? process.env.API_PUBLISH !== "0";

@@ -357,12 +357,21 @@ const pgTypes = {
   getTypeParser: (oid: number, format?: string) => (oid === 20 ? int8 : oid === 1700 ? numeric : pg.types.getTypeParser(oid, format as never)),
 };
 
+/** API_PG_CONNECTIONS: the API's PostgreSQL read connections (default 4); checked when the API starts. */
+export function pgConnectionsFromEnv(): number {
+  const raw = process.env.API_PG_CONNECTIONS;
+  if (raw === undefined || raw === "") return 4;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`API_PG_CONNECTIONS must be a whole number from 1 to 64, got "${raw}"`);
+  return n;
+}
+
 function reader(db: Db): PgReader {
   let r = readers.get(db);
   if (!r) {
     const u = new URL(db.url);
     u.searchParams.delete("schema");
-    r = new PgReader({ connectionString: u.toString(), size: Number(process.env.API_PG_CONNECTIONS ?? 4), types: pgTypes as pg.CustomTypesConfig });
+    r = new PgReader({ connectionString: u.toString(), size: pgConnectionsFromEnv(), types: pgTypes as pg.CustomTypesConfig });
     readers.set(db, r);
   }
   return r;

@@ -75,3 +75,23 @@ describe("pipelined PostgreSQL reader", { skip: !available && "PostgreSQL unavai
     await assert.rejects(r.query("SELECT 1 AS x", []), /reader is closed/);
   });
 });
+
+describe("API_PG_CONNECTIONS", () => {
+  it("defaults to 4 and rejects anything but a whole number from 1 to 64 with a one-line error", async () => {
+    const { pgConnectionsFromEnv } = await import("../../api/sql.ts");
+    const saved = process.env.API_PG_CONNECTIONS;
+    try {
+      delete process.env.API_PG_CONNECTIONS;
+      assert.equal(pgConnectionsFromEnv(), 4);
+      process.env.API_PG_CONNECTIONS = "8";
+      assert.equal(pgConnectionsFromEnv(), 8);
+      for (const bad of ["0", "abc", "2.5", "65"]) {
+        process.env.API_PG_CONNECTIONS = bad;
+        assert.throws(() => pgConnectionsFromEnv(), new RegExp(`API_PG_CONNECTIONS must be a whole number from 1 to 64, got "${bad.replace(".", "\\.")}"`));
+      }
+    } finally {
+      if (saved === undefined) delete process.env.API_PG_CONNECTIONS;
+      else process.env.API_PG_CONNECTIONS = saved;
+    }
+  });
+});
