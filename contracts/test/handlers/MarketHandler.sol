@@ -238,7 +238,11 @@ contract MarketHandler {
                 _end(jobId);
                 successes["joinJob"]++;
                 --k;
-            } catch {}
+            } catch {
+                // not acting any more: left set, it kept the honest node from answering its disputes
+                // at the next time jump, and it lost one by timeout (MarketInvariant.t.sol, test_failedJoinDoesNotSilenceTheHonestNode)
+                _acting = false;
+            }
             if (market.jobState(jobId).status != ITrainingMarket.JobStatus.Open) break;
         }
     }
