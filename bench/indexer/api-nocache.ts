@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import { load as loadBodies } from "./load.ts";
 import { openDb } from "../../indexer/db/index.ts";
 import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
@@ -82,18 +82,6 @@ async function gql(u: string, query: string, variables: Record<string, unknown>)
   const r = await fetch(u, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
   return r.json();
 }
-async function load(u: string, bodies: string[]): Promise<{ p50: number; p99: number; rps: number; errors: number }> {
-  let i = 0;
-  const res = await autocannon({
-    url: u,
-    connections: 50,
-    duration,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
-  });
-  return { p50: res.latency.p50, p99: res.latency.p99, rps: Math.round(res.requests.average), errors: res.errors + res.non2xx };
-}
 const roots = (process.env.API_ROOTS ?? root).split(",");
 /** A process's user + system CPU time in ms (Linux /proc; undefined elsewhere). */
 function cpuMs(pid: number): number | undefined {
@@ -137,7 +125,7 @@ for (let k = 0; k < runs; k++) {
     }
     const measured = async (bodies: string[]) => {
       const c0 = cpuMs(api.proc.pid!);
-      const r = await load(apiUrl, bodies);
+      const r = await loadBodies(apiUrl, bodies, duration);
       const c1 = cpuMs(api.proc.pid!);
       // the API process's CPU per answered request (less sensitive than latency to other work on the machine)
       return { ...r, apiCpuMsPerRequest: c0 === undefined || c1 === undefined ? null : Number(((c1 - c0) / (r.rps * duration)).toFixed(2)) };

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import { load as loadBodies, type Load } from "./load.ts";
 import { openDb } from "../../indexer/db/index.ts";
 import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
@@ -143,24 +143,6 @@ const liveP95 = Number(latencies[Math.floor(latencies.length * 0.95)].toFixed(1)
 say(`live latency (mined block → row queryable through the API, WebSocket newHeads): median ${liveLatencyMs} ms, p95 ${liveP95} ms`);
 
 // ---------------------------------------------------------------- 4. API under load
-interface Load {
-  p50: number;
-  p99: number;
-  rps: number;
-  errors: number;
-}
-async function load(url: string, bodies: string[]): Promise<Load> {
-  let i = 0;
-  const res = await autocannon({
-    url,
-    connections: 50,
-    duration,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
-  });
-  return { p50: res.latency.p50, p99: res.latency.p99, rps: Math.round(res.requests.average), errors: res.errors + res.non2xx };
-}
 /**
  * The varied mix: ≥ 400 distinct request bodies as dApps write them: lists with different filters
  * (status sets, amount and time ranges, posters, relation filters), orders and directions, page sizes,
@@ -239,8 +221,8 @@ for (const d of dbs) {
       if (!r.data?.jobs?.pageInfo?.hasNextPage) break;
       cursors.push(r.data.jobs.pageInfo.endCursor);
     }
-    const list = await load(url, cursors.map(listQuery));
-    const detail = await load(url, Array.from({ length: Math.min(chain.jobs, 50) }, (_, k) => detailQuery(k + 1)));
+    const list = await loadBodies(url, cursors.map(listQuery), duration);
+    const detail = await loadBodies(url, Array.from({ length: Math.min(chain.jobs, 50) }, (_, k) => detailQuery(k + 1)), duration);
     const bodies = await mixBodies(url);
     mixCount = bodies.length;
     // the mix: without the cache as is; with the cache while the indexer follows a block every 2 s
@@ -248,10 +230,10 @@ for (const d of dbs) {
     let ixProc: ReturnType<typeof child> | undefined;
     if (cache) {
       ixProc = child([path.join(root, "indexer/main.ts")], { RPC_URL: chain.url, WS_URL: chain.wsUrl, DATABASE_URL: d.url, REGISTRY_ADDRESS: chain.registry, MARKET_ADDRESS: chain.market, INDEXER_PORT: "0", FINALITY_DEPTH: "12", LOG_LEVEL: "warn" });
-      mix = await withBlocks(2000, () => load(url, bodies));
+      mix = await withBlocks(2000, () => loadBodies(url, bodies, duration));
       ixProc.proc.kill("SIGTERM");
       await new Promise((r) => ixProc!.proc.once("exit", r));
-    } else mix = await load(url, bodies);
+    } else mix = await loadBodies(url, bodies, duration);
     api[`${d.kind}${cache ? "" : "_nocache"}`] = { list, detail, mix };
     loads.push(os.loadavg()[0]);
     say(`api ${d.kind} ${cache ? "cached" : "no cache"}: list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s (errors ${detail.errors}); mix of ${bodies.length}${cache ? ", a block every 2 s" : ""} p50 ${mix.p50} ms p99 ${mix.p99} ms ${mix.rps} req/s (errors ${mix.errors})`);
