@@ -89,14 +89,28 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         return _createJob(p);
     }
 
-    /// @notice Joins an open job as a worker, bonding `workerBond` of the caller's free stake.
-    ///         The job starts as soon as it has `maxWorkers` workers.
+    /// @notice Joins a job as a worker, bonding `workerBond` of the caller's free stake.
+    ///         - An open job (within its join window) starts as soon as it has `maxWorkers` workers.
+    ///         - A running job takes a new worker while fewer than `maxWorkers` are active or joining,
+    ///           a round remains after the current one and no cancellation is pending (elastic
+    ///           membership): the worker becomes active when the next round starts, trains from that
+    ///           round's global model and is paid from the escrow of the slot it fills. A job sees at
+    ///           most MAX_WORKERS workers over its life (its round masks are 32 bits wide).
     function joinJob(uint256 jobId) external nonReentrant whenNotPaused {
         JobParams storage p = _params[jobId];
         JobState storage job = _job(jobId);
-        if (job.workerCount >= p.maxWorkers) revert JobFull(jobId);
-        if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
-        if (block.timestamp > _joinDeadline(jobId)) revert JoinWindowClosed(jobId);
+        bool running = job.status == JobStatus.Running;
+        if (running) {
+            if (job.currentRound + 1 >= p.rounds) revert JoinWindowClosed(jobId);
+            if (cancelAt[jobId] != 0) revert CancelPending(jobId, cancelAt[jobId]);
+            if ((job.activeMask | _joiningMask[jobId]).count() >= p.maxWorkers || job.workerCount >= MAX_WORKERS) {
+                revert JobFull(jobId);
+            }
+        } else {
+            if (job.workerCount >= p.maxWorkers) revert JobFull(jobId);
+            if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
+            if (block.timestamp > _joinDeadline(jobId)) revert JoinWindowClosed(jobId);
+        }
         WorkerSlot storage slot = _slots[jobId][msg.sender];
         if (slot.joined) revert AlreadyJoined(jobId, msg.sender);
         if (!registry.isRegistered(msg.sender)) revert ProviderNotRegistered(msg.sender);
@@ -106,20 +120,25 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         uint8 index = job.workerCount;
         slot.index = index;
         slot.joined = true;
-        slot.active = true;
         slot.signer = signer;
         slot.bond = p.workerBond;
         _workers[jobId].push(msg.sender);
         job.workerCount = index + 1;
-        job.activeMask |= Bitmask.bit(index);
+        if (running) {
+            _joiningMask[jobId] |= Bitmask.bit(index);
+        } else {
+            slot.active = true;
+            job.activeMask |= Bitmask.bit(index);
+        }
         emit WorkerJoined(jobId, msg.sender, index, p.workerBond);
 
         registry.lockBond(msg.sender, p.workerBond);
-        if (index + 1 == p.maxWorkers) _start(jobId);
+        if (!running && index + 1 == p.maxWorkers) _start(jobId);
     }
 
     /// @notice After the join window, starts a job that has at least `minWorkers` workers;
-    ///         anyone may call it. Escrow for the unfilled slots is refunded to the poster.
+    ///         anyone may call it. The escrow of unfilled slots stays with the job: a provider may
+    ///         take such a slot between rounds, and whatever is unspent is refunded when the job ends.
     function startJob(uint256 jobId) external nonReentrant whenNotPaused {
         JobState storage job = _job(jobId);
         if (job.status != JobStatus.Open) revert JobNotOpen(jobId);
@@ -312,7 +331,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         if (slot.bondReleased) revert BondAlreadyReleased(jobId, worker);
         uint64 since;
         if (job.endedAt != 0) since = job.endedAt;
-        else if (!slot.active) since = slot.removedAt;
+        else if (slot.removedAt != 0) since = slot.removedAt;
         else revert WorkerStillActive(jobId, worker);
         uint64 until = since + _params[jobId].challengeWindow;
         if (block.timestamp <= until) revert BondLockedUntil(until);
@@ -511,14 +530,8 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
 
     function _start(uint256 jobId) private {
         JobState storage job = _jobs[jobId];
-        JobParams storage p = _params[jobId];
-        uint256 unused = uint256(p.maxWorkers - job.workerCount) * p.rounds * (uint256(p.rewardPerRound) + job.feePerReward);
-        if (unused != 0) {
-            job.escrow -= unused;
-            _credit(job.poster, jobId, CreditKind.Refund, unused);
-        }
         job.status = JobStatus.Running;
-        emit JobStarted(jobId, job.workerCount, unused, job.escrow);
+        emit JobStarted(jobId, job.workerCount, job.escrow);
         _startRound(jobId, 0);
     }
 
@@ -526,6 +539,8 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
         JobState storage job = _jobs[jobId];
         JobParams storage p = _params[jobId];
         job.currentRound = round;
+        uint32 joining = _joiningMask[jobId];
+        if (joining != 0) _activate(jobId, job, joining);
         uint64 deadline = uint64(block.timestamp) + p.commitWindow;
         _rounds[jobId][round] = RoundSlot({
             commitDeadline: uint40(deadline),
@@ -538,6 +553,18 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
             pauseBase: pausedTotal
         });
         emit RoundStarted(jobId, round, job.modelHash, deadline);
+    }
+
+    /// @dev Workers who joined a running job become active as the next round starts.
+    function _activate(uint256 jobId, JobState storage job, uint32 joining) private {
+        _joiningMask[jobId] = 0;
+        job.activeMask |= joining;
+        address[] storage workers = _workers[jobId];
+        uint256 n = workers.length;
+        for (uint256 i; i < n; ++i) {
+            if (joining & (uint32(1) << uint32(i)) != 0) _slots[jobId][workers[i]].active = true;
+        }
+        emit WorkersActivated(jobId, job.currentRound, joining);
     }
 
     function _finalize(uint256 jobId, uint32 round, bytes32 modelHash, uint32 includedMask, uint32 voters) private {
@@ -570,7 +597,7 @@ contract TrainingMarket is MarketBase, AccessControl, EIP712 {
             uint256 refund = job.escrow;
             _end(jobId, JobStatus.Cancelled);
             emit JobCancelled(jobId, round, 0, refund);
-        } else if (job.activeMask.count() < p.minWorkers) {
+        } else if ((job.activeMask | _joiningMask[jobId]).count() < p.minWorkers) {
             _end(jobId, JobStatus.Failed);
         } else {
             _startRound(jobId, round + 1);

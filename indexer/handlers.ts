@@ -429,7 +429,6 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       const escrow = a.escrow as bigint;
       net.escrowed = sub(net.escrowed, BigInt(j.escrow) - escrow);
       j.escrow = escrow.toString();
-      j.refunded = add(j.refunded, a.refundedUnusedSlots);
       j.status = "Running";
       j.startedAt = ts;
       break;

@@ -2865,12 +2865,6 @@ export const trainingMarketAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "refundedUnusedSlots",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
         "name": "escrow",
         "type": "uint256"
       }
@@ -3543,6 +3537,31 @@ export const trainingMarketAbi = [
       }
     ],
     "name": "WorkerRemoved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "round",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "mask",
+        "type": "uint32"
+      }
+    ],
+    "name": "WorkersActivated",
     "type": "event"
   },
   {
@@ -5926,12 +5945,6 @@ export const marketDisputeModuleAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "refundedUnusedSlots",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
         "name": "escrow",
         "type": "uint256"
       }
@@ -6529,6 +6542,31 @@ export const marketDisputeModuleAbi = [
       }
     ],
     "name": "WorkerRemoved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "round",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "mask",
+        "type": "uint32"
+      }
+    ],
+    "name": "WorkersActivated",
     "type": "event"
   },
   {

@@ -200,7 +200,9 @@ interface ITrainingMarket {
         uint64 joinDeadline
     );
     event WorkerJoined(uint256 indexed jobId, address indexed worker, uint8 index, uint128 bond);
-    event JobStarted(uint256 indexed jobId, uint8 workerCount, uint256 refundedUnusedSlots, uint256 escrow);
+    /// @notice Workers who joined the running job during the previous round became active as `round` started.
+    event WorkersActivated(uint256 indexed jobId, uint32 indexed round, uint32 mask);
+    event JobStarted(uint256 indexed jobId, uint8 workerCount, uint256 escrow);
     event RoundStarted(uint256 indexed jobId, uint32 indexed round, bytes32 modelHash, uint64 commitDeadline);
     event UpdateCommitted(
         uint256 indexed jobId,

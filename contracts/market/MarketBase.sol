@@ -94,6 +94,8 @@ abstract contract MarketBase is ITrainingMarket, ReentrancyGuardTransient {
     mapping(uint256 jobId => uint256) public reservedOf;
     /// @notice Per job: disputes open in the dispute game (no bond or reward leaves while > 0).
     mapping(uint256 jobId => uint32) public openDisputesOf;
+    /// @dev Per running job: workers who joined during the current round and become active with the next.
+    mapping(uint256 jobId => uint32) internal _joiningMask;
     /// @notice When a poster's cancellation of a running job takes effect (end of the commit window).
     mapping(uint256 jobId => uint64) public cancelAt;
     /// @notice Pull-payment balances.

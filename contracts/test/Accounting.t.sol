@@ -34,8 +34,8 @@ contract AccountingTest is MarketFixture {
     }
 
     /// @notice createJob pulls exactly escrowFor(...); starting with fewer workers than maxWorkers
-    ///         credits exactly the unused slots' share to the poster and keeps the rest in escrow.
-    function testFuzz_createPullsEscrowAndStartRefundsUnusedSlots(
+    ///         moves nothing: the unfilled slots stay funded for providers joining between rounds.
+    function testFuzz_createPullsEscrowAndStartKeepsUnfilledSlots(
         uint128 reward,
         uint32 rounds,
         uint8 maxWorkers,
@@ -66,9 +66,9 @@ contract AccountingTest is MarketFixture {
         }
         ITrainingMarket.JobState memory s = market.jobState(jobId);
         assertEq(uint256(s.status), uint256(ITrainingMarket.JobStatus.Running), "running");
-        assertEq(s.escrow, unit * rounds * joined, "escrow kept for the joined workers");
-        assertEq(market.balanceOf(POSTER), unit * rounds * (maxWorkers - joined), "unused slots refunded");
-        assertEq(token.balanceOf(address(market)), s.escrow + market.balanceOf(POSTER), "market balance split");
+        assertEq(s.escrow, unit * rounds * maxWorkers, "escrow kept for every slot");
+        assertEq(market.balanceOf(POSTER), 0, "nothing refunded at start");
+        assertEq(token.balanceOf(address(market)), s.escrow, "market holds the escrow");
     }
 
     // =================================================================== a whole job against a model
@@ -174,10 +174,7 @@ contract AccountingTest is MarketFixture {
         }
         if (s.n < s.maxWorkers) {
             _warpTo(s, s.t + p.joinWindow + 1);
-            market.startJob(s.jobId);
-            uint256 unused = (s.maxWorkers - s.n) * s.rounds * (s.reward + s.fee);
-            s.escrow -= unused;
-            s.posterOwed += unused;
+            market.startJob(s.jobId); // unfilled slots stay funded until the job ends
         }
         _checkJob(s, ITrainingMarket.JobStatus.Running);
 

@@ -93,7 +93,7 @@ describe("TrainingMarket: job lifecycle", async () => {
       await w.market.write.joinJob([jobId], { account: b.wallet.account });
       const escrow = (await w.job(jobId)).escrow;
       const hash = w.market.write.joinJob([jobId], { account: c.wallet.account });
-      await emitWithArgs(hash, w.market, "JobStarted", [jobId, 3, 0n, escrow]);
+      await emitWithArgs(hash, w.market, "JobStarted", [jobId, 3, escrow]);
       const now = BigInt(await networkHelpers.time.latest());
       const p = w.params();
       await emitWithArgs(Promise.resolve(await hash), w.market, "RoundStarted", [jobId, 0, p.initialModelHash, now + BigInt(p.commitWindow)]);
@@ -153,24 +153,19 @@ describe("TrainingMarket: job lifecycle", async () => {
   });
 
   describe("startJob", () => {
-    it("after the join window starts with ≥ minWorkers and refunds the unused slots to the poster", async () => {
+    it("after the join window starts with ≥ minWorkers; the unfilled slots stay funded (refunded only when the job ends)", async () => {
       const { w, jobId } = await networkHelpers.loadFixture(openJobFixture);
       const [a, b] = w.providers;
       await w.market.write.joinJob([jobId], { account: a.wallet.account });
       await w.market.write.joinJob([jobId], { account: b.wallet.account });
       await w.pastJoinWindow(jobId);
-      const unused = 1n * 3n * (REWARD + FEE);
       const L = ledger(w);
       const tx = await L(() => w.market.write.startJob([jobId], { account: w.challenger.account }));
       const started = events(tx.market, "JobStarted")[0];
       assert.equal(started.workerCount, 2);
-      assert.equal(started.refundedUnusedSlots, unused);
-      assert.equal(started.escrow, 2n * 3n * (REWARD + FEE));
-      const credit = events(tx.market, "Credited")[0];
-      assertSameAddress(credit.account, w.poster.account.address);
-      assert.equal(credit.kind, CREDIT.Refund);
-      assert.equal(credit.amount, unused);
-      assert.equal(await w.market.read.balanceOf([w.poster.account.address]), unused);
+      assert.equal(started.escrow, 3n * 3n * (REWARD + FEE));
+      assert.equal(events(tx.market, "Credited").length, 0);
+      assert.equal(await w.market.read.balanceOf([w.poster.account.address]), 0n);
       assert.equal((await w.job(jobId)).status, JOB.Running);
       assert.equal((await w.job(jobId)).activeMask, 0b11);
     });
@@ -196,13 +191,13 @@ describe("TrainingMarket: job lifecycle", async () => {
       await revertWithCustomErrorWithArgs(w.market.write.expireRound([jobId]), w.market, "JoinWindowOpen", [jobId]);
     });
 
-    it("starts the job when enough workers joined (unused slots refunded)", async () => {
+    it("starts the job when enough workers joined (unfilled slots stay funded)", async () => {
       const { w, jobId } = await networkHelpers.loadFixture(openJobFixture);
       await w.market.write.joinJob([jobId], { account: w.providers[0].wallet.account });
       await w.market.write.joinJob([jobId], { account: w.providers[1].wallet.account });
       await w.pastJoinWindow(jobId);
       const tx = await ledger(w)(() => w.market.write.expireRound([jobId], { account: w.challenger.account }));
-      assert.equal(events(tx.market, "JobStarted")[0].refundedUnusedSlots, 3n * (REWARD + FEE));
+      assert.equal(events(tx.market, "JobStarted")[0].escrow, 3n * 3n * (REWARD + FEE));
       assert.equal(events(tx.market, "RoundStarted").length, 1);
       assert.equal((await w.job(jobId)).status, JOB.Running);
     });

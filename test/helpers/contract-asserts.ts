@@ -186,14 +186,13 @@ export async function checkedTx(c: LedgerCtx, send: () => Promise<Hex>): Promise
     const on = (name: string) => events(m, name).filter((e) => e.jobId === id);
     const expected =
       sum(on("JobCreated").map((e) => e.escrow)) -
-      sum(on("JobStarted").map((e) => e.refundedUnusedSlots)) -
       sum(on("RoundFinalized").map((e) => e.totalPaid)) -
       sum(on("RoundReserved").map((e) => e.reserved)) -
       sum(on("JobCancelled").map((e) => e.paidInFlight + e.refund)) -
       sum(on("JobCompleted").map((e) => e.refund)) -
       sum(on("JobFailed").map((e) => e.refund));
     assert.equal(post.escrow.get(id)! - pre.escrow.get(id)!, expected, `job ${id}: escrow moved differently from its events`);
-    // JobStarted reports the escrow left after refunding the unused slots (nothing else moves it in that tx)
+    // JobStarted reports the job's escrow (starting moves no tokens: unfilled slots stay funded for late joiners)
     for (const s of on("JobStarted")) assert.equal(s.escrow, post.escrow.get(id), `job ${id}: JobStarted.escrow differs from state`);
     for (const cr of on("JobCreated")) {
       const st = await c.market.read.jobState([id], { blockNumber: after });
