@@ -175,7 +175,7 @@ async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; g
   await marketRow("cancelJob", "open job, 1 worker (bond released, full refund)", ctx.market.write.cancelJob([c.jobId], as(poster)));
   await increaseTime(3_601);
   await marketRow("expireRound", "open job past the join window, too few workers (fails, refund)", ctx.market.write.expireRound([a.jobId], as(poster)));
-  await marketRow("startJob", "after the join window, 2 of 3 workers (refunds unused slot)", ctx.market.write.startJob([b.jobId], as(poster)));
+  await marketRow("startJob", "after the join window, 2 of 3 workers (the unfilled slot stays funded)", ctx.market.write.startJob([b.jobId], as(poster)));
   await commit(ctx, trio[0], b.jobId, 0);
   await marketRow("cancelJob", "running, 1 committed worker paid for the round in flight", ctx.market.write.cancelJob([b.jobId], as(poster)));
   // expiry of a running round without quorum (one commit, no vote)

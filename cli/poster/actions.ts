@@ -102,7 +102,8 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     currentRound: JobStatus[s.status] === "Running" ? s.currentRound : null,
     roundsFinalized: losses.filter((l) => l.status === "Finalized").length,
     rounds: p.rounds,
-    workers: workers.map((w, i) => ({ address: w, active: slots[i].active })),
+    // joining: joined the running job, active from the next round (elastic membership)
+    workers: workers.map((w, i) => ({ address: w, active: slots[i].active, joining: !slots[i].active && slots[i].removedAt === 0n && s.status === 2 })),
     escrowLeft: formatUnits(s.escrow, 18),
     modelHash: s.modelHash,
     losses,

@@ -127,7 +127,7 @@ contract MarketInvariantTest is TestBase {
         }
     }
 
-    /// @notice (d) Ended jobs hold no escrow; a live job's escrow covers its remaining rounds; per
+    /// @notice (d) Ended jobs hold no escrow; a live job's escrow covers every slot of its remaining rounds; per
     ///         job, what came in (escrow + slashes) == credited + escrow + accrued + reserved.
     function invariant_jobEscrow() public view {
         uint256 n = market.jobCount();
@@ -138,12 +138,14 @@ contract MarketInvariantTest is TestBase {
             if (s.status == ITrainingMarket.JobStatus.Open) {
                 assertEq(s.escrow, unit * p.rounds * p.maxWorkers, "open job escrow != full escrow");
             } else if (s.status == ITrainingMarket.JobStatus.Running) {
+                // every slot stays funded for every remaining round (a round pays or reserves at most
+                // maxWorkers units), so a provider taking a free slot between rounds is always paid
                 assertGe(
                     s.escrow,
-                    unit * (p.rounds - s.currentRound) * _popcount(s.activeMask),
-                    "running job cannot pay its remaining rounds"
+                    unit * (p.rounds - s.currentRound) * p.maxWorkers,
+                    "running job cannot pay every slot of its remaining rounds"
                 );
-                assertLe(s.escrow, unit * p.rounds * s.workerCount, "running job escrow above its workers' share");
+                assertLe(s.escrow, unit * p.rounds * p.maxWorkers, "running job escrow above its funded slots");
             } else {
                 assertEq(s.escrow, 0, "ended job still holds escrow");
                 assertTrue(s.endedAt != 0, "ended job without endedAt");
@@ -192,10 +194,6 @@ contract MarketInvariantTest is TestBase {
             IDisputeGame.Dispute memory d = game.disputeOf(id);
             if (d.phase != IDisputeGame.Phase.Closed && (jobId == 0 || d.jobId == jobId)) total += d.bond;
         }
-    }
-
-    function _popcount(uint32 x) internal pure returns (uint256 c) {
-        for (; x != 0; x &= x - 1) ++c;
     }
 
     // =================================================================== replayed counterexamples

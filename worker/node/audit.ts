@@ -67,7 +67,7 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   const mine = await probeCapabilities(backend ?? JAX_BACKEND);
   const crossClass = mine.backend !== want.backend || mine.determinismClass !== want.determinism;
   if (crossClass && !want.tolerance) throw new Error(`job ${jobId} pins ${want.backend} "${want.determinism}" and declares no cross-class tolerance; this auditor runs ${mine.backend} "${mine.determinismClass}": audit it from a worker in the job's class`);
-  const ctx = await loadJobContext({ jobId, params, workerCount: job.workerCount, blobs, backend, crossClass });
+  const ctx = await loadJobContext({ jobId, params, workerCount: await reader.startWorkerCount(jobId), blobs, backend, crossClass });
   if (!crossClass) {
     // the snapshot audit runs on the job's determinism class only: it compares states bit for bit
     let fromSnapshot: ReplayOutcome | undefined;
@@ -216,7 +216,7 @@ export async function auditRound(p: Provider, opts: { jobId: bigint; round: numb
     result.challengeId = id;
     p.log("challenge raised", { challengeId: id, jobId: opts.jobId, round: challengeRound, worker: result.worker });
     const job = await p.reader.jobState(opts.jobId);
-    const ctx = await loadJobContext({ jobId: opts.jobId, params, workerCount: job.workerCount, blobs: p.blobs, backend: p.config.backend });
+    const ctx = await loadJobContext({ jobId: opts.jobId, params, workerCount: await p.reader.startWorkerCount(opts.jobId), blobs: p.blobs, backend: p.config.backend });
     try {
       await pursueStepChallenge(p, game, id, evidence.leaves, ctx, evidence.start, { pollMs: p.config.pollMs, signal: opts.signal });
     } finally {

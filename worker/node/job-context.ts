@@ -27,7 +27,7 @@ export interface JobContext {
   shardFor(round: number, workerIndex: number): Promise<DataShard>;
   /** Held-out evaluation tokens. */
   evalTokens(): Promise<Uint8Array | Uint16Array | Uint32Array>;
-  /** Number of workers the job started with (corpus shards are cut for this many). */
+  /** Number of workers the job started with (JobStarted; the built-in corpus is cut into this many shards). */
   workerCount: number;
 }
 
@@ -65,7 +65,12 @@ export async function loadJobContext(opts: { jobId: bigint; params: JobParams; w
   const legacy = spec.data as { chunkSize: number; evalEvery: number };
   corpusCache ??= loadCorpus();
   const data: ShardedCorpus = makeShards(corpusCache, { workers: opts.workerCount, chunkSize: legacy.chunkSize, evalEvery: legacy.evalEvery });
-  return { ...base, shardFor: async (_round, workerIndex) => data.shards[workerIndex], evalTokens: async () => data.eval };
+  const shardOf = async (_round: number, workerIndex: number) => {
+    const shard = data.shards[workerIndex];
+    if (!shard) throw new DatasetError(`job ${opts.jobId}: worker index ${workerIndex} has no shard of the built-in corpus (cut for the ${opts.workerCount} workers present at the start); late joiners need a dataset-backed spec`);
+    return shard;
+  };
+  return { ...base, shardFor: shardOf, evalTokens: async () => data.eval };
 }
 
 /** Fetches (and verifies, by hash) a global state blob and decodes it for the job's layout. */

@@ -187,10 +187,17 @@ export class JobRunner {
       }
       const slot = await reader.slot(this.jobId, this.d.me);
       if (!slot.active) {
+        if (slot.joined && slot.removedAt === 0n) {
+          // joined the running job (elastic membership): active once the next round starts
+          if (this.waitingSince !== job.currentRound) log("joined a running job: waiting for the next round", { jobId: this.jobId, round: job.currentRound });
+          this.waitingSince = job.currentRound;
+          await this.sleep();
+          continue;
+        }
         log("removed from job", { jobId: this.jobId });
         return "Removed";
       }
-      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: job.workerCount, blobs: this.d.blobs, backend: this.d.backend, dataDir: this.d.dataDir });
+      this.ctx ??= await loadJobContext({ jobId: this.jobId, params: await reader.jobParams(this.jobId), workerCount: await reader.startWorkerCount(this.jobId), blobs: this.d.blobs, backend: this.d.backend, dataDir: this.d.dataDir });
       await this.playRound(job.currentRound, slot.index, job.modelHash);
     }
   }
@@ -344,6 +351,8 @@ export class JobRunner {
     });
   }
   private game: GameClient | null | undefined;
+  /** The round during which this worker, having joined a running job, waits to become active. */
+  private waitingSince: number | undefined;
 
   /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
   private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, startModelHash: Hex, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
@@ -448,7 +457,7 @@ export class JobRunner {
 
   private async submitVote(round: number, modelHash: Hex, includedMask: number): Promise<void> {
     try {
-      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask], minGas: finalizingVoteGas(this.ctx?.workerCount ?? 32) });
+      await this.d.sender.send({ address: this.d.reader.addresses.market, abi: trainingMarketAbi, functionName: "submitResult", args: [this.jobId, round, modelHash, includedMask], minGas: finalizingVoteGas((await this.d.reader.jobState(this.jobId)).workerCount) });
       this.d.log("voted", { jobId: this.jobId, round, modelHash, includedMask });
     } catch (err) {
       // The round may have finalized on others' votes first: that is the normal fast path.

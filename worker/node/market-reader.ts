@@ -12,7 +12,7 @@ export type { Client };
 /** Blocks below the head that may still reorganise: logs above head − REORG_DEPTH are never cached. */
 export const REORG_DEPTH = 12n;
 
-export type JobEvent = "UpdateCommitted" | "RoundStarted" | "ResultSubmitted" | "RoundFinalized" | "Credited";
+export type JobEvent = "UpdateCommitted" | "RoundStarted" | "ResultSubmitted" | "RoundFinalized" | "Credited" | "JobStarted";
 
 export interface Commitment {
   worker: Address;
@@ -118,22 +118,54 @@ export class MarketReader {
     return new Map(logs.map((l) => [Number(l.args.round), l.args.modelHash as Hex]));
   }
 
-  /** Ids of jobs still open for joining. */
-  async openJobIds(): Promise<bigint[]> {
+  /**
+   * Ids of jobs a provider may join (newest 50): open ones, and running ones with a free slot and a
+   * round after the current one (elastic membership: fewer active workers than maxWorkers; a slot
+   * taken by a worker still waiting for its first round is not visible here, and `joinJob`'s
+   * simulation then reverts with JobFull without spending gas).
+   */
+  async joinableJobIds(): Promise<bigint[]> {
     const count = await this.jobCount();
     const out: bigint[] = [];
     for (let id = count; id >= 1n && out.length < 50; id--) {
-      if (this.notOpen.has(id)) continue;
+      if (this.ended.has(id)) continue;
       const s = await this.jobState(id);
       if (s.status === 1) out.push(id);
-      else if (s.status > 1) this.notOpen.add(id); // Running/ended jobs never reopen: not read again
+      else if (s.status === 2 && (await this.hasFreeSlot(id, s))) out.push(id);
+      else if (s.status > 2) this.ended.add(id); // ended jobs never reopen: not read again
     }
     return out.reverse();
   }
-  private readonly notOpen = new Set<bigint>();
+  private readonly ended = new Set<bigint>();
+
+  /**
+   * How many workers the job started with (JobStarted): the built-in corpus of older specs is cut
+   * into this many shards, whoever joins later (elastic membership adds workers after the start).
+   */
+  async startWorkerCount(jobId: bigint): Promise<number> {
+    const started = await this.jobEvents("JobStarted", jobId);
+    if (started.length > 0) return Number(started[0].args.workerCount);
+    return (await this.jobState(jobId)).workerCount;
+  }
+
+  /** Whether a running job can take another worker now (see `joinableJobIds`). */
+  async hasFreeSlot(jobId: bigint, s?: { workerCount: number; activeMask: number; currentRound: number }): Promise<boolean> {
+    const state = s ?? (await this.jobState(jobId));
+    const p = await this.jobParams(jobId);
+    return popcount(state.activeMask) < p.maxWorkers && state.workerCount < MAX_JOB_WORKERS && state.currentRound + 1 < p.rounds;
+  }
 
   /** Latest block timestamp (chain time, which may differ from wall-clock on dev chains). */
   async now(): Promise<bigint> {
     return this.clock.now();
   }
+}
+
+/** A job sees at most this many workers over its life (TrainingMarket.MAX_WORKERS: its masks are 32 bits). */
+export const MAX_JOB_WORKERS = 32;
+
+function popcount(mask: number): number {
+  let n = 0;
+  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
+  return n;
 }

@@ -13,7 +13,7 @@ import { SoftwareAttestor } from "../attest/attestor.ts";
 import { gameAddress, StepDefense } from "./step-dispute.ts";
 import { ContractRevertError, TxSender, isTransient } from "../chain/tx-sender.ts";
 import { createKeystore, loadKeystore } from "../keys/keystore.ts";
-import { decodeJobSpec } from "../spec/job-spec.ts";
+import { decodeJobSpec, isDatasetData } from "../spec/job-spec.ts";
 import { paramCount } from "../diloco/model/layout.ts";
 import { windowProblem } from "../spec/chain-windows.ts";
 import { capabilitiesMetadata, declineReason, JAX_BACKEND, probeCapabilities } from "./trainer-backend.ts";
@@ -124,6 +124,8 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
     return `dataset unusable: ${(err as Error).message}`;
   }
   if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
+  const state = await p.reader.jobState(jobId);
+  if (state.status === 2 && !isDatasetData(spec.data)) return "joining a running job needs a dataset-backed spec (the built-in corpus is cut into shards for the workers present at the start)";
   if (params.penaltyBps > p.config.maxPenaltyBps) return `penalty ${params.penaltyBps} bps per offence is above --max-penalty-bps ${p.config.maxPenaltyBps}`;
   const disputes = await disputeSetupProblem(p, jobId);
   if (disputes) return disputes;
@@ -168,7 +170,7 @@ export async function bondRelease(reader: MarketReader, jobId: bigint, worker: A
   const job = await reader.jobState(jobId);
   let since: bigint;
   if (job.endedAt !== 0n) since = job.endedAt;
-  else if (!slot.active) since = slot.removedAt;
+  else if (slot.removedAt !== 0n) since = slot.removedAt; // removed (a worker waiting to start in a running job is not)
   else return "blocked";
   const until = since + BigInt((await reader.jobParams(jobId)).challengeWindow);
   if ((await reader.now()) <= until) return until;
@@ -240,16 +242,20 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
 
   async function serve(attestor: SoftwareAttestor): Promise<void> {
     while (!opts.signal?.aborted) {
-      const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.openJobIds();
+      const candidates = opts.jobId !== undefined ? [opts.jobId] : await p.reader.joinableJobIds();
       let jobId: bigint | undefined;
       for (const id of candidates) {
         const slot = await p.reader.slot(id, p.address);
         const state = await p.reader.jobState(id);
-        if (slot.joined && state.status <= 2 && slot.active) {
+        // joined a running job and waiting for the next round (elastic membership): not removed
+        const waiting = slot.joined && !slot.active && slot.removedAt === 0n;
+        if (slot.joined && state.status <= 2 && (slot.active || waiting)) {
           jobId = id; // resume a job we are in
           break;
         }
-        if (state.status !== 1 || slot.joined || declined.has(id)) continue;
+        if (state.status > 2 || slot.joined || declined.has(id)) continue;
+        // a running job takes workers into free slots only; one may free up later (a worker removed)
+        if (state.status === 2 && !(await p.reader.hasFreeSlot(id, state))) continue;
         const reason = await rejectReason(p, id);
         if (reason) {
           p.log("declined job", { jobId: id, reason });
@@ -264,7 +270,8 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
         } catch (err) {
           if (!(err instanceof ContractRevertError)) throw err;
           p.log("could not join", { jobId: id, reason: err.errorName });
-          declined.add(id);
+          // a full running job may free a slot later (a worker removed); any other refusal is final
+          if (!(state.status === 2 && err.errorName === "JobFull")) declined.add(id);
         }
       }
       if (jobId === undefined) {

@@ -232,7 +232,7 @@ export class RefereeService {
       c = (async () => {
         const job = await reader.jobState(jobId);
         // aggregation and the outer step are plain float32 arithmetic: any backend gives the layout
-        return loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: job.workerCount, blobs, backend: config.backend, crossClass: true });
+        return loadJobContext({ jobId, params: await reader.jobParams(jobId), workerCount: await reader.startWorkerCount(jobId), blobs, backend: config.backend, crossClass: true });
       })();
       c.catch(() => this.contexts.delete(key));
       this.contexts.set(key, c);

@@ -120,7 +120,7 @@ export async function defendStepDisputesOnce(p: Provider, game: Address, state: 
       if (lo >= 0n && !state.posted.has(key)) {
         const params = await p.reader.jobParams(d.jobId);
         const job = await p.reader.jobState(d.jobId);
-        const ctx = await loadJobContext({ jobId: d.jobId, params, workerCount: job.workerCount, blobs: p.blobs, backend: p.config.backend, dataDir: p.config.dataDir });
+        const ctx = await loadJobContext({ jobId: d.jobId, params, workerCount: await p.reader.startWorkerCount(d.jobId), blobs: p.blobs, backend: p.config.backend, dataDir: p.config.dataDir });
         try {
           const start = await loadRoundStart(dir, ctx, trace, await fetchGlobalState(ctx, p.blobs, trace.startModelHash));
           await postWitness(p, game, id, ctx, start, Number(lo), trace.leaves[Number(lo)]);

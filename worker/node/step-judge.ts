@@ -69,7 +69,7 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
   const { reader } = deps;
   const params = await reader.jobParams(d.jobId);
   const job = await reader.jobState(d.jobId);
-  const ctx = await loadJobContext({ jobId: d.jobId, params, workerCount: job.workerCount, blobs: deps.blobs, backend: deps.backend, dataDir: deps.dataDir });
+  const ctx = await loadJobContext({ jobId: d.jobId, params, workerCount: await reader.startWorkerCount(d.jobId), blobs: deps.blobs, backend: deps.backend, dataDir: deps.dataDir });
   try {
     const H = ctx.spec.training.innerSteps;
     const index = (await reader.slot(d.jobId, d.worker)).index;

@@ -223,6 +223,12 @@ contract MarketHandler {
 
     /// @notice Up to `count` providers join an open job (one after the other).
     function joinJob(uint256 jobSeed, uint256 workerSeed, uint256 count) external {
+        if (count % 5 == 4) {
+            // elastic membership: a provider takes a free slot of a running job (active from the next round)
+            (uint256 running, bool any) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Running, Phase.Any);
+            if (any) _join(running, workerSeed, 1);
+            return;
+        }
         (uint256 jobId, bool found) = _pickJob(jobSeed, ITrainingMarket.JobStatus.Open, Phase.Join);
         if (!found) return;
         _join(jobId, workerSeed, count % 2 == 0 ? N_PROVIDERS : 1 + ((count >> 1) % 4)); // half the time: fill it
@@ -237,6 +243,7 @@ contract MarketHandler {
             try market.joinJob(jobId) {
                 _end(jobId);
                 successes["joinJob"]++;
+                if (market.jobState(jobId).status == ITrainingMarket.JobStatus.Running) successes["joinRunningJob"]++;
                 --k;
             } catch {
                 // not acting any more: left set, it kept the honest node from answering its disputes
