@@ -123,7 +123,6 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
   } catch (err) {
     return `dataset unusable: ${(err as Error).message}`;
   }
-  if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
   if (params.penaltyBps > p.config.maxPenaltyBps) return `penalty ${params.penaltyBps} bps per offence is above --max-penalty-bps ${p.config.maxPenaltyBps}`;
   const disputes = await disputeSetupProblem(p, jobId);
   if (disputes) return disputes;
