@@ -10,7 +10,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { parseEther, type Address } from "viem";
+import { parseEther, zeroHash, type Address } from "viem";
 import { hardhatAccount, hardhatKey, startTestNetwork, type TestNetwork, type WorkerProcess } from "../helpers/network.ts";
 import { makeSpec } from "../../worker/spec/presets.ts";
 import { createJobFromSpec, jobStatus } from "../../cli/poster/actions.ts";
@@ -20,7 +20,8 @@ import { runDilocoSim } from "../../worker/diloco/sim/diloco.ts";
 import { decodeUpdate } from "../../worker/diloco/format/update.ts";
 import { decodeSnapshot } from "../../worker/diloco/trace/snapshot.ts";
 import { contextHash, digestF32, stateLeaf, zeroDigest } from "../../worker/diloco/trace/index.ts";
-import { replayRoundStart } from "../../worker/node/step-judge.ts";
+import { compressionMatches, judgeStep, replayRoundStart } from "../../worker/node/step-judge.ts";
+import { compressWorkerUpdate } from "../../worker/diloco/round/index.ts";
 import { loadRoundStart, loadTrace, witnessAt, witnessLeaf } from "../../worker/node/round-trace.ts";
 
 describe("an overlapped job (one-step delay) with a worker killed mid-schedule", { timeout: 900_000 }, () => {
@@ -141,6 +142,21 @@ describe("an overlapped job (one-step delay) with a worker killed mid-schedule",
     const saved = await loadRoundStart(dir, ctx, trace!, await fetchGlobalState(ctx, net.blobs, trace!.startModelHash));
     assert.deepEqual(saved.params, start.params, "the saved start point is the replayed one");
     const H = spec.training.innerSteps;
-    assert.equal(witnessLeaf(await witnessAt(ctx, saved, H)), trace!.leaves[H], "the witness of the last step");
+    const witness = await witnessAt(ctx, saved, H);
+    assert.equal(witnessLeaf(witness), trace!.leaves[H], "the witness of the last step");
+    // the referees' verdicts: leaf 0 (no witness needed) and the compression H → H + 1 against the
+    // replayed start point; an update compressed against the round's basis model instead is wrong
+    const judge = { reader: net.reader, blobs: net.blobs, game: net.addresses.game!, log: () => undefined };
+    const dispute = { id: 0n, jobId, round: 3, worker: victimAddr, traceRoot: commit3.traceRoot };
+    assert.equal(await judgeStep(judge, { ...dispute, lo: -1, hi: 0, loLeaf: zeroHash, hiLeaf: trace!.leaves[0] }), true, "the honest leaf 0");
+    assert.equal(await judgeStep(judge, { ...dispute, lo: -1, hi: 0, loLeaf: zeroHash, hiLeaf: trace!.leaves[1] }), false, "a wrong leaf 0");
+    const last = { ...dispute, lo: H, hi: H + 1, loLeaf: trace!.leaves[H], hiLeaf: trace!.leaves[H + 1] };
+    assert.equal(trace!.leaves[H + 1], commit3.updateHash.toLowerCase());
+    assert.equal(await compressionMatches(ctx, net.reader, net.blobs, last, witness, index, trace!.startModelHash), true, "the committed compression");
+    const basis = await fetchGlobalState(ctx, net.blobs, trace!.startModelHash);
+    const t = spec.training;
+    const wrong = compressWorkerUpdate({ start: basis.params, trained: witness.params, residual: witness.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: 3, workerIndex: index, stateRef: decodeUpdate(await net.blobs.get(commit3.updateHash), { expectedLayout: ctx.trainer.layout }).stateRef });
+    await net.blobs.put(wrong.bytes);
+    assert.equal(await compressionMatches(ctx, net.reader, net.blobs, { ...last, hiLeaf: wrong.hash }, witness, index, trace!.startModelHash), false, "Δ against the basis model instead of the start point");
   });
 });

@@ -117,23 +117,30 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
       const leaf = stateLeaf(c, d.hi, w.t + 1, out.stateDigests![0]);
       return say(leaf === d.hiLeaf.toLowerCase(), `inner step ${d.hi} recomputed from the witness`);
     }
-    // Δ = start − trained: the start point is the basis model's parameters, or under overlap the rule's
-    // start point, which only a replay of the worker's previous committed round yields (the update's own
-    // snapshot is the worker's claim, not evidence)
-    const start = overlapOf(ctx) ? (await replayRoundStart(ctx, reader, deps.blobs, d.jobId, d.round, d.worker, index)).params : (await fetchGlobalState(ctx, deps.blobs, startModelHash)).params;
-    const t = ctx.spec.training;
-    // the update names the worker's state snapshot (format flag 4): recompress with the same reference
-    let stateRef: Hex | undefined;
-    try {
-      stateRef = decodeUpdate(await deps.blobs.get(d.hiLeaf), { expectedLayout: ctx.trainer.layout }).stateRef;
-    } catch {
-      stateRef = undefined; // no decodable update behind the commitment: no recompression can equal it
-    }
-    const { hash } = compressWorkerUpdate({ start, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index, ...(stateRef ? { stateRef } : {}) });
-    return say(hash === d.hiLeaf.toLowerCase(), "the update recompressed from the witness of the last step");
+    return say(await compressionMatches(ctx, reader, deps.blobs, d, w, index, startModelHash), "the update recompressed from the witness of the last step");
   } finally {
     await ctx.trainer.dispose();
   }
+}
+
+/**
+ * The last transition (leaf H → H + 1): whether the committed update `d.hiLeaf` is the compression of
+ * the witnessed trained state `w` (with its residual) against the round's start point. The start point
+ * is the start model's parameters, or under overlap the rule's start point, which only a replay of the
+ * worker's previous committed round yields (the update's own snapshot is the worker's claim, not evidence).
+ */
+export async function compressionMatches(ctx: JobContext, reader: MarketReader, blobs: BlobStore, d: StepDispute, w: TraceWitness, index: number, startModelHash: Hex): Promise<boolean> {
+  const start = overlapOf(ctx) ? (await replayRoundStart(ctx, reader, blobs, d.jobId, d.round, d.worker, index)).params : (await fetchGlobalState(ctx, blobs, startModelHash)).params;
+  const t = ctx.spec.training;
+  // the update names the worker's state snapshot (format flag 4): recompress with the same reference
+  let stateRef: Hex | undefined;
+  try {
+    stateRef = decodeUpdate(await blobs.get(d.hiLeaf), { expectedLayout: ctx.trainer.layout }).stateRef;
+  } catch {
+    stateRef = undefined; // no decodable update behind the commitment: no recompression can equal it
+  }
+  const { hash } = compressWorkerUpdate({ start, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index, ...(stateRef ? { stateRef } : {}) });
+  return hash === d.hiLeaf.toLowerCase();
 }
 
 /** The first published witness of the dispute that is the agreed state of this job, round and worker. */
