@@ -210,7 +210,6 @@ describe("command lines: help and one-line errors", { timeout: 600_000 }, () => 
         ["left-pad", (s) => (s.data.corpus = "left-pad"), /\$\.data\.corpus is "left-pad", a dataset this software does not know/],
         // above the workers' 50M, below the spec's protocol cap of 10⁹ parameters
         ["huge", (s) => Object.assign(s.model, { dModel: 2048, nHeads: 16, nLayers: 8, dMlp: 8192 }), /\$\.model has [0-9,]+ parameters; workers accept at most 50,000,000/],
-        ["overlap", (s) => (s.training.overlap = true), /\$\.training\.overlap is true; this worker version runs the synchronous schedule only/],
       ];
       const jobsBefore = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "JobCreated", fromBlock: 0n });
       const nonceBefore = await net.reader.client.getTransactionCount({ address: poster.address });

@@ -12,7 +12,8 @@ import { gameAddress, pursueStepChallenge } from "./step-dispute.ts";
 import { Verdict } from "./game-client.ts";
 import type { RoundStart } from "./round-trace.ts";
 import { decodeUpdate } from "../diloco/format/update.ts";
-import { decodeSnapshot, sameCarriedState, type StateSnapshot } from "../diloco/trace/snapshot.ts";
+import { decodeSnapshot, sameCarriedState, type OverlapCarry, type SnapshotOverlap, type StateSnapshot } from "../diloco/trace/snapshot.ts";
+import { basisRound, overlapOf, snapshotOverlap } from "./overlap-start.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { Provider } from "./provider.ts";
 import type { MarketReader } from "./market-reader.ts";
@@ -86,6 +87,9 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
   const starts = await reader.roundStartHashes(jobId);
   let residual: Float32Array | null = null;
   let innerState: InnerState | null = null;
+  /** Overlap: the state the worker's last replayed round hands over, and that round. */
+  let carry: OverlapCarry | null = null;
+  let lastReplayed = -1;
   let committedHash: Hex | undefined;
   let replayedHash: Hex | undefined;
   let firstMismatchRound: number | undefined;
@@ -97,14 +101,18 @@ export async function replayWorker(reader: MarketReader, blobs: BlobStore, jobId
       if (r === round) throw new Error(`${worker} committed nothing in round ${round} of job ${jobId}`);
       continue;
     }
-    const startHash = starts.get(r);
-    if (!startHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
+    // under overlap a round right after a committed one starts from that round's state and start model
+    const follows = lastReplayed === r - 1;
+    const startHash = starts.get(basisRound(ctx, r, follows));
+    if (!startHash) throw new Error(`no RoundStarted event for round ${basisRound(ctx, r, follows)} of job ${jobId}`);
     const global = await fetchGlobalState(ctx, blobs, startHash);
-    const startOf: RoundStart = { startModelHash: startHash, global, residual, innerState, round: r, workerIndex: slot.index };
     replayedRounds.push(r);
-    const out = await trainRound(ctx, { global, startModelHash: startHash, residual, innerState, round: r, workerIndex: slot.index });
+    const out = await trainRound(ctx, { global, startModelHash: startHash, residual, innerState, carry: follows ? carry : null, round: r, workerIndex: slot.index });
+    const startOf: RoundStart = { startModelHash: startHash, params: out.start, residual, innerState, round: r, workerIndex: slot.index };
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
+    carry = out.carryOut;
+    lastReplayed = r;
     let same = out.hash === commit.updateHash.toLowerCase();
     if (crossClass) {
       const check = toleranceCheck({ committed: await blobs.get(commit.updateHash), replayed: out.bytes, layout: ctx.trainer.layout, committedLoss: decodeLoss(commit.trainLoss), replayedLoss: out.train.losses.reduce((a, b) => a + b, 0) / out.train.losses.length, tolerance: want.tolerance! });
@@ -133,14 +141,25 @@ async function snapshotOf(ctx: JobContext, blobs: BlobStore, updateHash: Hex): P
   return decodeSnapshot(await blobs.get(update.stateRef));
 }
 
-/** Why a snapshot cannot be `round`'s start for this worker, or undefined. */
-function snapshotProblem(ctx: JobContext, s: StateSnapshot, round: number, index: number, startHash: Hex): string | undefined {
+/**
+ * Why a snapshot cannot be `round`'s start for this worker, or undefined. `startHash` is the model the
+ * round's start derives from (its own start model; under overlap after a committed round, the previous
+ * round's) and `follows` whether the worker committed the round before (an overlapped round then
+ * carries that round's state).
+ */
+function snapshotProblem(ctx: JobContext, s: StateSnapshot, round: number, index: number, startHash: Hex, follows: boolean): string | undefined {
   const t = ctx.spec.training;
   if (s.round !== round || s.workerIndex !== index) return `it names round ${s.round} of worker index ${s.workerIndex}`;
   if (s.startModelHash !== startHash.toLowerCase()) return `it starts from model ${s.startModelHash}, the round from ${startHash}`;
   if (s.size !== ctx.trainer.layout.size) return `it has ${s.size} parameters, the model ${ctx.trainer.layout.size}`;
   if (s.innerState && !t.keepInnerState) return "it carries AdamW moments the spec does not keep";
   if (s.residual && !t.compression.errorFeedback) return "it carries a residual without error feedback";
+  const o = overlapOf(ctx);
+  if (!o !== !s.overlap) return o ? "it has no overlap start state, and the job overlaps rounds" : "it has an overlap start state, and the job does not overlap rounds";
+  if (o && s.overlap) {
+    if (s.overlap.start !== o.start || s.overlap.workers !== o.workers) return `it starts by rule ${s.overlap.start} with K = ${s.overlap.workers}, the job by ${o.start} with K = ${o.workers}`;
+    if ((s.overlap.carry !== null) !== (follows && round > 0)) return s.overlap.carry ? "it carries a previous round's state, and the worker did not commit the round before" : "it carries no previous round's state, and the worker committed the round before";
+  }
   return undefined;
 }
 
@@ -163,29 +182,39 @@ async function replayFromSnapshot(ctx: JobContext, reader: MarketReader, blobs: 
   if (!snap || (prev !== undefined && !prevSnap)) return undefined;
 
   const replayedRounds: number[] = [];
-  const run = async (r: number, s: { residual: Float32Array | null; innerState: InnerState | null }) => {
-    const startModelHash = starts.get(r);
-    if (!startModelHash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
+  /** Whether the worker committed the round before `r` (under overlap, `r` then continues from it). */
+  const follows = async (r: number) => r > 0 && (r - 1 === prev || (await commitOf(r - 1)) !== undefined);
+  const basisHash = async (r: number) => {
+    const b = basisRound(ctx, r, await follows(r));
+    const h = starts.get(b);
+    if (!h) throw new Error(`no RoundStarted event for round ${b} of job ${jobId}`);
+    return h;
+  };
+  const run = async (r: number, s: { residual: Float32Array | null; innerState: InnerState | null; overlap?: SnapshotOverlap }) => {
+    const startModelHash = await basisHash(r);
     const global = await fetchGlobalState(ctx, blobs, startModelHash);
-    const start: RoundStart = { startModelHash, global, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index };
-    const out = await trainRound(ctx, { global, startModelHash, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index });
+    const out = await trainRound(ctx, { global, startModelHash, residual: s.residual, innerState: s.innerState, carry: s.overlap?.carry ?? null, round: r, workerIndex: index });
+    const start: RoundStart = { startModelHash, params: out.start, residual: s.residual, innerState: s.innerState, round: r, workerIndex: index };
     replayedRounds.push(r);
     return { out, start, leaves: out.traceLeaves };
   };
   const base = { jobId, round, worker, committedHash: commit.updateHash, mode: "replay" as const, from: "snapshot" as const, replayedRounds };
 
   // 1. the previous committed round, from its snapshot: its update, then the state it hands over
-  let carried: { residual: Float32Array | null; innerState: InnerState | null } = { residual: null, innerState: null };
+  const fresh = snapshotOverlap(ctx, null);
+  let carried: { residual: Float32Array | null; innerState: InnerState | null; overlap?: SnapshotOverlap } = { residual: null, innerState: null, ...(fresh ? { overlap: fresh } : {}) };
   if (prev !== undefined) {
-    const problem = snapshotProblem(ctx, prevSnap!, prev, index, starts.get(prev)!);
-    const p = await run(prev, problem ? { residual: null, innerState: null } : prevSnap!);
+    const problem = snapshotProblem(ctx, prevSnap!, prev, index, await basisHash(prev), await follows(prev));
+    const p = await run(prev, problem ? carried : prevSnap!);
     if (problem || p.out.hash !== prevCommit!.updateHash.toLowerCase()) {
       return { ...base, replayedHash: p.out.hash, match: false, firstMismatchRound: prev, evidence: { round: prev, leaves: p.leaves, start: p.start } };
     }
-    carried = { residual: p.out.nextState.residual, innerState: ctx.spec.training.keepInnerState ? (p.out.train.innerState ?? null) : null };
+    // under overlap the audited round continues from the previous one only when it directly follows it
+    const overlap = snapshotOverlap(ctx, prev === round - 1 ? p.out.carryOut : null);
+    carried = { residual: p.out.nextState.residual, innerState: ctx.spec.training.keepInnerState ? (p.out.train.innerState ?? null) : null, ...(overlap ? { overlap } : {}) };
   }
   // 2. the audited round must start from exactly that state
-  const problem = snapshotProblem(ctx, snap, round, index, starts.get(round)!) ?? (sameCarriedState(carried, snap) ? undefined : "it is not the state the worker's previous round left");
+  const problem = snapshotProblem(ctx, snap, round, index, await basisHash(round), await follows(round)) ?? (sameCarriedState(carried, snap) ? undefined : "it is not the state the worker's previous round left");
   const r = await run(round, problem ? carried : snap);
   const match = !problem && r.out.hash === commit.updateHash.toLowerCase();
   return { ...base, replayedHash: r.out.hash, match, ...(match ? {} : { firstMismatchRound: round, evidence: { round, leaves: r.leaves, start: r.start } }) };

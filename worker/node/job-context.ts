@@ -11,7 +11,8 @@ import { DatasetError } from "../diloco/data/dataset.ts";
 import { decodeGlobalState, type GlobalState } from "../diloco/outer/index.ts";
 import { runWorkerRound, type WorkerRoundOutput } from "../diloco/round/index.ts";
 import { blobId } from "../diloco/hash.ts";
-import { encodeSnapshot } from "../diloco/trace/snapshot.ts";
+import { encodeSnapshot, type OverlapCarry } from "../diloco/trace/snapshot.ts";
+import { snapshotOverlap, startPoint } from "./overlap-start.ts";
 import { decodeJobSpec, assertSpecMatchesChain, isDatasetData, type JobSpec } from "../spec/job-spec.ts";
 import type { DataShard, InnerState, Trainer } from "../diloco/types.ts";
 import type { JobParams } from "../../shared/types.ts";
@@ -80,25 +81,29 @@ export async function fetchGlobalState(ctx: JobContext, blobs: BlobStore, hash: 
 }
 
 /**
- * One worker's round exactly as the job spec prescribes it (synchronous schedule): train H steps
- * from the global model (continuing the worker's inner AdamW state when the spec keeps it), compress
- * Δ + e. The worker, the replay audit and the referees all call this, so an honest worker's
- * commitment is reproducible by construction. Every round also yields its trace (the H + 2 leaves a
- * dispute bisects) and the snapshot of the state it started from, which the update names by blob id
- * (format flag 4) so that an audit can start at this round.
+ * One worker's round exactly as the job spec prescribes it: train H steps from the round's start
+ * point (continuing the worker's inner AdamW state when the spec keeps it), compress Δ + e. The
+ * start point is the basis global model's parameters (synchronous schedule), or under overlap the
+ * spec's rule applied to the basis model and the carried state `carry` (worker/node/overlap-start.ts;
+ * `global` / `startModelHash` are then the basis model). The worker, the replay audit and the referees
+ * all call this, so an honest worker's commitment is reproducible by construction. Every round also
+ * yields its trace (the H + 2 leaves a dispute bisects) and the snapshot of the state it started from,
+ * which the update names by blob id (format flag 4) so that an audit can start at this round.
  */
-export async function trainRound(ctx: JobContext, opts: { global: GlobalState; startModelHash: Hex; residual: Float32Array | null; innerState?: InnerState | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput & { snapshot: Uint8Array; traceLeaves: Hex[] }> {
+export async function trainRound(ctx: JobContext, opts: { global: GlobalState; startModelHash: Hex; residual: Float32Array | null; innerState?: InnerState | null; carry?: OverlapCarry | null; round: number; workerIndex: number; onStep?: (done: number, loss: number) => void }): Promise<WorkerRoundOutput & { snapshot: Uint8Array; traceLeaves: Hex[]; start: Float32Array; carryOut: OverlapCarry | null }> {
   const t = ctx.spec.training;
   // only what the spec carries across rounds is state (a replay hands over whatever the trainer returned)
   const residual = t.compression.errorFeedback ? opts.residual : null;
   const innerState = t.keepInnerState ? (opts.innerState ?? null) : null;
-  const snapshot = encodeSnapshot({ startModelHash: opts.startModelHash, round: opts.round, workerIndex: opts.workerIndex, size: ctx.trainer.layout.size, innerState, residual });
+  const overlap = snapshotOverlap(ctx, opts.carry ?? null);
+  const start = startPoint(ctx, opts.global, overlap?.carry ?? null);
+  const snapshot = encodeSnapshot({ startModelHash: opts.startModelHash, round: opts.round, workerIndex: opts.workerIndex, size: ctx.trainer.layout.size, innerState, residual, ...(overlap ? { overlap } : {}) });
   const out = await runWorkerRound({
     trainer: ctx.trainer,
-    start: opts.global.params,
+    start,
     state: { residual, lastStart: null, lastLocal: null },
     compression: t.compression,
-    overlap: false,
+    overlap: overlap !== undefined,
     seed: BigInt(t.seed),
     round: opts.round,
     workerIndex: opts.workerIndex,
@@ -110,5 +115,6 @@ export async function trainRound(ctx: JobContext, opts: { global: GlobalState; s
     trace: { startModelHash: opts.startModelHash },
     stateRef: blobId(snapshot),
   });
-  return { ...out, snapshot, traceLeaves: out.traceLeaves! };
+  const carryOut = overlap && out.nextState.lastStart && out.nextState.lastLocal ? { lastStart: out.nextState.lastStart, lastLocal: out.nextState.lastLocal } : null;
+  return { ...out, snapshot, traceLeaves: out.traceLeaves!, start, carryOut };
 }

@@ -10,6 +10,12 @@
  * The prepared update of a round is saved before it is uploaded and committed; the error-feedback
  * residual it produced is adopted only once the chain shows the commitment, so a worker killed
  * anywhere restarts, reads the chain, and continues with exactly the state an auditor would replay.
+ *
+ * One-step-delay overlap (`training.overlap`, worker/node/overlap-start.ts): right after its commitment
+ * of round r is on chain, the worker trains round r + 1 in the background (from round r's start model
+ * and its state after round r) while it still aggregates and votes round r; when round r + 1 opens it
+ * commits that already-trained update. The carried state (carry-<r>-start.bin / carry-<r>-local.bin)
+ * counts only once round r's commitment is adopted, like the residual.
  */
 import { blobId } from "../diloco/hash.ts";
 import { loadTrace, saveTrace, traceRoot as roundTraceRootOf } from "./round-trace.ts";
@@ -32,6 +38,8 @@ import type { InnerState } from "../diloco/types.ts";
 import type { BackendChoice } from "./trainer-backend.ts";
 import { GameClient } from "./game-client.ts";
 import { checkClosedRound } from "./round-check.ts";
+import { overlapOf } from "./overlap-start.ts";
+import type { OverlapCarry } from "../diloco/trace/snapshot.ts";
 
 export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -73,6 +81,15 @@ interface PersistedJob {
   lastVote?: { round: number; modelHash: Hex; includedMask: number };
   /** The deterministic aggregate this worker computed for its last vote (round checks compare it). */
   lastAggregate?: { round: number; modelHash: Hex; includedMask: number };
+  /** Start model hashes of the last rounds this worker saw (overlap: round r trains from round r − 1's). */
+  models?: Record<string, Hex>;
+}
+
+/** The model a round's start derives from, and (overlap) the state carried from the round before. */
+interface RoundBasis {
+  hash: Hex;
+  global: GlobalState;
+  carry: OverlapCarry | null;
 }
 
 /**
@@ -149,9 +166,19 @@ export class JobRunner {
     return BigInt(Math.ceil(2 * this.blockTime));
   }
 
-  private async save(): Promise<void> {
-    await writeJson(path.join(this.dir, "state.json"), this.state);
+  /** Writes of state.json, one at a time (an overlapped round trains, and saves, in the background). */
+  private saving: Promise<void> = Promise.resolve();
+
+  private save(): Promise<void> {
+    const next = this.saving.then(() => writeJson(path.join(this.dir, "state.json"), this.state));
+    this.saving = next.catch(() => undefined);
+    return next;
   }
+
+  /** Overlap: the next round's update, being trained in the background since this round's commit. */
+  private ahead: { round: number; done: Promise<void> } | undefined;
+  /** Mean train loss of each round this worker prepared (for progress displays). */
+  private readonly losses = new Map<number, number>();
 
   private async sleep(): Promise<void> {
     await new Promise((r) => setTimeout(r, this.poll));
@@ -162,6 +189,8 @@ export class JobRunner {
     try {
       return await this.loop();
     } finally {
+      // a round trained ahead (overlap) finishes first: its files are written atomically either way
+      await this.ahead?.done;
       // a PyTorch trainer is a child process: stop it with the job
       await this.ctx?.trainer.dispose();
       this.ctx = undefined;
@@ -237,11 +266,61 @@ export class JobRunner {
     return bytes ? decodeInnerState(bytes, ctx.trainer.layout.size) : null;
   }
 
+  private async loadCarry(ctx: JobContext, round: number): Promise<OverlapCarry | null> {
+    const s = await readBytes(path.join(this.dir, `carry-${round}-start.bin`));
+    const l = await readBytes(path.join(this.dir, `carry-${round}-local.bin`));
+    if (!s || !l) return null;
+    const dec = (b: Uint8Array) => decodeState(b, { expectedLayout: ctx.trainer.layout, expectedKind: "params" }).values;
+    return { lastStart: dec(s), lastLocal: dec(l) };
+  }
+
+  /** Remembers the start model of a round (the basis of the next round's start under overlap). */
+  private async noteModel(round: number, modelHash: Hex): Promise<void> {
+    const models = this.state.models ?? {};
+    if (models[round] === modelHash) return;
+    models[round] = modelHash;
+    for (const k of Object.keys(models)) if (Number(k) < round - 2) delete models[k];
+    this.state.models = models;
+    await this.save();
+  }
+
+  /**
+   * Where round `round` starts: its own start model, or under overlap, when this worker's commitment of
+   * round − 1 is on chain (and adopted), round − 1's start model with the state that round left.
+   */
+  private async basisFor(ctx: JobContext, round: number, modelHash: Hex, global: GlobalState): Promise<RoundBasis> {
+    if (!overlapOf(ctx) || round === 0 || this.state.residualThrough !== round) return { hash: modelHash, global, carry: null };
+    const carry = await this.loadCarry(ctx, round - 1);
+    if (!carry) throw new Error(`the state carried from round ${round - 1} is missing (${path.join(this.dir, `carry-${round - 1}-*.bin`)}): the worker cannot start round ${round} as the job's overlap schedule requires`);
+    const hash = this.state.models?.[round - 1] ?? (await this.d.reader.roundStartHashes(this.jobId)).get(round - 1);
+    if (!hash) throw new Error(`no RoundStarted event for round ${round - 1} of job ${this.jobId}`);
+    return { hash, global: await fetchGlobalState(ctx, this.d.blobs, hash), carry };
+  }
+
+  /**
+   * Overlap: once this worker's commitment of `round` is adopted, trains round + 1 in the background
+   * (from `round`'s start model and the state it left) while the vote of `round` goes on. A failure is
+   * logged; the round is then trained when it opens.
+   */
+  private trainAhead(ctx: JobContext, round: number, index: number, modelHash: Hex): void {
+    const next = round + 1;
+    if (!overlapOf(ctx) || next >= ctx.params.rounds || this.state.residualThrough !== next || this.d.signal?.aborted) return;
+    if (this.ahead?.round === next || this.state.pending?.round === next) return;
+    this.d.log("training ahead", { jobId: this.jobId, round: next, while: round });
+    const done = (async () => {
+      const carry = await this.loadCarry(ctx, round);
+      if (!carry) throw new Error(`the state carried from round ${round} is missing`);
+      await this.prepareUpdate(ctx, next, index, async () => ({ hash: modelHash, global: await fetchGlobalState(ctx, this.d.blobs, modelHash), carry }));
+    })().catch((err: unknown) => this.d.log("training ahead failed; the round is trained when it opens", { jobId: this.jobId, round: next, error: (err as Error).message.split("\n")[0] }));
+    this.ahead = { round: next, done };
+  }
+
   private async playRound(round: number, index: number, modelHash: Hex): Promise<void> {
     const ctx = this.ctx!;
     const { reader, log } = this.d;
     const bit = 1 << index;
     const t = new PhaseTimer();
+    await this.noteModel(round, modelHash);
     await this.adoptIfCommitted(round);
     let rd = await reader.round(this.jobId, round);
     let now = await reader.now();
@@ -252,7 +331,12 @@ export class JobRunner {
       t.begin();
       global = await fetchGlobalState(ctx, this.d.blobs, modelHash);
       t.lap("fetchModel");
-      const bytes = await this.prepareUpdate(ctx, round, index, global, modelHash, t);
+      if (this.ahead?.round === round) {
+        await this.ahead.done;
+        t.lap("trainAhead");
+      }
+      const g = global;
+      const bytes = await this.prepareUpdate(ctx, round, index, () => this.basisFor(ctx, round, modelHash, g), t);
       if (bytes !== "skip") {
         now = await reader.now();
         if (now + BigInt(Math.ceil(this.blockTime)) > rd.commitDeadline) {
@@ -265,6 +349,8 @@ export class JobRunner {
       }
       rd = await reader.round(this.jobId, round);
     }
+    // ---- overlap: the next round trains from here on, in the background
+    this.trainAhead(ctx, round, index, modelHash);
 
     // ---- wait for the vote phase
     while (rd.voteDeadline === 0n && (now = await reader.now()) <= rd.commitDeadline) {
@@ -293,7 +379,7 @@ export class JobRunner {
       this.state.lastVotedRound = round;
       if (vote !== "skip") this.state.lastVote = { round, modelHash: vote.modelHash, includedMask: vote.includedMask };
       await this.save();
-      this.d.onRound?.({ jobId: this.jobId, round, trainLoss: this.state.pending?.trainLoss ?? Number.NaN, modelHash: agg.modelHash });
+      this.d.onRound?.({ jobId: this.jobId, round, trainLoss: this.losses.get(round) ?? Number.NaN, modelHash: agg.modelHash });
     }
 
     // ---- wait for the round to close; push it forward when stuck past its deadline
@@ -354,13 +440,21 @@ export class JobRunner {
   /** The round during which this worker, having joined a running job, waits to become active. */
   private waitingSince: number | undefined;
 
-  /** Trains and compresses this worker's update for `round` (or reuses the one prepared before a crash). */
-  private async prepareUpdate(ctx: JobContext, round: number, index: number, global: GlobalState, startModelHash: Hex, timer: PhaseTimer): Promise<Uint8Array | "skip"> {
+  /**
+   * Trains and compresses this worker's update for `round` from `basis` (or reuses the one prepared
+   * before a crash, or trained ahead). Without `timer` (training ahead) nothing is charged to a round's timing.
+   */
+  private async prepareUpdate(ctx: JobContext, round: number, index: number, basisOf: () => Promise<RoundBasis>, timer = new PhaseTimer()): Promise<Uint8Array | "skip"> {
     const p = this.state.pending;
     if (p && p.round === round) {
       const saved = await readBytes(path.join(this.dir, `update-${round}.bin`));
-      if (saved) return saved;
+      if (saved) {
+        this.losses.set(round, p.trainLoss);
+        return saved;
+      }
     }
+    const basis = await basisOf();
+    const startModelHash = basis.hash;
     const t = ctx.spec.training;
     const residual = await this.loadResidual(ctx);
     const innerState = await this.loadInnerState(ctx);
@@ -373,7 +467,7 @@ export class JobRunner {
         this.d.log("training", { jobId: this.jobId, round, step: done, steps: t.innerSteps, loss: Number(loss.toFixed(4)) });
       }
     };
-    const out = await trainRound(ctx, { global, startModelHash, residual, innerState, round, workerIndex: index, onStep });
+    const out = await trainRound(ctx, { global: basis.global, startModelHash, residual, innerState, carry: basis.carry, round, workerIndex: index, onStep });
     // the replayable state this round started from, named by the update: an audit of this round
     // starts here instead of at round 0 (worker/diloco/trace/snapshot.ts)
     await this.d.blobs.put(out.snapshot);
@@ -381,7 +475,7 @@ export class JobRunner {
     timer.add("compress", out.compressSeconds);
     timer.lap("other");
     const trainLoss = out.train.losses.reduce((a, b) => a + b, 0) / out.train.losses.length;
-    this.d.log("trained", { jobId: this.jobId, round, steps: t.innerSteps, trainLoss: Number(trainLoss.toFixed(4)), seconds: Number(out.train.seconds.toFixed(2)), updateBytes: out.bytes.length });
+    this.d.log("trained", { jobId: this.jobId, round, steps: t.innerSteps, trainLoss: Number(trainLoss.toFixed(4)), seconds: Number(out.train.seconds.toFixed(2)), updateBytes: out.bytes.length, ...(basis.carry ? { from: "previous round" } : {}) });
     let bytes: Uint8Array = out.bytes;
     if (this.d.hooks?.update) {
       const alt = await this.d.hooks.update({ round, honest: out.bytes, commitments: () => this.d.reader.commitments(this.jobId, round) });
@@ -391,19 +485,28 @@ export class JobRunner {
     // the round trace (its last leaf is what is committed) and the start state it was trained from,
     // kept to answer a dispute (worker/node/round-trace.ts); written before the update it commits to
     const leaves = [...out.traceLeaves.slice(0, -1), blobId(bytes)];
-    await saveTrace(this.dir, ctx, { round, workerIndex: index, startModelHash, leaves }, { residual, innerState });
+    const overlap = overlapOf(ctx) !== undefined;
+    await saveTrace(this.dir, ctx, { round, workerIndex: index, startModelHash, leaves }, { residual, innerState, ...(overlap ? { params: out.start } : {}) });
+    if (out.carryOut) {
+      // what round + 1 starts from under overlap (counts once this round's commitment is adopted)
+      const enc = (values: Float32Array) => encodeState({ kind: "params", step: round + 1, layout: ctx.trainer.layout, values });
+      await writeBytes(path.join(this.dir, `carry-${round}-start.bin`), enc(out.carryOut.lastStart));
+      await writeBytes(path.join(this.dir, `carry-${round}-local.bin`), enc(out.carryOut.lastLocal));
+    }
     if (out.nextState.residual) {
       await writeBytes(path.join(this.dir, `residual-${round}.bin`), encodeState({ kind: "residual", step: round + 1, layout: ctx.trainer.layout, values: out.nextState.residual }));
     }
     if (t.keepInnerState && out.train.innerState) await writeBytes(path.join(this.dir, `inner-${round}.bin`), encodeInnerState(out.train.innerState));
     await writeBytes(path.join(this.dir, `update-${round}.bin`), bytes);
     this.state.pending = { round, updateHash: blobId(bytes), trainLoss, adopted: false };
+    this.losses.set(round, trainLoss);
     await this.save();
     return bytes;
   }
 
   private async commit(round: number, bytes: Uint8Array, t: PhaseTimer): Promise<void> {
     const p = this.state.pending!;
+    if (p.round !== round) throw new Error(`the prepared update is for round ${p.round}, not round ${round}`);
     t.lap("other");
     await this.d.blobs.put(bytes);
     t.lap("upload");

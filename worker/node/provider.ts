@@ -123,7 +123,6 @@ export async function rejectReason(p: Provider, jobId: bigint): Promise<string |
   } catch (err) {
     return `dataset unusable: ${(err as Error).message}`;
   }
-  if (spec.training.overlap) return "one-step-delay overlap jobs are not supported by this worker version";
   const state = await p.reader.jobState(jobId);
   if (state.status === 2 && !isDatasetData(spec.data)) return "joining a running job needs a dataset-backed spec (the built-in corpus is cut into shards for the workers present at the start)";
   if (params.penaltyBps > p.config.maxPenaltyBps) return `penalty ${params.penaltyBps} bps per offence is above --max-penalty-bps ${p.config.maxPenaltyBps}`;

@@ -3,7 +3,9 @@
  * and bisection"). For every round it trains, the worker keeps in jobs/<id>/:
  *   trace-<round>.json          the trace leaves (start state, each inner step's state, update hash);
  *   trace-<round>-residual.bin  the error-feedback residual the round started from (if any);
- *   trace-<round>-inner.bin     the AdamW state the round started from (if the spec keeps it).
+ *   trace-<round>-inner.bin     the AdamW state the round started from (if the spec keeps it);
+ *   trace-<round>-start.bin     overlapped jobs: the parameters the round started from (the start point
+ *                               derived from the basis model, worker/node/overlap-start.ts).
  * With these and the round's global model (public, by hash), the state behind any leaf is rebuilt by
  * retraining deterministically up to that step: nothing per step is stored.
  */
@@ -21,14 +23,17 @@ import type { JobContext } from "./job-context.ts";
 export interface SavedTrace {
   round: number;
   workerIndex: number;
+  /** The model the round's start point derives from (the trace context's start model hash). */
   startModelHash: Hex;
   leaves: Hex[];
 }
 
 /** The state a round started from: enough to retrain it to any inner step. */
 export interface RoundStart {
+  /** The model the start point derives from (the round's own start model, or under overlap possibly the previous round's). */
   startModelHash: Hex;
-  global: GlobalState;
+  /** The parameters training started from (the start model's, or the overlap start point). */
+  params: Float32Array;
   residual: Float32Array | null;
   innerState: InnerState | null;
   round: number;
@@ -39,7 +44,8 @@ export function traceRoot(leaves: readonly Hex[]): Hex {
   return new TraceTree(leaves).root;
 }
 
-export async function saveTrace(dir: string, ctx: JobContext, trace: SavedTrace, start: { residual: Float32Array | null; innerState: InnerState | null }): Promise<void> {
+export async function saveTrace(dir: string, ctx: JobContext, trace: SavedTrace, start: { residual: Float32Array | null; innerState: InnerState | null; params?: Float32Array }): Promise<void> {
+  if (start.params) await writeBytes(path.join(dir, `trace-${trace.round}-start.bin`), encodeState({ kind: "params", step: trace.round, layout: ctx.trainer.layout, values: start.params }));
   if (start.residual) await writeBytes(path.join(dir, `trace-${trace.round}-residual.bin`), encodeState({ kind: "residual", step: trace.round, layout: ctx.trainer.layout, values: start.residual }));
   if (start.innerState) await writeBytes(path.join(dir, `trace-${trace.round}-inner.bin`), encodeInnerState(start.innerState));
   await writeJson(path.join(dir, `trace-${trace.round}.json`), trace);
@@ -49,13 +55,14 @@ export async function loadTrace(dir: string, round: number): Promise<SavedTrace 
   return readJson<SavedTrace>(path.join(dir, `trace-${round}.json`));
 }
 
-/** The saved start of a round (residual and AdamW state as they were when it trained). */
+/** The saved start of a round (residual, AdamW state and, under overlap, start point as they were when it trained). */
 export async function loadRoundStart(dir: string, ctx: JobContext, trace: SavedTrace, global: GlobalState): Promise<RoundStart> {
   const r = await readBytes(path.join(dir, `trace-${trace.round}-residual.bin`));
   const i = await readBytes(path.join(dir, `trace-${trace.round}-inner.bin`));
+  const p = await readBytes(path.join(dir, `trace-${trace.round}-start.bin`));
   return {
     startModelHash: trace.startModelHash,
-    global,
+    params: p ? decodeState(p, { expectedLayout: ctx.trainer.layout, expectedKind: "params" }).values : global.params,
     residual: r ? decodeState(r, { expectedLayout: ctx.trainer.layout, expectedKind: "residual" }).values : null,
     innerState: i ? decodeInnerState(i, ctx.trainer.layout.size) : null,
     round: trace.round,
@@ -74,10 +81,10 @@ export async function witnessAt(ctx: JobContext, start: RoundStart, step: number
   const inner = t.keepInnerState ? start.innerState : null;
   const base = { startModelHash: start.startModelHash, round: start.round, workerIndex: start.workerIndex, residual: t.compression.errorFeedback ? start.residual : null };
   if (step === 0) {
-    return { ...base, step: 0, t: inner?.t ?? 0, params: start.global.params, m: inner?.m ?? new Float32Array(n), v: inner?.v ?? new Float32Array(n) };
+    return { ...base, step: 0, t: inner?.t ?? 0, params: start.params, m: inner?.m ?? new Float32Array(n), v: inner?.v ?? new Float32Array(n) };
   }
   const out = await ctx.trainer.train({
-    params: start.global.params,
+    params: start.params,
     steps: step,
     batchSize: t.batchSize,
     shard: await ctx.shardFor(start.round, start.workerIndex),

@@ -26,6 +26,8 @@ import type { InnerState } from "../diloco/types.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
 import type { MarketReader } from "./market-reader.ts";
 import { witnessLeaf } from "./round-trace.ts";
+import { basisRound, overlapOf, roundBasis, startPoint } from "./overlap-start.ts";
+import type { OverlapCarry } from "../diloco/trace/snapshot.ts";
 import type { BackendChoice } from "./trainer-backend.ts";
 import type { Logger } from "./job-runner.ts";
 
@@ -73,8 +75,9 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
   try {
     const H = ctx.spec.training.innerSteps;
     const index = (await reader.slot(d.jobId, d.worker)).index;
-    const startModelHash = (await reader.roundStartHashes(d.jobId)).get(d.round);
-    if (!startModelHash) throw new Error(`no RoundStarted event for round ${d.round} of job ${d.jobId}`);
+    // the model the round's start derives from: the round's own start model (under overlap, the
+    // previous round's when the worker committed that round): the trace context binds it
+    const startModelHash = (await roundBasis(ctx, reader, d.jobId, d.round, d.worker)).hash;
     const say = (verdict: boolean, why: string) => {
       deps.log("referee: step judged", { id: d.id, jobId: d.jobId, round: d.round, worker: d.worker, lo: d.lo, hi: d.hi, correct: verdict, why });
       return verdict;
@@ -82,7 +85,7 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
     if (d.hi < 0 || d.hi > H + 1 || d.lo !== d.hi - 1) return say(false, `the disputed leaf ${d.hi} is not a transition of an H = ${H} trace`);
     if (d.hi === 0) {
       const start = await replayRoundStart(ctx, reader, deps.blobs, d.jobId, d.round, d.worker, index);
-      const leaf = startLeaf(ctx, { startModelHash, round: d.round, workerIndex: index, ...start });
+      const leaf = startLeaf(ctx, { round: d.round, workerIndex: index, ...start });
       return say(leaf === d.hiLeaf.toLowerCase(), "leaf 0 against the replayed start state");
     }
     const w = await findWitness(deps, d, { startModelHash, workerIndex: index });
@@ -114,20 +117,30 @@ export async function judgeStep(deps: JudgeDeps, d: StepDispute): Promise<boolea
       const leaf = stateLeaf(c, d.hi, w.t + 1, out.stateDigests![0]);
       return say(leaf === d.hiLeaf.toLowerCase(), `inner step ${d.hi} recomputed from the witness`);
     }
-    const global = await fetchGlobalState(ctx, deps.blobs, startModelHash);
-    const t = ctx.spec.training;
-    // the update names the worker's state snapshot (format flag 4): recompress with the same reference
-    let stateRef: Hex | undefined;
-    try {
-      stateRef = decodeUpdate(await deps.blobs.get(d.hiLeaf), { expectedLayout: ctx.trainer.layout }).stateRef;
-    } catch {
-      stateRef = undefined; // no decodable update behind the commitment: no recompression can equal it
-    }
-    const { hash } = compressWorkerUpdate({ start: global.params, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index, ...(stateRef ? { stateRef } : {}) });
-    return say(hash === d.hiLeaf.toLowerCase(), "the update recompressed from the witness of the last step");
+    return say(await compressionMatches(ctx, reader, deps.blobs, d, w, index, startModelHash), "the update recompressed from the witness of the last step");
   } finally {
     await ctx.trainer.dispose();
   }
+}
+
+/**
+ * The last transition (leaf H → H + 1): whether the committed update `d.hiLeaf` is the compression of
+ * the witnessed trained state `w` (with its residual) against the round's start point. The start point
+ * is the start model's parameters, or under overlap the rule's start point, which only a replay of the
+ * worker's previous committed round yields (the update's own snapshot is the worker's claim, not evidence).
+ */
+export async function compressionMatches(ctx: JobContext, reader: MarketReader, blobs: BlobStore, d: StepDispute, w: TraceWitness, index: number, startModelHash: Hex): Promise<boolean> {
+  const start = overlapOf(ctx) ? (await replayRoundStart(ctx, reader, blobs, d.jobId, d.round, d.worker, index)).params : (await fetchGlobalState(ctx, blobs, startModelHash)).params;
+  const t = ctx.spec.training;
+  // the update names the worker's state snapshot (format flag 4): recompress with the same reference
+  let stateRef: Hex | undefined;
+  try {
+    stateRef = decodeUpdate(await blobs.get(d.hiLeaf), { expectedLayout: ctx.trainer.layout }).stateRef;
+  } catch {
+    stateRef = undefined; // no decodable update behind the commitment: no recompression can equal it
+  }
+  const { hash } = compressWorkerUpdate({ start, trained: w.params, residual: w.residual, layout: ctx.trainer.layout, compression: t.compression, seed: BigInt(t.seed), round: d.round, workerIndex: index, ...(stateRef ? { stateRef } : {}) });
+  return hash === d.hiLeaf.toLowerCase();
 }
 
 /** The first published witness of the dispute that is the agreed state of this job, round and worker. */
@@ -154,19 +167,21 @@ function startLeaf(ctx: JobContext, s: { startModelHash: Hex; round: number; wor
 }
 
 /**
- * The state worker `worker` must start round `round` from: the round's global parameters, and the
- * residual and AdamW state its previous committed round hands over. When that round's update names
- * its state snapshot (format flag 4), the referee replays only that round from it (the snapshot is
- * vouched for by that round's own commitment and audits, docs/training.md); otherwise it replays the
+ * The state worker `worker` must start round `round` from: the start model it derives from (the
+ * round's own, or under overlap after a committed round the previous round's), the start parameters,
+ * and the residual and AdamW state its previous committed round hands over. When that round's update
+ * names its state snapshot (format flag 4), the referee replays only that round from it (the snapshot
+ * is vouched for by that round's own commitment and audits, docs/training.md); otherwise it replays the
  * worker's committed rounds from round 0.
  */
-export async function replayRoundStart(ctx: JobContext, reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, index: number): Promise<{ params: Float32Array; residual: Float32Array | null; innerState: InnerState | null }> {
+export async function replayRoundStart(ctx: JobContext, reader: MarketReader, blobs: BlobStore, jobId: bigint, round: number, workerIn: Address, index: number): Promise<{ startModelHash: Hex; params: Float32Array; residual: Float32Array | null; innerState: InnerState | null }> {
   const worker = getAddress(workerIn);
   const starts = await reader.roundStartHashes(jobId);
   const committed: number[] = [];
   for (let r = 0; r < round; r++) if ((await reader.commitments(jobId, r)).some((c) => c.worker === worker)) committed.push(r);
   let residual: Float32Array | null = null;
   let innerState: InnerState | null = null;
+  let carry: OverlapCarry | null = null;
   let from = 0;
   const last = committed[committed.length - 1];
   if (last !== undefined) {
@@ -175,8 +190,11 @@ export async function replayRoundStart(ctx: JobContext, reader: MarketReader, bl
       const ref = decodeUpdate(await blobs.get(c.updateHash), { expectedLayout: ctx.trainer.layout }).stateRef;
       if (ref) {
         const snap = decodeSnapshot(await blobs.get(ref));
-        if (snap.round === last && snap.workerIndex === index && snap.size === ctx.trainer.layout.size) {
+        const follows = committed.includes(last - 1);
+        const carryFits = !overlapOf(ctx) || (snap.overlap !== undefined && (snap.overlap.carry !== null) === follows);
+        if (snap.round === last && snap.workerIndex === index && snap.size === ctx.trainer.layout.size && carryFits) {
           ({ residual, innerState } = snap);
+          carry = snap.overlap?.carry ?? null;
           from = committed.length - 1;
         }
       }
@@ -184,12 +202,17 @@ export async function replayRoundStart(ctx: JobContext, reader: MarketReader, bl
       from = 0; // no usable snapshot: replay from round 0
     }
   }
+  const basisOf = (r: number) => starts.get(basisRound(ctx, r, committed.includes(r - 1)))!;
   for (const r of committed.slice(from)) {
-    const global = await fetchGlobalState(ctx, blobs, starts.get(r)!);
-    const out = await trainRound(ctx, { global, startModelHash: starts.get(r)!, residual, innerState, round: r, workerIndex: index });
+    const hash = basisOf(r);
+    const global = await fetchGlobalState(ctx, blobs, hash);
+    const out = await trainRound(ctx, { global, startModelHash: hash, residual, innerState, carry: committed.includes(r - 1) ? carry : null, round: r, workerIndex: index });
     residual = out.nextState.residual;
     innerState = out.train.innerState ?? null;
+    carry = out.carryOut;
   }
-  const global = await fetchGlobalState(ctx, blobs, starts.get(round)!);
-  return { params: global.params, residual: ctx.spec.training.compression.errorFeedback ? residual : null, innerState };
+  const startModelHash = basisOf(round);
+  const global = await fetchGlobalState(ctx, blobs, startModelHash);
+  const params = startPoint(ctx, global, last === round - 1 ? carry : null);
+  return { startModelHash, params, residual: ctx.spec.training.compression.errorFeedback ? residual : null, innerState };
 }

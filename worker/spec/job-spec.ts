@@ -36,6 +36,11 @@ export interface JobSpec {
     initSeed: number;
     /** DiLoCoX one-step-delay overlap. */
     overlap: boolean;
+    /**
+     * Start rule of an overlapped round (only with `overlap: true`; absent = "eager-own", the rule the
+     * benchmark found best, BENCHMARKS.md "DiLoCoX engine"): see worker/diloco/round/index.ts.
+     */
+    overlapStart?: OverlapStart;
     /** Keep each worker's inner AdamW state across rounds (DiLoCo); absent = false (fresh every round). */
     keepInnerState?: boolean;
     innerOptimizer: InnerOptimizerConfig;
@@ -57,6 +62,15 @@ export interface JobSpec {
     voteWindow: number;
     challengeWindow: number;
   };
+}
+
+/** Start rules the worker node runs under overlap ("eager-mix" needs the aggregate of two rounds back, which the node does not replay). */
+export const OVERLAP_STARTS = ["eager-own", "eager", "local"] as const;
+export type OverlapStart = (typeof OVERLAP_STARTS)[number];
+
+/** The start rule of an overlapped job (the default made explicit), or "off" for the synchronous schedule. */
+export function overlapModeOf(spec: JobSpec): OverlapStart | "off" {
+  return spec.training.overlap ? (spec.training.overlapStart ?? "eager-own") : "off";
 }
 
 export interface CorpusData {
@@ -211,7 +225,7 @@ export function parseJobSpec(value: unknown): JobSpec {
   }
 
   const t = obj(root.training, "$.training");
-  noExtraKeys(t, ["innerSteps", "batchSize", "seed", "initSeed", "overlap", "keepInnerState", "innerOptimizer", "outer", "compression"], "$.training");
+  noExtraKeys(t, ["innerSteps", "batchSize", "seed", "initSeed", "overlap", "overlapStart", "keepInnerState", "innerOptimizer", "outer", "compression"], "$.training");
   const seed = t.seed;
   if (typeof seed !== "string" || !/^[0-9]{1,20}$/.test(seed) || BigInt(seed) >= 1n << 64n) throw new JobSpecError("$.training.seed", "must be a decimal string of a uint64");
   const io = obj(t.innerOptimizer, "$.training.innerOptimizer");
@@ -248,12 +262,19 @@ export function parseJobSpec(value: unknown): JobSpec {
     errorFeedback: bool(c, "errorFeedback", cp),
   };
   if (compression.minRank > compression.maxRank) throw new JobSpecError(`${cp}.minRank`, `must not exceed maxRank (${compression.maxRank})`);
+  let overlapStart: OverlapStart | undefined;
+  if (t.overlapStart !== undefined) {
+    if (!OVERLAP_STARTS.includes(t.overlapStart as OverlapStart)) throw new JobSpecError("$.training.overlapStart", `must be one of ${OVERLAP_STARTS.map((s) => JSON.stringify(s)).join(", ")}, got ${JSON.stringify(t.overlapStart)}`);
+    if (t.overlap !== true) throw new JobSpecError("$.training.overlapStart", "is only allowed with overlap: true (remove it, or set training.overlap to true)");
+    overlapStart = t.overlapStart as OverlapStart;
+  }
   const training = {
     innerSteps: int(t, "innerSteps", "$.training", 1, 1_000_000),
     batchSize: int(t, "batchSize", "$.training", 1, 65536),
     seed,
     initSeed: int(t, "initSeed", "$.training", 0, 2 ** 31 - 1),
     overlap: bool(t, "overlap", "$.training"),
+    ...(overlapStart !== undefined ? { overlapStart } : {}),
     ...(t.keepInnerState !== undefined ? { keepInnerState: bool(t, "keepInnerState", "$.training") } : {}),
     innerOptimizer,
     outer,

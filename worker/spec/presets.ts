@@ -6,7 +6,7 @@ import { DEFAULT_INNER_OPT } from "../diloco/trainer/options.ts";
 import { DILOCOX_COMPRESSION } from "../diloco/compress/config.ts";
 import { DEFAULT_OUTER } from "../diloco/outer/index.ts";
 import { CORPUS_PACKAGE } from "../diloco/data/index.ts";
-import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec, type TrainerSpec } from "./job-spec.ts";
+import { JOB_SPEC_FORMAT, JOB_SPEC_VERSION, parseJobSpec, type JobSpec, type OverlapStart, type TrainerSpec } from "./job-spec.ts";
 
 export interface PresetOptions {
   rounds?: number;
@@ -15,6 +15,10 @@ export interface PresetOptions {
   batchSize?: number;
   model?: "default" | "tiny";
   overlap?: boolean;
+  /** Start rule under overlap (absent = the spec default, "eager-own"). */
+  overlapStart?: OverlapStart;
+  /** Outer optimiser momentum (default DEFAULT_OUTER's). */
+  outerMomentum?: number;
   name?: string;
   /** Phase windows in seconds (commit, vote). */
   commitWindow?: number;
@@ -47,9 +51,10 @@ export function makeSpec(opts: PresetOptions): JobSpec {
       seed: "20261122",
       initSeed: 1,
       overlap: opts.overlap ?? false,
+      ...(opts.overlapStart !== undefined ? { overlapStart: opts.overlapStart } : {}),
       ...(opts.keepInnerState !== undefined ? { keepInnerState: opts.keepInnerState } : {}),
       innerOptimizer: { ...DEFAULT_INNER_OPT, warmupSteps: Math.min(DEFAULT_INNER_OPT.warmupSteps, Math.max(1, Math.floor((rounds * innerSteps) / 10))), totalSteps: rounds * innerSteps },
-      outer: { ...DEFAULT_OUTER },
+      outer: { ...DEFAULT_OUTER, ...(opts.outerMomentum !== undefined ? { momentum: opts.outerMomentum } : {}) },
       compression: { ...DILOCOX_COMPRESSION },
     },
     market: {

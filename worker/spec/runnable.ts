@@ -26,7 +26,6 @@ export function runnableProblems(spec: JobSpec): JobSpecError[] {
   if (size > WORKER_LIMITS.maxParams) {
     problems.push(new JobSpecError("$.model", `has ${size.toLocaleString("en")} parameters; workers accept at most ${WORKER_LIMITS.maxParams.toLocaleString("en")} (shrink dModel, nLayers or vocabulary)`));
   }
-  if (spec.training.overlap) problems.push(new JobSpecError("$.training.overlap", "is true; this worker version runs the synchronous schedule only (set it to false)"));
   return problems;
 }
 

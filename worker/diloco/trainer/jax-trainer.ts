@@ -149,6 +149,9 @@ export class JaxTrainer implements Trainer {
         req.onStep?.(s + 1, loss);
         stats.gradNorms.push(gradNorm);
         stats.learningRates.push(lr);
+        // the device reads above resolve as microtasks: give timers and I/O a turn between steps, so a
+        // worker training a round ahead (overlap) still answers the chain (polls, votes) meanwhile
+        await new Promise((r) => setImmediate(r));
       }
       const params = await fromDevice(this.layout, state.params);
       state.params = [];
