@@ -166,7 +166,8 @@ function renderJob(job) {
   }
   detail.hidden = false;
   detail.dataset.jobId = job.id;
-  $("detail-title").replaceChildren(el("span", { text: `Job #${job.id} ` }), job.name ? el("span", { class: "job-name", "data-testid": "detail-name", text: `${job.name} ` }) : null, badge(job.status));
+  // (replaceChildren would print a null as the text "null": a job without a published name has none)
+  $("detail-title").replaceChildren(...[el("span", { text: `Job #${job.id} ` }), job.name ? el("span", { class: "job-name", "data-testid": "detail-name", text: `${job.name} ` }) : null, badge(job.status)].filter(Boolean));
   const roundNow = job.status === "Running" && job.currentRound !== null ? `round ${job.currentRound + 1} of ${job.rounds} in progress` : `${job.roundsFinalized} of ${job.rounds} finalized`;
   const items = [
     ["Rounds", roundNow],

@@ -4,6 +4,7 @@
  * chain, indexed into SQLite and served by the API. Per round of a job, the rounds table names the
  * workers activated as it started and the workers removed during it; the workers table marks a
  * worker that is still joining, late joiners, removals and a joiner whose job ended first.
+ * DASHBOARD_SCREENSHOT=/tmp/d.png saves /tmp/d-elastic.png (job A).
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -71,10 +72,12 @@ describe("dashboard: joins and departures per round (headless Chromium)", { time
 
     // job A: p2 activated as round 1 started, p1 left in round 1, p3 (index 3) activated as round 3 started
     await show(s.a, 4, 4);
+    assert.equal(await page.locator('[data-testid="job-title"]').textContent(), `Job #${s.a} Completed`, "no name published: none shown");
     assert.deepEqual(await roundCells("round-joined"), ["", "2", "", "3"]);
     assert.deepEqual(await roundCells("round-departed"), ["", "1", "", ""]);
     const departed = page.locator('[data-testid="round-row"][data-round="1"] [data-testid="round-departed"] .member');
     assert.match((await departed.getAttribute("title")) ?? "", new RegExp(`^${addr(1)} · Absent$`));
+    if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT.replace(/(\.png)?$/, "-elastic.png"), fullPage: true });
     assert.deepEqual(await workerStates(), [
       [addr(0), "active", "active"],
       [addr(1), "removed", "removed in round 1 (Absent)"],
