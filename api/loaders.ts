@@ -1,5 +1,6 @@
 /**
- * Per-request DataLoaders of the computed fields (loss curve, vote agreement): one raw SQL statement
+ * Per-request DataLoaders of the computed fields (loss curve, vote agreement, a round's joins and
+ * departures): one raw SQL statement
  * per level for all parents, selecting only the columns these fields read (api/sql.ts).
  */
 import DataLoader from "dataloader";
@@ -28,12 +29,23 @@ export interface CommitmentRow {
   logIndex: number;
 }
 
+/** A job_worker row with every column (served as a `JobWorker`, whose relations read their keys from it). */
+export interface WorkerRow {
+  jobId: bigint;
+  index: number;
+  joinedRound: number | null;
+  activeFromRound: number | null;
+  removedRound: number | null;
+  [column: string]: unknown;
+}
+
 const tupleKey = (k: readonly unknown[]) => k.map(String).join("\u0000");
 
 export function createLoaders(db: Db) {
   const m = dataModel();
   const round = m.byName.get("Round")!;
   const commitment = m.byName.get("Commitment")!;
+  const jobWorker = m.byName.get("JobWorker")!;
   const cols = (e: typeof round, names: string[]) => names.map((n) => e.byName.get(n)!);
   const roundCols = cols(round, ["jobId", "round", "status", "trainLossSum", "commitCount", "evalLoss", "evalLossSource", "resultModelHash", "includedMask"]);
   const commitCols = cols(commitment, ["jobId", "round", "worker", "loss", "block", "logIndex"]);
@@ -70,6 +82,16 @@ export function createLoaders(db: Db) {
       async (ids) => {
         const rows = (await findByKeys(db, commitment, [commitment.byName.get("jobId")!], ids.map((i) => [i]), commitCols)) as unknown as CommitmentRow[];
         rows.sort((a, b) => a.round - b.round || (a.block < b.block ? -1 : a.block > b.block ? 1 : a.logIndex - b.logIndex));
+        const g = groupBy(rows, (r) => String(r.jobId));
+        return ids.map((i) => g.get(String(i)) ?? []);
+      },
+      { cacheKeyFn: String },
+    ),
+    /** Every worker of each job, in index order (at most 32 per job). */
+    workersByJob: new DataLoader<bigint, WorkerRow[], string>(
+      async (ids) => {
+        const rows = (await findByKeys(db, jobWorker, [jobWorker.byName.get("jobId")!], ids.map((i) => [i]))) as unknown as WorkerRow[];
+        rows.sort((a, b) => a.index - b.index);
         const g = groupBy(rows, (r) => String(r.jobId));
         return ids.map((i) => g.get(String(i)) ?? []);
       },

@@ -168,6 +168,10 @@ export function createResolvers(pubsub: PubSub<Topics>) {
     Round: {
       ...gen.Round,
       meanTrainLoss: (r: Row) => mean(r.trainLossSum as string, r.commitCount as number),
+      // from the workers' own columns (the same facts as the round's joinedMask / departedMask)
+      joined: async (r: Row, _a: Args, c: ApiContext) =>
+        (await c.loaders.workersByJob.load(r.jobId as bigint)).filter((w) => w.joinedRound !== null && w.activeFromRound === r.round),
+      departed: async (r: Row, _a: Args, c: ApiContext) => (await c.loaders.workersByJob.load(r.jobId as bigint)).filter((w) => w.removedRound === r.round),
     },
     Vote: {
       ...gen.Vote,

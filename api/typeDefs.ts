@@ -14,6 +14,14 @@ export const computed: Record<string, Record<string, Computed>> = {
   },
   Round: {
     meanTrainLoss: { sdl: `"""Mean of the committed train losses (nats/token)."""\n  meanTrainLoss: Float`, needs: ["trainLossSum", "commitCount"] },
+    joined: {
+      sdl: `"""Workers activated as this round started (joinedMask): they joined the running job during the previous round. Empty for round 0. In index order."""\n  joined: [JobWorker!]!`,
+      needs: ["jobId", "round"],
+    },
+    departed: {
+      sdl: `"""Workers removed from the job during this round (departedMask), with their removedReason. In index order."""\n  departed: [JobWorker!]!`,
+      needs: ["jobId", "round"],
+    },
   },
   Vote: {
     agreed: { sdl: `"""Whether this vote matched the finalized result."""\n  agreed: Boolean`, needs: ["jobId", "round", "modelHash", "includedMask"] },

@@ -111,6 +111,11 @@ const sub = (a: string, b: bigint): string => {
   return (r < 0n ? 0n : r).toString();
 };
 const bit = (index: number): bigint => 1n << BigInt(index);
+const bitCount = (mask: bigint): number => {
+  let n = 0;
+  for (let m = mask; m > 0n; m >>= 1n) n += Number(m & 1n);
+  return n;
+};
 const LIVE = new Set(["Open", "Running"]);
 
 export async function network(store: Store, block: bigint): Promise<Network> {
@@ -183,6 +188,7 @@ async function endJob(store: Store, j: Job, status: string, block: bigint, times
   j.endedAt = timestamp;
   j.escrow = "0";
   j.refunded = add(j.refunded, refund);
+  j.joiningWorkerCount = 0;
   if (j.currentRound !== null) {
     const rd = await store.mut<Round>("round", `${j.id}-${j.currentRound}`);
     if (rd && rd.status === "Active") {
@@ -194,6 +200,12 @@ async function endJob(store: Store, j: Job, status: string, block: bigint, times
   }
   if (wasLive) {
     for (const w of await store.workersOf<JobWorker>(j.id)) {
+      if (w.joining) {
+        // joined the running job during its last round: the job ended before the next round could activate it
+        const row = await touch<JobWorker>(store, "job_worker", w.id, block);
+        row.joining = false;
+        continue;
+      }
       if (!w.active) continue;
       const p = await store.mut<Provider>("provider", w.worker);
       if (p && p.activeJobs > 0) {
@@ -372,6 +384,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         cancelAt: null,
         workerCount: 0,
         activeWorkerCount: 0,
+        joiningWorkerCount: 0,
         currentRound: null,
         roundsFinalized: 0,
         // createdAt is exact from the event itself: joinDeadline = block.timestamp + joinWindow
@@ -394,15 +407,22 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
     }
     case "WorkerJoined": {
       const j = await job(store, a.jobId, b);
+      // elastic membership: a worker joining a running job waits for the next round to become active
+      // (WorkersActivated); until then it counts in neither activeWorkerCount nor its provider's activeJobs
+      const running = j.status === "Running";
       store.create<JobWorker>("job_worker", {
         id: `${a.jobId}-${a.worker}`,
         jobId: a.jobId,
         worker: a.worker,
         index: a.index,
         bond: (a.bond as bigint).toString(),
-        active: true,
+        active: !running,
+        joining: running,
+        joinedRound: running ? j.currentRound : null,
+        activeFromRound: running ? null : 0,
         removedReason: null,
         removedAt: null,
+        removedRound: null,
         bondReleased: false,
         bondReleasedAmount: null,
         earned: "0",
@@ -415,12 +435,33 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         updatedBlock: b,
       });
       j.workerCount = (a.index as number) + 1;
-      j.activeWorkerCount += 1;
+      if (running) j.joiningWorkerCount += 1;
+      else j.activeWorkerCount += 1;
       const p = await store.mut<Provider>("provider", a.worker);
       if (p) {
         p.jobsJoined += 1;
-        p.activeJobs += 1;
+        if (!running) p.activeJobs += 1;
         p.updatedBlock = b;
+      }
+      break;
+    }
+    case "WorkersActivated": {
+      // emitted as `round` starts, just before its RoundStarted (which records the mask on the round row)
+      const j = await job(store, a.jobId, b);
+      const mask = BigInt(a.mask as number);
+      for (const w of await store.workersOf<JobWorker>(j.id)) {
+        if ((mask & bit(w.index)) === 0n) continue;
+        const row = await worker(store, j.id, w.worker as Address, b);
+        if (row.joining) j.joiningWorkerCount = Math.max(0, j.joiningWorkerCount - 1);
+        row.joining = false;
+        row.active = true;
+        row.activeFromRound = a.round;
+        j.activeWorkerCount += 1;
+        const p = await store.mut<Provider>("provider", row.worker);
+        if (p) {
+          p.activeJobs += 1;
+          p.updatedBlock = b;
+        }
       }
       break;
     }
@@ -437,6 +478,14 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
       const j = await job(store, a.jobId, b);
       j.currentRound = a.round;
       j.modelHash = a.modelHash;
+      // who may work in this round, and who was activated as it started (WorkersActivated, same transaction)
+      let activeMask = 0n;
+      let joinedMask = 0n;
+      for (const w of await store.workersOf<JobWorker>(j.id)) {
+        if (!w.active) continue;
+        activeMask |= bit(w.index);
+        if (w.joinedRound !== null && w.activeFromRound === a.round) joinedMask |= bit(w.index);
+      }
       store.create<Round>("round", {
         id: `${a.jobId}-${a.round}`,
         jobId: a.jobId,
@@ -447,6 +496,11 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         commitDeadline: a.commitDeadline,
         voteDeadline: null,
         pauseBase: net.pausedTotal,
+        activeMask,
+        joinedMask,
+        departedMask: 0n,
+        joinedCount: bitCount(joinedMask),
+        departedCount: 0,
         committedMask: 0n,
         votedMask: 0n,
         includedMask: null,
@@ -577,6 +631,16 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         w.active = false;
         w.removedReason = PenaltyReason[a.reason as number] ?? String(a.reason);
         w.removedAt = ts;
+        // a departure of the round in progress (the last round once the job ended)
+        w.removedRound = j.currentRound;
+        if (j.currentRound !== null) {
+          const rd = await store.mut<Round>("round", `${j.id}-${j.currentRound}`);
+          if (rd) {
+            rd.departedMask = (rd.departedMask ?? 0n) | bit(w.index);
+            rd.departedCount = bitCount(rd.departedMask);
+            rd.updatedBlock = b;
+          }
+        }
         j.activeWorkerCount = Math.max(0, j.activeWorkerCount - 1);
         if (LIVE.has(j.status)) {
           const p = await store.mut<Provider>("provider", a.worker);

@@ -13,18 +13,18 @@ const LIST_QUERY = `{
   networkStats { jobsTotal tokensEscrowed rewardsPaid feesPaid registeredProviders activeProviders }
   jobs(first: 50, orderBy: id, orderDirection: desc) {
     totalCount
-    items { id name status rounds roundsFinalized currentRound maxWorkers workerCount activeWorkerCount escrow escrowInitial totalPaid }
+    items { id name status rounds roundsFinalized currentRound maxWorkers workerCount activeWorkerCount joiningWorkerCount escrow escrowInitial totalPaid }
   }
 }`;
 
 const JOB_QUERY = `query Job($id: BigInt!) {
   job(id: $id) {
     id name status poster modelHash rewardPerRound sample samplePrompt sampleModelHash rounds roundsFinalized currentRound
-    maxWorkers minWorkers workerCount activeWorkerCount escrowInitial escrow totalPaid refunded slashed
+    maxWorkers minWorkers workerCount activeWorkerCount joiningWorkerCount escrowInitial escrow totalPaid refunded slashed
     createdAt startedAt endedAt
     lossCurve { round status meanTrainLoss evalLoss evalLossSource }
-    roundList(first: 100) { items { round status commitCount voteCount totalPaid } }
-    workers(first: 100, orderBy: index) { items { worker index active removedReason bond earned slashed commits } }
+    roundList(first: 100) { items { round status commitCount voteCount totalPaid joined { worker index } departed { worker index removedReason } } }
+    workers(first: 100, orderBy: index) { items { worker index active joining joinedRound activeFromRound removedReason removedRound bond earned slashed commits } }
   }
 }`;
 
@@ -141,7 +141,7 @@ function renderJobs() {
         el("td", {}, el("span", { class: "mono", text: `#${j.id}` }), j.name ? el("span", { class: "job-name", "data-testid": "job-name", title: j.name, text: ` ${j.name}` }) : null),
         el("td", {}, badge(j.status)),
         el("td", {}, progress(j.roundsFinalized, j.rounds)),
-        el("td", { class: "mono", text: `${j.activeWorkerCount}/${j.maxWorkers}` }),
+        el("td", { class: "mono", title: j.joiningWorkerCount ? `${j.joiningWorkerCount} joining, active from the next round` : undefined, text: `${j.activeWorkerCount}/${j.maxWorkers}${j.joiningWorkerCount ? ` +${j.joiningWorkerCount}` : ""}` }),
         el("td", { class: "num", text: tokens(j.escrow) }),
         el("td", { class: "num", text: tokens(j.totalPaid) }),
       );
@@ -166,11 +166,12 @@ function renderJob(job) {
   }
   detail.hidden = false;
   detail.dataset.jobId = job.id;
-  $("detail-title").replaceChildren(el("span", { text: `Job #${job.id} ` }), job.name ? el("span", { class: "job-name", "data-testid": "detail-name", text: `${job.name} ` }) : null, badge(job.status));
+  // (replaceChildren would print a null as the text "null": a job without a published name has none)
+  $("detail-title").replaceChildren(...[el("span", { text: `Job #${job.id} ` }), job.name ? el("span", { class: "job-name", "data-testid": "detail-name", text: `${job.name} ` }) : null, badge(job.status)].filter(Boolean));
   const roundNow = job.status === "Running" && job.currentRound !== null ? `round ${job.currentRound + 1} of ${job.rounds} in progress` : `${job.roundsFinalized} of ${job.rounds} finalized`;
   const items = [
     ["Rounds", roundNow],
-    ["Workers", `${job.activeWorkerCount} active of ${job.workerCount} joined (${job.minWorkers}–${job.maxWorkers})`],
+    ["Workers", `${job.activeWorkerCount} active${job.joiningWorkerCount ? `, ${job.joiningWorkerCount} joining` : ""} of ${job.workerCount} joined (${job.minWorkers}–${job.maxWorkers})`],
     ["Reward / round", tokens(job.rewardPerRound)],
     ["Escrow", `${tokens(job.escrow)} left of ${tokens(job.escrowInitial)}`],
     // totalPaid leaves escrow: workers' rewards plus the protocol fee on each reward
@@ -197,21 +198,45 @@ function renderSample(job) {
   $("sample-text").replaceChildren(el("strong", { text: job.samplePrompt ?? "" }), el("span", { "data-testid": "sample-text", text: job.sample }));
 }
 
+/**
+ * A worker's membership: joining (joined the running job, active from the next round), active (from
+ * which round, for late joiners), removed (why, in which round), or never activated (the job ended first).
+ */
+function workerState(w) {
+  if (w.joining) return { state: "joining", cls: "warn", text: `joining · active from round ${w.joinedRound + 1}` };
+  if (w.active) return { state: "active", cls: "ok", text: w.activeFromRound ? `active from round ${w.activeFromRound}` : "active" };
+  if (w.removedReason || w.removedRound !== null) {
+    const why = w.removedReason ? ` (${w.removedReason})` : "";
+    return { state: "removed", cls: "bad", text: `removed${w.removedRound !== null ? ` in round ${w.removedRound}` : ""}${why}` };
+  }
+  if (w.joinedRound !== null && w.activeFromRound === null) return { state: "never-active", cls: "muted", text: "joined late · job ended first" };
+  return { state: "inactive", cls: "bad", text: "inactive" };
+}
+
 function renderWorkers(job) {
   $("workers-body").replaceChildren(
-    ...job.workers.items.map((w) =>
-      el(
+    ...job.workers.items.map((w) => {
+      const st = workerState(w);
+      return el(
         "tr",
-        { "data-testid": "worker-row", "data-worker": w.worker },
+        { "data-testid": "worker-row", "data-worker": w.worker, "data-state": st.state },
         el("td", { class: "mono", text: String(w.index) }),
         el("td", {}, addr(w.worker)),
-        el("td", {}, el("span", { class: w.active ? "ok" : "bad", text: w.active ? "active" : `removed${w.removedReason ? ` (${w.removedReason})` : ""}` })),
+        el("td", {}, el("span", { class: st.cls, "data-testid": "worker-state", text: st.text })),
         el("td", { class: "num", text: String(w.commits) }),
         el("td", { class: "num", "data-testid": "worker-earned", text: tokens(w.earned) }),
         el("td", { class: "num", text: tokens(w.slashed) }),
-      ),
-    ),
+      );
+    }),
   );
+}
+
+/** Workers of a round's joined / departed list as "#index 0xab…cd" chips (title: the address, and why it left). */
+function members(list, testid) {
+  const cell = el("td", { "data-testid": testid, "data-indices": list.map((w) => w.index).join(",") });
+  if (!list.length) cell.append(el("span", { class: "muted", text: "–" }));
+  for (const w of list) cell.append(el("span", { class: "member mono", title: `${w.worker}${w.removedReason ? ` · ${w.removedReason}` : ""}`, text: `#${w.index} ${short(w.worker)}` }));
+  return cell;
 }
 
 function renderRounds(job) {
@@ -224,6 +249,8 @@ function renderRounds(job) {
         { "data-testid": "round-row", "data-round": r.round, "data-status": r.status },
         el("td", { class: "mono", text: String(r.round) }),
         el("td", {}, badge(r.status)),
+        members(r.joined, "round-joined"),
+        members(r.departed, "round-departed"),
         el("td", { class: "num", text: String(r.commitCount) }),
         el("td", { class: "num", text: String(r.voteCount) }),
         el("td", { class: "num", text: loss(p?.meanTrainLoss) }),

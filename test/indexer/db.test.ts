@@ -24,7 +24,7 @@ describe("Prisma without its native engine", () => {
     for (const p of providers) assert.equal(diff[p], "", `${p}: schema changes without a migration:\n${diff[p]}`);
   });
 
-  it("0003_disputes (and 0004_witnesses) upgrade a database of 0002 in place: rows kept, new columns at their defaults, the legacy challenge table gone", async () => {
+  it("0003_disputes (and 0004_witnesses, 0005_elastic_membership) upgrade a database of 0002 in place: rows kept, new columns at their defaults, the legacy challenge table gone", async () => {
     for (const tdb of await testDatabases("upgrade")) {
       const db = await tdb.open({ migrate: false });
       try {
@@ -48,7 +48,20 @@ describe("Prisma without its native engine", () => {
           1, 4, 2, "10", "0", "0", "0", "0", "0", 77n, 3600n, 9n,
         );
         await db.prisma.$executeRawUnsafe(`INSERT INTO ${db.table("challenge")} ("id", "jobId", "round", "worker", "challenger", "bond", "status", "openedBlock", "openedAt", "updatedBlock") VALUES (${q(10)})`, 1n, 1n, 0, "0x01", "0x02", "1", "Open", 1n, 1n, 1n);
-        assert.deepEqual(await migrate(db), ["0003_disputes", "0004_witnesses"]);
+        await db.prisma.$executeRawUnsafe(
+          `INSERT INTO ${db.table("job_worker")} ("id", "jobId", "worker", "index", "bond", "active", "removedReason", "removedAt", "bondReleased", "earned", "slashed", "commits", "openChallenges", "joinedBlock", "joinedAt", "updatedBlock") VALUES (${q(16)})`,
+          "1-0x01", 1n, "0x01", 0, "5", false, "Absent", 7n, false, "0", "1", 2, 0, 1n, 1n, 9n,
+        );
+        await db.prisma.$executeRawUnsafe(
+          `INSERT INTO ${db.table("round")} ("id", "jobId", "round", "status", "startModelHash", "commitDeadline", "committedMask", "votedMask", "commitCount", "voteCount", "trainLossSum", "startedBlock", "startedAt", "updatedBlock") VALUES (${q(14)})`,
+          "1-0", 1n, 0, "Finalized", "0x00", 5n, 3n, 3n, 2, 2, "5000000", 1n, 1n, 9n,
+        );
+        assert.deepEqual(await migrate(db), ["0003_disputes", "0004_witnesses", "0005_elastic_membership"]);
+        // 0005: membership columns of rows indexed before it are unknown (null), flags and counts at their defaults
+        const w = await db.prisma.jobWorker.findFirstOrThrow();
+        assert.deepEqual([w.removedReason, w.commits, w.joining, w.joinedRound, w.activeFromRound, w.removedRound], ["Absent", 2, false, null, null, null]);
+        const rd = await db.prisma.round.findFirstOrThrow();
+        assert.deepEqual([rd.committedMask, rd.activeMask, rd.joinedMask, rd.departedMask, rd.joinedCount, rd.departedCount], [3n, null, null, null, 0, 0]);
         const acc = await db.prisma.account.findFirstOrThrow();
         assert.deepEqual([acc.credited, acc.balance, acc.gameCredited, acc.gameBalance], ["5", "3", "0", "0"]);
         const net = await db.prisma.network.findFirstOrThrow();
