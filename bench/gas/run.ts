@@ -176,6 +176,7 @@ async function newJob(overrides: Partial<JobParams>): Promise<{ jobId: bigint; g
   await increaseTime(3_601);
   await marketRow("expireRound", "open job past the join window, too few workers (fails, refund)", ctx.market.write.expireRound([a.jobId], as(poster)));
   await marketRow("startJob", "after the join window, 2 of 3 workers (the unfilled slot stays funded)", ctx.market.write.startJob([b.jobId], as(poster)));
+  await marketRow("joinJob", "a running job's free slot (elastic: active from the next round)", ctx.market.write.joinJob([b.jobId], as(trio[2].wallet)));
   await commit(ctx, trio[0], b.jobId, 0);
   await marketRow("cancelJob", "running, 1 committed worker paid for the round in flight", ctx.market.write.cancelJob([b.jobId], as(poster)));
   // expiry of a running round without quorum (one commit, no vote)
@@ -424,7 +425,7 @@ const summary = [
   `- finalizing vote at ${CAP} workers, honest round (worst of the honest cases below): **${fmt(finalizeAtCap)}** gas (goal < ${fmt(GOAL_FINALIZE_AT_CAP)}: ${goals.finalizeAtCap.met ? "met" : `missed by ${fmt(finalizeAtCap - GOAL_FINALIZE_AT_CAP + 1n)}`})`,
   `- finalizing vote at ${CAP} workers with penalties (worst scenario below): **${fmt(finalizeAtCapWorst)}** gas (${finalizeAtCapWorst < GOAL_FINALIZE_AT_CAP ? "under" : `over by ${fmt(finalizeAtCapWorst - GOAL_FINALIZE_AT_CAP + 1n)}`} the 1M goal)`,
   `- finalization vs workers (round 0): ≈ ${fmt(BigInt(Math.round(intercept)))} + ${fmt(BigInt(Math.round(slope)))} × workers gas, R² = ${r2.toFixed(5)} (linear)`,
-  `- where the finalization gas goes: each rewarded worker costs ≈ ${fmt(BigInt(Math.round(slope)))} gas when its pull-payment balance was zero (\`balanceOf\` zero → non-zero SSTORE 22,100 incl. cold access, \`Credited\` LOG4 ≈ 2,100, cold read of \`_workers[jobId][i]\` 2,100, loop) and ≈ ${fmt(BigInt(Math.round(slope1)))} when it was non-zero (SSTORE 5,000); each penalised worker ≈ ${fmt(BigInt(Math.round(penaltyPerWorker)))} (\`registry.slash\`: two stake slots, a token transfer registry → market, events, plus the slot bond write and the poster credit); the fixed part (≈ ${fmt(BigInt(Math.round(intercept)))}) is the vote itself (its checks and tally) plus the treasury fee credit and the next round's \`Round\` slot (22,100)`,
+  `- where the finalization gas goes: each rewarded worker costs ≈ ${fmt(BigInt(Math.round(slope)))} gas when its pull-payment balance was zero (\`balanceOf\` zero → non-zero SSTORE 22,100 incl. cold access, \`Credited\` LOG4 ≈ 2,100, cold read of \`_workers[jobId][i]\` 2,100, loop) and ≈ ${fmt(BigInt(Math.round(slope1)))} when it was non-zero (SSTORE 5,000); each penalised worker ≈ ${fmt(BigInt(Math.round(penaltyPerWorker)))} (\`registry.slash\`: two stake slots, a token transfer registry → market, events, plus the slot bond write and the poster credit); the fixed part (≈ ${fmt(BigInt(Math.round(intercept)))}) is the vote itself (its checks and tally) plus the treasury fee credit, the next round's \`Round\` slot (22,100) and the read of the workers joining at that round (elastic membership, 2,100 cold)`,
 ].join("\n");
 
 const section = `## Gas (bench/gas)
