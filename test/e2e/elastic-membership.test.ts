@@ -32,18 +32,22 @@ describe("elastic membership: a worker leaves for good, a new provider takes its
   });
   after(async () => net?.stop());
 
-  it("kills one worker for good mid-job; a newcomer joins the running job and everyone honest is paid for its rounds", async () => {
+  // synchronous schedule, and the one-step-delay overlap (the newcomer has no commitment in the round
+  // before its first, so it trains that round from the round's own model, as every replayer computes it)
+  for (const overlap of [false, true]) it(`kills one worker for good mid-job; a newcomer joins the running job and everyone honest is paid for its rounds (${overlap ? "overlap" : "synchronous"})`, async () => {
     // ---- a byte-level dataset (late joiners need one: shards are drawn per round and worker index)
-    const inDir = path.join(net.dir, "texts");
+    const tag = overlap ? "o" : "s";
+    const inDir = path.join(net.dir, `texts-${tag}`);
     mkdirSync(inDir, { recursive: true });
     for (let i = 0; i < 8; i++) writeFileSync(path.join(inDir, `doc${i}.txt`), `Document ${i}: the quick brown fox jumps over the lazy dog. `.repeat(20));
-    const packed = await packFolder({ inputs: [inDir], tokenizer: "byte", out: path.join(net.dir, "packed"), shardTokens: 256, evalEvery: 4 });
-    const up = await uploadFolder(path.join(net.dir, "packed"), net.blobs);
+    const packed = await packFolder({ inputs: [inDir], tokenizer: "byte", out: path.join(net.dir, `packed-${tag}`), shardTokens: 256, evalEvery: 4 });
+    const up = await uploadFolder(path.join(net.dir, `packed-${tag}`), net.blobs);
     assert.equal(up.manifestHash, packed.manifestHash);
 
     const poster = hardhatAccount(1);
     await net.mint(poster.address, "10000");
-    const ids = [2, 3, 4, 5]; // 2, 3: stay; 4: leaves for good; 5: the newcomer
+    // 2, 3: stay; 4: leaves for good; 5: the newcomer (accounts 6–9 in the second run)
+    const ids = (overlap ? [6, 7, 8, 9] : [2, 3, 4, 5]);
     for (const i of ids) {
       await net.mint(hardhatAccount(i).address, "1000");
       const key = await net.keystore(hardhatKey(i), `w${i}`);
@@ -54,29 +58,33 @@ describe("elastic membership: a worker leaves for good, a new provider takes its
       rounds: ROUNDS, innerSteps: 4, batchSize: 4, workers: 3, commitWindow: 3600, voteWindow: 3600, name: "elastic",
       modelConfig: { ...TINY_MODEL, vocabSize: 256 },
       dataset: { hash: up.manifestHash, shardsPerRound: 1, description: "byte-level test documents" },
+      ...(overlap ? { overlap: true, overlapStart: "eager-own" as const, outerMomentum: 0.5 } : {}),
     });
     const { jobId } = await createJobFromSpec({ reader: net.reader, sender: net.senderFor(poster), blobs: net.blobs, me: poster.address }, spec);
     const args = (i: number) => ["run", "--job", jobId.toString(), ...net.workerArgs(`w${i}`, `${net.dir}/keys/w${i}.json`)];
-    const [a, b, victim] = [2, 3, 4].map((i) => net.spawnWorker(`w${i}`, args(i)));
-    const addr = (i: number): Address => getAddress(hardhatAccount(i).address);
+    const [a, b, victim] = ids.slice(0, 3).map((i) => net.spawnWorker(`w${i}`, args(i)));
+    const addr = (k: number): Address => getAddress(hardhatAccount(ids[k - 2]).address); // k = 2..5 as named above
 
     // ---- round 0 finalizes with all three; then worker 4 is killed and never comes back
     await waitUntil(async () => (await net.reader.jobState(jobId)).currentRound >= 1, [a, b, victim]);
     victim.child.kill("SIGKILL");
     assert.notEqual(await victim.exited, 0, "the victim was killed");
     // the newcomer starts while every slot is taken: it waits for a free one
-    const newcomer = net.spawnWorker("w5", args(5));
+    const newcomer = net.spawnWorker(`w${ids[3]}`, args(ids[3]));
 
     // ---- the dead worker misses a round: once both survivors committed it, chain time passes its commit deadline
     const survivors = [a, b, newcomer];
+    // the three started together: their indices are their join order
+    const indexOf = async (k: number) => (await net.reader.slot(jobId, addr(k))).index;
+    const both = (1 << (await indexOf(2))) | (1 << (await indexOf(3)));
+    const victimBit = 1 << (await indexOf(4));
     await waitUntil(async () => {
       const slot = await net.reader.slot(jobId, addr(4));
       if (!slot.active) return true;
       const job = await net.reader.jobState(jobId);
       const rd = await net.reader.round(jobId, job.currentRound);
-      const both = (1 << 0) | (1 << 1);
       const now = await net.reader.now();
-      if ((rd.committedMask & both) === both && !(rd.committedMask & (1 << 2)) && rd.voteDeadline === 0n && now <= rd.commitDeadline) {
+      if ((rd.committedMask & both) === both && !(rd.committedMask & victimBit) && rd.voteDeadline === 0n && now <= rd.commitDeadline) {
         await net.warp(Number(rd.commitDeadline - now) + 1);
       }
       return false;
@@ -105,11 +113,11 @@ describe("elastic membership: a worker leaves for good, a new provider takes its
     // ---- everyone honest is paid for exactly the rounds it did; the only penalty is the departure
     const finalized = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "RoundFinalized", args: { jobId }, fromBlock: 0n });
     const roundsRewarded = (index: number) => finalized.filter((e) => (Number(e.args.rewardedMask) >>> index) & 1).length;
-    assert.equal(roundsRewarded(0), ROUNDS);
-    assert.equal(roundsRewarded(1), ROUNDS);
+    assert.equal(roundsRewarded(await indexOf(2)), ROUNDS);
+    assert.equal(roundsRewarded(await indexOf(3)), ROUNDS);
     assert.equal(roundsRewarded(3), ROUNDS - firstRound, "the newcomer is paid for every round from its first");
-    for (const [i, index] of [[2, 0], [3, 1], [4, 2], [5, 3]] as const) {
-      assert.equal((await net.reader.slot(jobId, addr(i))).paidRounds, roundsRewarded(index), `worker ${i}'s paid rounds`);
+    for (const k of [2, 3, 4, 5]) {
+      assert.equal((await net.reader.slot(jobId, addr(k))).paidRounds, roundsRewarded(await indexOf(k)), `worker ${k}'s paid rounds`);
     }
     const pens = await net.reader.client.getContractEvents({ address: net.addresses.market, abi: trainingMarketAbi, eventName: "WorkerPenalized", args: { jobId }, fromBlock: 0n });
     assert.deepEqual(pens.map((p) => [getAddress(p.args.worker!), PenaltyReason[p.args.reason!]]), [[addr(4), "Absent"]]);
@@ -127,7 +135,7 @@ async function waitUntil(done: () => Promise<boolean>, procs: WorkerProcess[], t
     if (await done()) return;
     const failed = procs.find((p) => p.child.exitCode !== null && p.child.exitCode !== 0);
     assert.equal(failed, undefined, failed?.lines.slice(-8).join("\n"));
-    assert.ok(Date.now() < end, "timed out");
+    assert.ok(Date.now() < end, `timed out; the workers' last lines:\n${procs.map((p) => p.lines.slice(-10).join("\n")).join("\n---\n")}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
