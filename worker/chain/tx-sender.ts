@@ -215,9 +215,32 @@ export class TxSender {
     }
   }
 
+  /**
+   * After a failed attempt that broadcast with `nonce` (a lost response, a nonce error, a receipt
+   * that never came), or any nonce error, waits until the node holds no transaction of this account
+   * that is not mined yet (or `nonce` is consumed), at most two bump intervals. The retry's simulation then sees the
+   * effect of the first transaction if it landed, so nothing is sent twice: a second `joinJob` with a
+   * fresh nonce, simulated while the first was still pending, once reverted on chain (AlreadyJoined).
+   */
+  private async settle(nonce: number | undefined): Promise<void> {
+    const { publicClient } = this.opts;
+    const address = this.account.address;
+    const until = Date.now() + 2 * this.opts.bumpAfterMs;
+    while (Date.now() < until) {
+      const [latest, pending] = await Promise.all([
+        publicClient.getTransactionCount({ address, blockTag: "latest" }),
+        publicClient.getTransactionCount({ address, blockTag: "pending" }),
+      ]).catch(() => [undefined, undefined]);
+      if (latest !== undefined && pending !== undefined && ((nonce !== undefined && latest > nonce) || pending <= latest)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   private async sendNow(req: WriteRequest<Abi, string>): Promise<TransactionReceipt> {
     const { publicClient, walletClient } = this.opts;
     let attempt = 0;
+    /** The nonce the last attempt broadcast with, if it broadcast (its transaction may still land). */
+    let broadcast: number | undefined;
     for (;;) {
       try {
         const { request } = await publicClient.simulateContract({
@@ -241,6 +264,7 @@ export class TxSender {
         const nonce = this.nonce;
         const send = async (fees: Fees) => {
           const limit = (gas * 12n) / 10n > (req.minGas ?? 0n) ? (gas * 12n) / 10n : req.minGas!;
+          broadcast = nonce;
           const hash = await walletClient.writeContract({ ...(request as object), nonce, gas: limit, ...fees } as never);
           await this.opts.onBroadcast?.(hash, req.functionName);
           return hash;
@@ -263,6 +287,10 @@ export class TxSender {
         const delay = this.opts.backoffMs * 2 ** Math.min(attempt, 6);
         this.opts.log?.("transaction retry", { functionName: req.functionName, attempt, delay, error: (err as Error).message.split("\n")[0] });
         await new Promise((r) => setTimeout(r, delay));
+        if (broadcast !== undefined || isNonceError(err)) {
+          await this.settle(broadcast);
+          broadcast = undefined;
+        }
       }
     }
   }
