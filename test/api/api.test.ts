@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
+import { gql, type Gql } from "../helpers/graphql.ts";
 import { statements } from "../../api/sql.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import type { Indexer } from "../../indexer/sync.ts";
@@ -15,18 +16,6 @@ const sc: Scenario = await runScenario(chain.ctx);
 for (let i = 0; i < 6; i++) await createJob(chain.ctx, (i % 2 ? chain.ctx.others[0] : chain.ctx.others[7]) as never, jobParams({ rounds: 1 + i, maxWorkers: 2, minWorkers: 1 }));
 const dbs = await testDatabases("api");
 after(() => chain.close());
-
-interface Gql {
-  data?: Record<string, any>;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
-  const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
-  const j = (await res.json()) as Gql;
-  if (process.env.DEBUG_GQL && j.errors) console.error(JSON.stringify(j.errors));
-  return j;
-}
 
 function code(r: Gql): string | undefined {
   return r.errors?.[0]?.extensions?.code;

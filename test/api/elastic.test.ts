@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
+import { gql, type Gql } from "../helpers/graphql.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import type { Indexer } from "../../indexer/sync.ts";
 import { quietLog, startChain, startIndexer, synced, testDatabases, type Chain } from "../indexer/helpers.ts";
@@ -17,17 +18,6 @@ const chain: Chain = await startChain();
 const s: ElasticScenario = await runElasticScenario(chain.ctx);
 const dbs = await testDatabases("api-elastic");
 after(() => chain.close());
-
-interface Gql {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  data?: Record<string, any>;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
-  const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as Gql;
-}
 
 const addr = (i: number) => getAddress(s.providers[i].address);
 

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { getAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startApi, type Api } from "../../api/server.ts";
+import { gql, type Gql } from "../helpers/graphql.ts";
 import { reportEvalLoss, ApiError, type MessageSigner } from "../../cli/poster/eval-report.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import { Store } from "../../indexer/store.ts";
@@ -32,16 +33,6 @@ const poster: MessageSigner = {
   signMessage: ({ message }) => actors.poster.signMessage({ message, account: actors.poster.account }),
 };
 const stranger = privateKeyToAccount(generatePrivateKey());
-
-interface Gql {
-  data?: Record<string, any>;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
-  const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as Gql;
-}
 
 const MUTATION = `mutation($j: BigInt!, $r: Int!, $l: Float!, $s: Bytes!) { reportEvalLoss(jobId: $j, round: $r, evalLoss: $l, signature: $s) { jobId round evalLoss evalLossSource } }`;
 

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, type Address } from "viem";
 import { startApi, type Api } from "../../api/server.ts";
+import { gql, type Gql } from "../helpers/graphql.ts";
 import type { Db } from "../../indexer/db/index.ts";
 import { marketDomain, registryDomain } from "../../shared/eip712.ts";
 import { E18, fund, registerProvider, type Ctx, type Provider } from "../helpers/market.ts";
@@ -28,14 +29,8 @@ const sc: DisputeScenario = await runDisputeScenario(chain.ctx, {
 const dbs = await testDatabases("disputes");
 after(() => chain.close());
 
-interface Gql {
-  data?: Record<string, any>;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql(api: Api, query: string): Promise<Gql> {
-  const res = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
-  const j = (await res.json()) as Gql;
+async function gqlOk(api: Api, query: string): Promise<Gql> {
+  const j = await gql(api, query);
   assert.equal(j.errors, undefined, JSON.stringify(j.errors));
   return j;
 }
@@ -128,7 +123,7 @@ for (const tdb of dbs) {
 
     it("GraphQL serves disputes with filters, orders and relations both ways", async () => {
       const cheater = getAddress(sc.cheater.address);
-      const r = await gql(
+      const r = await gqlOk(
         api,
         `{ job(id: "${sc.jobId}") {
             disputes(orderBy: id) { totalCount items { id kind phase verdict worker provider { address } job { id } jobRound { round verdict }
@@ -167,7 +162,7 @@ for (const tdb of dbs) {
       assert.deepEqual(r.data!.movesDone.items.map((m: { index: number; agreedIndex: number; dispute: { id: string } }) => [m.index, m.agreedIndex, m.dispute.id]), [[2, 1, sc.stepId.toString()]]);
       // a provider as referee, and as a challenger
       const ref = getAddress(sc.referees[0].address);
-      const p = await gql(api, `{ provider(address: "${ref}") { referee { registered panelsDrawn votesCast } panelMembersAsReferee { totalCount } } challenger: provider(address: "${getAddress(sc.workers[0].address)}") { disputesAsChallenger { totalCount } account { gameBalance } } }`);
+      const p = await gqlOk(api, `{ provider(address: "${ref}") { referee { registered panelsDrawn votesCast } panelMembersAsReferee { totalCount } } challenger: provider(address: "${getAddress(sc.workers[0].address)}") { disputesAsChallenger { totalCount } account { gameBalance } } }`);
       assert.deepEqual(p.data!.provider.referee, { registered: true, panelsDrawn: 4, votesCast: 4 });
       assert.equal(p.data!.provider.panelMembersAsReferee.totalCount, 4);
       assert.equal(p.data!.challenger.disputesAsChallenger.totalCount, 3);
