@@ -7,7 +7,7 @@
 import { decodeEventLog, getAddress, toEventSelector, type AbiEvent, type Address, type Hex } from "viem";
 import { disputeGameAbi, providerRegistryAbi, trainingMarketAbi } from "../shared/abis.ts";
 import { decodeLoss } from "../shared/eip712.ts";
-import { CreditKind, DisputeVerdict, JobStatus, PenaltyReason } from "../shared/types.ts";
+import { CreditKind, DisputeVerdict, JobStatus, maskIndices, PenaltyReason } from "../shared/types.ts";
 import type { Account, Dispute, DisputePanel, Job, JobWorker, Network, PanelMember, Provider, Referee, Round } from "./generated/sqlite/client.ts";
 import type { Store, TableName } from "./store.ts";
 
@@ -111,11 +111,6 @@ const sub = (a: string, b: bigint): string => {
   return (r < 0n ? 0n : r).toString();
 };
 const bit = (index: number): bigint => 1n << BigInt(index);
-const bitCount = (mask: bigint): number => {
-  let n = 0;
-  for (let m = mask; m > 0n; m >>= 1n) n += Number(m & 1n);
-  return n;
-};
 const LIVE = new Set(["Open", "Running"]);
 
 export async function network(store: Store, block: bigint): Promise<Network> {
@@ -499,7 +494,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
         activeMask,
         joinedMask,
         departedMask: 0n,
-        joinedCount: bitCount(joinedMask),
+        joinedCount: maskIndices(Number(joinedMask)).length,
         departedCount: 0,
         committedMask: 0n,
         votedMask: 0n,
@@ -637,7 +632,7 @@ export async function handleLog(ctx: HandlerContext, log: RawLog, ts: bigint): P
           const rd = await store.mut<Round>("round", `${j.id}-${j.currentRound}`);
           if (rd) {
             rd.departedMask = (rd.departedMask ?? 0n) | bit(w.index);
-            rd.departedCount = bitCount(rd.departedMask);
+            rd.departedCount = maskIndices(Number(rd.departedMask)).length;
             rd.updatedBlock = b;
           }
         }

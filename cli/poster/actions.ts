@@ -17,7 +17,7 @@ import { encodeGlobalState, decodeGlobalState, initGlobalState } from "../../wor
 import { buildLayout } from "../../worker/diloco/model/layout.ts";
 import { blobId } from "../../worker/diloco/hash.ts";
 import { encodeJobSpec, jobParamsFromSpec, type JobSpec } from "../../worker/spec/job-spec.ts";
-import type { MarketReader } from "../../worker/node/market-reader.ts";
+import { isJoining, type MarketReader } from "../../worker/node/market-reader.ts";
 import { checkJobDataset } from "../../worker/node/job-context.ts";
 
 export interface PosterDeps {
@@ -103,7 +103,7 @@ export async function jobStatus(reader: MarketReader, jobId: bigint): Promise<Jo
     roundsFinalized: losses.filter((l) => l.status === "Finalized").length,
     rounds: p.rounds,
     // joining: joined the running job, active from the next round (elastic membership)
-    workers: workers.map((w, i) => ({ address: w, active: slots[i].active, joining: !slots[i].active && slots[i].removedAt === 0n && s.status === 2 })),
+    workers: workers.map((w, i) => ({ address: w, active: slots[i].active, joining: isJoining(slots[i]) && s.status === 2 })),
     escrowLeft: formatUnits(s.escrow, 18),
     modelHash: s.modelHash,
     losses,

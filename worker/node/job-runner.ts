@@ -31,7 +31,7 @@ import type { GlobalState } from "../diloco/outer/index.ts";
 import { readBytes, readJson, writeBytes, writeJson } from "../state/json-state.ts";
 import { aggregateRound, type RoundAggregate } from "./aggregate-round.ts";
 import { fetchGlobalState, loadJobContext, trainRound, type JobContext } from "./job-context.ts";
-import type { Commitment, MarketReader } from "./market-reader.ts";
+import { isJoining, type Commitment, type MarketReader } from "./market-reader.ts";
 import { rpcCounter } from "./clients.ts";
 import { decodeInnerState, encodeInnerState } from "../state/inner-state.ts";
 import type { InnerState } from "../diloco/types.ts";
@@ -216,7 +216,7 @@ export class JobRunner {
       }
       const slot = await reader.slot(this.jobId, this.d.me);
       if (!slot.active) {
-        if (slot.joined && slot.removedAt === 0n) {
+        if (isJoining(slot)) {
           // joined the running job (elastic membership): active once the next round starts
           if (this.waitingSince !== job.currentRound) log("joined a running job: waiting for the next round", { jobId: this.jobId, round: job.currentRound });
           this.waitingSince = job.currentRound;

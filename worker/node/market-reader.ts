@@ -5,7 +5,7 @@ import { ChainClock, type ClockOptions } from "../chain/chain-clock.ts";
 import { scanEvents } from "../chain/log-scan.ts";
 import type { Client } from "../chain/types.ts";
 import type { MarketAddresses } from "../../shared/addresses.ts";
-import type { JobParams } from "../../shared/types.ts";
+import { maskIndices, MAX_WORKERS, type JobParams } from "../../shared/types.ts";
 
 export type { Client };
 
@@ -152,7 +152,7 @@ export class MarketReader {
   async hasFreeSlot(jobId: bigint, s?: { workerCount: number; activeMask: number; currentRound: number }): Promise<boolean> {
     const state = s ?? (await this.jobState(jobId));
     const p = await this.jobParams(jobId);
-    return popcount(state.activeMask) < p.maxWorkers && state.workerCount < MAX_JOB_WORKERS && state.currentRound + 1 < p.rounds;
+    return maskIndices(state.activeMask).length < p.maxWorkers && state.workerCount < MAX_WORKERS && state.currentRound + 1 < p.rounds;
   }
 
   /** Latest block timestamp (chain time, which may differ from wall-clock on dev chains). */
@@ -161,11 +161,10 @@ export class MarketReader {
   }
 }
 
-/** A job sees at most this many workers over its life (TrainingMarket.MAX_WORKERS: its masks are 32 bits). */
-export const MAX_JOB_WORKERS = 32;
-
-function popcount(mask: number): number {
-  let n = 0;
-  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
-  return n;
+/**
+ * Whether a worker slot joined a running job and waits for the next round to become active (elastic
+ * membership): joined, not active, never removed. Its bond is locked; it is not removed.
+ */
+export function isJoining(slot: { joined: boolean; active: boolean; removedAt: bigint }): boolean {
+  return slot.joined && !slot.active && slot.removedAt === 0n;
 }

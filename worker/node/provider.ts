@@ -24,7 +24,7 @@ import { findDeployBlock } from "../chain/deploy-block.ts";
 import { checkDeployment } from "./deployment-check.ts";
 import type { WorkerConfig } from "./config.ts";
 import { JobRunner, type JobOutcome, type Logger, type RunnerHooks } from "./job-runner.ts";
-import { MarketReader } from "./market-reader.ts";
+import { isJoining, MarketReader } from "./market-reader.ts";
 import { joinJobOnce } from "./join-job.ts";
 
 export interface Provider {
@@ -247,7 +247,7 @@ export async function runService(p: Provider, opts: ServiceOptions = {}): Promis
         const slot = await p.reader.slot(id, p.address);
         const state = await p.reader.jobState(id);
         // joined a running job and waiting for the next round (elastic membership): not removed
-        const waiting = slot.joined && !slot.active && slot.removedAt === 0n;
+        const waiting = isJoining(slot);
         if (slot.joined && state.status <= 2 && (slot.active || waiting)) {
           jobId = id; // resume a job we are in
           break;
