@@ -49,7 +49,7 @@ export function snapshotOverlap(ctx: JobContext, carry: OverlapCarry | null): Sn
 
 /** The basis round of `worker`'s round `round` and its start model hash, from the chain. */
 export async function roundBasis(ctx: JobContext, reader: MarketReader, jobId: bigint, round: number, worker: Address, starts?: Map<number, Hex>): Promise<{ round: number; hash: Hex }> {
-  const prevCommitted = overlapOf(ctx) !== undefined && round > 0 && (await reader.commitments(jobId, round - 1)).some((c) => c.worker.toLowerCase() === worker.toLowerCase());
+  const prevCommitted = overlapOf(ctx) !== undefined && round > 0 && (await reader.commitment(jobId, round - 1, worker)) !== undefined;
   const r = basisRound(ctx, round, prevCommitted);
   const hash = (starts ?? (await reader.roundStartHashes(jobId))).get(r);
   if (!hash) throw new Error(`no RoundStarted event for round ${r} of job ${jobId}`);
