@@ -37,6 +37,7 @@ import { serveDashboard } from "./dashboard.ts";
 import { createContext, createResolvers, type ApiContext, type Topics } from "./resolvers.ts";
 import { typeDefs } from "./typeDefs.ts";
 import { serveSql } from "./sql-http.ts";
+import { fastRequest, QueryPlans } from "./fast-path.ts";
 import { closeReaders, pgConnectionsFromEnv } from "./sql.ts";
 
 export function buildSchema(pubsub: PubSub<Topics> = createPubSub<Topics>(), log?: Logger): GraphQLSchema {
@@ -65,6 +66,11 @@ function prefixed<E extends CustomEvent>(target: TypedEventTarget<E>, prefix: st
     dispatchEvent: (event: E) => target.dispatchEvent(new CustomEvent(prefix + event.type, { detail: event.detail }) as E),
   } as TypedEventTarget<E>;
 }
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Whether a client takes the answer as application/json (what the fast path sends; yoga answers other Accept headers). */
+const plainJson = (accept: string) => accept === "" || accept === "*/*" || (accept.includes("application/json") && !accept.includes("application/graphql-response+json"));
 
 /** The request id of the HTTP request or WebSocket message being served. */
 const requestIds = new AsyncLocalStorage<string>();
@@ -177,6 +183,8 @@ export interface ApiOptions {
   redisPrefix?: string;
   /** Publish the events of new blocks (default true; API_PUBLISH=0 turns it off): a replica that only relays Redis. */
   publish?: boolean;
+  /** Answer successful JSON queries with compiled queries (default true; API_FAST_PATH=0 turns it off): api/fast-path.ts. */
+  fastPath?: boolean;
   /** PostgreSQL URL of a read-only role for POST /sql (default SQL_DATABASE_URL; none: /sql is off). */
   sqlUrl?: string;
 }
@@ -189,6 +197,8 @@ export interface Api {
   port: number;
   server: http.Server;
   cache: ResponseCache;
+  /** The fast path's compiled queries (api/fast-path.ts). */
+  plans: QueryPlans;
   close(): Promise<void>;
 }
 
@@ -207,8 +217,11 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
   const pubsub = redis ? createPubSub<Topics>({ eventTarget: prefixed(createRedisEventTarget({ publishClient: redis.pub, subscribeClient: redis.sub, serializer }), prefix) }) : createPubSub<Topics>();
   const cache = new ResponseCache();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const schema = buildSchema(pubsub, log);
+  const fastPath = opts.fastPath ?? process.env.API_FAST_PATH !== "0";
+  const plans = new QueryPlans(schema, limitRules(limits));
   const yoga = createYoga<{}, ApiContext>({
-    schema: buildSchema(pubsub, log),
+    schema,
     context: () => createContext(db, () => cache.clear()),
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Training market API", subscriptionsProtocol: "WS", defaultQuery: "{\n  _meta { chainId block }\n  networkStats { jobsTotal tokensEscrowed }\n  jobs(first: 5, orderBy: createdAt, orderDirection: desc) { items { id status poster rewardPerRound } totalCount pageInfo { hasNextPage endCursor } }\n}\n" },
@@ -285,28 +298,46 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       return res.end(JSON.stringify({ error: "SQL over HTTP is off: start the API with SQL_DATABASE_URL (a read-only PostgreSQL role, see docs/indexer.md)" }));
     }
     const accept = req.headers.accept ?? "";
-    if (!useCache || req.method !== "POST" || !req.url?.startsWith("/graphql") || accept.includes("text/event-stream")) {
+    const contentType = req.headers["content-type"] ?? "application/json";
+    if (req.method !== "POST" || req.url?.split("?")[0] !== "/graphql" || accept.includes("text/event-stream") || accept.includes("multipart/") || !contentType.startsWith("application/json")) {
       return yoga(req, res);
     }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
-    const hit = cache.get(body);
-    if (hit) {
-      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": hit.length });
-      return res.end(hit);
+    if (useCache) {
+      const hit = cache.get(body);
+      if (hit) {
+        res.writeHead(200, { "content-type": JSON_TYPE, "content-length": hit.length });
+        return res.end(hit);
+      }
     }
     const gen = generation;
-    const headersIn = { ...(req.headers as Record<string, string>), "content-type": req.headers["content-type"] ?? "application/json" };
+    // the fast path: a compiled query answers successful plain JSON queries (api/fast-path.ts)
+    const fr = fastPath && plainJson(accept) ? fastRequest(body) : undefined;
+    const plan = fr && plans.get(fr.query, fr.operationName);
+    if (plan) {
+      const result = await plan.run(createContext(db, () => cache.clear()), fr.variables);
+      if (!result.errors) {
+        plans.answered++;
+        const out = Buffer.from(JSON.stringify(result));
+        res.writeHead(200, { "content-type": JSON_TYPE, "content-length": out.length });
+        res.end(out);
+        if (useCache && gen === generation) cache.set(body, out);
+        return;
+      }
+      // an error: graphql-yoga runs the query again and answers with its coded, masked and logged errors
+    }
+    const headersIn = { ...(req.headers as Record<string, string>), "content-type": contentType };
     const response = await yoga.fetch(`http://localhost${req.url}`, { method: "POST", headers: headersIn, body });
     const out = Buffer.from(await response.arrayBuffer());
     const headers: Record<string, string> = {};
     for (const [k, v] of response.headers as unknown as Iterable<[string, string]>) headers[k.toLowerCase()] = v;
-    headers["content-type"] ??= response.headers.get("content-type") ?? "application/json; charset=utf-8";
+    headers["content-type"] ??= response.headers.get("content-type") ?? JSON_TYPE;
     headers["content-length"] = String(out.length);
     res.writeHead(response.status, headers);
     res.end(out);
-    if (response.status === 200 && gen === generation && /json/.test(headers["content-type"] ?? "")) {
+    if (useCache && response.status === 200 && gen === generation && /json/.test(headers["content-type"] ?? "")) {
       try {
         const parsed = JSON.parse(out.toString()) as { errors?: unknown; data?: unknown };
         const isQuery = !/\b(mutation|subscription)\b/.test((JSON.parse(body) as { query?: string }).query ?? "");
@@ -351,6 +382,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     port,
     server,
     cache,
+    plans,
     close: async () => {
       clearInterval(timer);
       await wsServer.dispose();

@@ -10,9 +10,11 @@
  *   BENCH_SCHEMA=bench_api node bench/indexer/api-nocache.ts drop
  * API_ROOTS=/path/a,/path/b (load): checkouts whose `api/main.ts` is measured in turn, RUNS times each
  * (before/after comparisons on a shared machine); default this checkout.
+ * API_ENVS="API_FAST_PATH=0;API_FAST_PATH=1" (load): environment variants of each checkout, measured in turn
+ * (e.g. the fast path off and on).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { load as loadBodies } from "./load.ts";
@@ -93,9 +95,24 @@ function cpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
-async function start(apiRoot: string) {
+const variants = (process.env.API_ENVS ?? "").split(";").map((v) => Object.fromEntries(v.trim().split(/\s+/).filter(Boolean).map((kv) => kv.split("=", 2) as [string, string])));
+/** CPU time of every PostgreSQL server process (the backends serving the API included), in ms. */
+function pgCpuMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const arg0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+      if (!arg0.startsWith("postgres:") && !arg0.endsWith("/postgres")) continue;
+    } catch {
+      continue;
+    }
+    sum += cpuMs(Number(pid)) ?? 0;
+  }
+  return sum;
+}
+async function start(apiRoot: string, env: Record<string, string> = {}) {
   const port = await freePort();
-  const api = child(path.join(apiRoot, "api/main.ts"), { DATABASE_URL: url, API_PORT: String(port), LOG_LEVEL: "warn", API_CACHE: "0" });
+  const api = child(path.join(apiRoot, "api/main.ts"), { DATABASE_URL: url, API_PORT: String(port), LOG_LEVEL: "warn", API_CACHE: "0", ...env });
   const apiUrl = `http://127.0.0.1:${port}/graphql`;
   await waitUntil(async () => (await fetch(apiUrl.replace("/graphql", "/health")).catch(() => undefined))?.status === 200, 60_000, "api up");
   return { api, apiUrl };
@@ -115,8 +132,8 @@ first.api.proc.kill("SIGTERM");
 const details = Array.from({ length: Math.min(jobs, 50) }, (_, k) => detailQuery(k + 1));
 const os = await import("node:os");
 for (let k = 0; k < runs; k++) {
-  for (const apiRoot of roots) {
-    const { api, apiUrl } = await start(apiRoot);
+  for (const [apiRoot, env] of roots.flatMap((r) => variants.map((v) => [r, v] as const))) {
+    const { api, apiUrl } = await start(apiRoot, env);
     // same answers from every checkout, and a warm process
     for (const b of [...cursors.map(listQuery), ...details.slice(0, 5)]) {
       const { query, variables } = JSON.parse(b) as { query: string; variables: Record<string, unknown> };
@@ -125,15 +142,17 @@ for (let k = 0; k < runs; k++) {
     }
     const measured = async (bodies: string[]) => {
       const c0 = cpuMs(api.proc.pid!);
+      const p0 = pgCpuMs();
       const r = await loadBodies(apiUrl, bodies, duration);
       const c1 = cpuMs(api.proc.pid!);
+      const pgMs = pgCpuMs() - p0;
       // the API process's CPU per answered request (less sensitive than latency to other work on the machine)
-      return { ...r, apiCpuMsPerRequest: c0 === undefined || c1 === undefined ? null : Number(((c1 - c0) / (r.rps * duration)).toFixed(2)) };
+      return { ...r, apiCpuMsPerRequest: c0 === undefined || c1 === undefined ? null : Number(((c1 - c0) / (r.rps * duration)).toFixed(2)), pgCpuMsPerRequest: Number((pgMs / (r.rps * duration)).toFixed(2)) };
     };
     const list = await measured(cursors.map(listQuery));
     const detail = await measured(details);
-    say(`${apiRoot} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req (errors ${detail.errors})`);
-    console.log(JSON.stringify({ root: apiRoot, run: k + 1, list, detail }));
+    say(`${apiRoot}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ""} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${list.pgCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${detail.pgCpuMsPerRequest} ms/req (errors ${detail.errors})`);
+    console.log(JSON.stringify({ root: apiRoot, env, run: k + 1, list, detail }));
     api.proc.kill("SIGTERM");
     await new Promise((r) => api.proc.once("exit", r));
   }

@@ -220,6 +220,46 @@ for (const tdb of dbs) {
       assert.ok(ten <= 12, `a handful of queries, got ${ten}`);
     });
 
+    it("the fast path (compiled queries) answers byte for byte as graphql-yoga does, and leaves every error to yoga", async () => {
+      const yogaOnly = await startApi({ db, port: 0, log: quietLog, cache: false, fastPath: false, pollMs: 3_600_000 });
+      after(() => yogaOnly.close());
+      const job = `fragment W on JobWorker { worker index active earned slashed provider { address stake activeJobs } }`;
+      const cases: [string, Record<string, unknown>?, string?][] = [
+        [`{ jobs { items { id status poster token rewardPerRound escrow totalPaid rounds roundsFinalized createdAt } totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`],
+        [`query($id: BigInt!) { job(id: $id) { id workers(first: 2) { items { ...W } totalCount } roundList(orderDirection: desc) { items { round status resultModelHash meanTrainLoss joined { index } departed { index } commitments { items { worker trainLoss trainLossRaw } } votes(first: 2) { items { worker agreed } } } } lossCurve { round meanTrainLoss evalLoss workers { worker trainLoss } } disputes { items { id phase worker } } } } ${job}`, { id: "1" }],
+        [`query Named($n: Int = 2, $skip: Boolean!) { a: jobs(first: $n, orderBy: rewardPerRound, orderDirection: desc) { items { id __typename rewardPerRound @skip(if: $skip) ... on Job { status } } } b: networkStats { jobsTotal tokensEscrowed } }`, { skip: true }, "Named"],
+        [`query One { _meta { chainId block blockHash } } query Two { providers(where: { OR: [{ stake_gt: "0" }, { activeJobs_gte: 1 }] }) { items { address stake } } }`, {}, "Two"],
+        [`{ jobs(last: 2, orderBy: createdAt) { items { id createdAt } pageInfo { hasPreviousPage startCursor } } }`],
+        [`{ payouts(first: 5) { items { account amount job { id status } } totalCount } slashes { totalCount } stakeChanges(first: 3) { items { provider kind amount } } }`],
+        [`{ __type(name: "Job") { name fields { name } } __schema { queryType { name } } }`],
+        [`{ job(id: "999") { id } }`],
+        // BigInt literals (moved into variables for the compiled query), in lists and nested filters, and a BigInt default
+        [`query($from: BigInt = "2") { jobs(where: { id_in: ["1", 3, "5"], OR: [{ createdAt_gt: "0" }, { id_gte: $from }] }) { items { id } } job(id: 2) { id } }`],
+        [`fragment J on Job { id workers(where: { jobId: "1" }) { totalCount } } { jobs(where: { id_lt: "3" }) { items { ...J } } }`],
+        // errors: yoga answers (codes, masking, status)
+        [`{ jobs { items { nope } } }`],
+        [`{ jobs(after: "garbage") { totalCount } }`],
+        [`{ jobs(first: 101) { totalCount } }`],
+        [`query($a: Address!) { provider(address: $a) { address } }`, { a: "not-an-address" }],
+        [`query($n: Int!) { jobs(first: $n) { totalCount } }`, {}],
+        [`{ jobs { totalCount `],
+        [`query A { _meta { block } } query B { _meta { block } }`],
+      ];
+      const ask = async (url: string, body: string) => {
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+        return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+      };
+      const answered = counted.plans.answered;
+      for (const [query, variables, operationName] of cases) {
+        const body = JSON.stringify({ query, variables, operationName });
+        const [fast, slow] = [await ask(counted.url, body), await ask(yogaOnly.url, body)];
+        assert.deepEqual(fast, slow, query);
+      }
+      // the ten successful queries took the fast path, the errors did not
+      assert.equal(counted.plans.answered - answered, 10);
+      assert.equal(yogaOnly.plans.answered, 0);
+    });
+
     it("identical queries between two blocks are answered from the per-block cache; GraphiQL is served", async () => {
       const hits = api.cache.hits;
       await gql(api, `{ jobs(first: 7) { totalCount } }`);
