@@ -7,6 +7,11 @@
  *
  * Each statement keeps its own Sync, so an error fails that statement only. A connection that breaks
  * fails its statements (pg rejects them) and is replaced by the next batch.
+ *
+ * Statements are prepared once per connection (named after their text, up to `maxPrepared` distinct
+ * texts; the rest run unnamed): the API issues the same few statement shapes again and again, and
+ * parsing and planning each one again cost PostgreSQL more CPU than running it. A connection whose
+ * prepared statements went stale (a migration changed a table's columns) is dropped and replaced.
  */
 import pg from "pg";
 
@@ -31,7 +36,12 @@ export interface ReaderOptions {
   /** Connections at most (each carries many statements at once). */
   size: number;
   types?: pg.CustomTypesConfig;
+  /** Distinct statement texts prepared by name (default 500); further texts run unnamed. */
+  maxPrepared?: number;
 }
+
+/** PostgreSQL errors after which a connection's prepared statements cannot be trusted (cached plan changed, statement missing). */
+const STALE_PREPARED = new Set(["0A000", "26000"]);
 
 export class PgReader {
   readonly #opts: ReaderOptions;
@@ -39,6 +49,8 @@ export class PgReader {
   #pending: Pending[] = [];
   #scheduled = false;
   #closed = false;
+  /** Statement names by text (the same name on every connection; pg prepares it on each once). */
+  #names = new Map<string, string>();
 
   constructor(opts: ReaderOptions) {
     if (!(opts.size >= 1)) throw new Error(`the API's PostgreSQL reader needs at least one connection (got ${opts.size})`);
@@ -77,6 +89,12 @@ export class PgReader {
     for (let i = 0; i < batch.length; i += chunk) this.#send(this.#pick(), batch.slice(i, i + chunk));
   }
 
+  #name(text: string): string | undefined {
+    let name = this.#names.get(text);
+    if (name === undefined && this.#names.size < (this.#opts.maxPrepared ?? 500)) this.#names.set(text, (name = `api_${this.#names.size}`));
+    return name;
+  }
+
   /** An idle connection, else a new one while under the limit, else the least loaded. */
   #pick(): Conn {
     this.#conns = this.#conns.filter((c) => !c.dead);
@@ -104,7 +122,7 @@ export class PgReader {
       for (const p of batch) {
         let sent: Promise<pg.QueryResult>;
         try {
-          sent = conn.client.query({ text: p.text, values: p.values, types: this.#opts.types });
+          sent = conn.client.query({ text: p.text, values: p.values, types: this.#opts.types, name: this.#name(p.text) });
         } catch (err) {
           // (pg reports its errors through the promise; anything thrown fails this statement only)
           p.reject(err as Error);
@@ -116,8 +134,12 @@ export class PgReader {
             conn.inFlight--;
             p.resolve(r.rows as Row[]);
           },
-          (err: Error) => {
+          (err: Error & { code?: string }) => {
             conn.inFlight--;
+            if (err.code && STALE_PREPARED.has(err.code) && !conn.dead) {
+              conn.dead = true;
+              conn.client.end().catch(() => {});
+            }
             p.reject(err);
           },
         );

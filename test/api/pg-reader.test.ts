@@ -68,6 +68,30 @@ describe("pipelined PostgreSQL reader", { skip: !available && "PostgreSQL unavai
     assert.ok(typeof answered === "number" && !distinct.has(answered), "a new connection answers after the old ones were killed");
   });
 
+  it("prepares each statement text once per connection (up to maxPrepared texts); a connection whose prepared statements went stale is replaced", async () => {
+    const r = new PgReader({ connectionString: url, size: 1, types, maxPrepared: 3 });
+    readers.push(r);
+    const table = `reader_prepared_${process.pid}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (a int); INSERT INTO ${table} VALUES (1)`);
+      for (let i = 0; i < 3; i++) assert.deepEqual(await r.query(`SELECT * FROM ${table} WHERE a = $1`, [1]), [{ a: 1 }]);
+      for (let i = 0; i < 4; i++) await r.query(`SELECT $1::int + ${i} AS v`, [1]); // texts beyond the limit run unnamed
+      const prepared = await r.query("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time", []);
+      assert.equal(prepared.length, 3, JSON.stringify(prepared));
+      assert.match(String(prepared[0].statement), new RegExp(`FROM ${table} WHERE`));
+      // a migration changes the columns `SELECT *` returns: the prepared plan is stale
+      await admin.query(`ALTER TABLE ${table} ADD COLUMN b int DEFAULT 2`);
+      let rows: unknown;
+      for (let i = 0; i < 5 && rows === undefined; i++) rows = await r.query(`SELECT * FROM ${table} WHERE a = $1`, [1]).catch(() => undefined);
+      assert.deepEqual(rows, [{ a: 1, b: 2 }], "a fresh connection answers after the stale one was dropped");
+    } finally {
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.end();
+    }
+  });
+
   it("a closed reader refuses statements with a clear error", async () => {
     const r = open(1);
     await r.query("SELECT 1 AS x", []);
