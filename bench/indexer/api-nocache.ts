@@ -6,7 +6,8 @@
  *   BENCH_SCHEMA=bench_api EVENTS=20000 node bench/indexer/api-nocache.ts prepare
  *       generates the chain (bench/indexer/chain.ts), backfills it into the schema (dropped first), keeps it
  *   BENCH_SCHEMA=bench_api DURATION=10 RUNS=1 node bench/indexer/api-nocache.ts load
- *       starts `api/main.ts` with the cache off and runs the list and detail loads RUNS times
+ *       starts `api/main.ts` with the cache off and runs the list and detail loads RUNS times, and
+ *       `{ __typename }` (reads no database: the floor of the HTTP and GraphQL layers)
  *   BENCH_SCHEMA=bench_api node bench/indexer/api-nocache.ts drop
  * API_ROOTS=/path/a,/path/b (load): checkouts whose `api/main.ts` is measured in turn, RUNS times each
  * (before/after comparisons on a shared machine); default this checkout.
@@ -95,7 +96,7 @@ function cpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
-const variants = (process.env.API_ENVS ?? "").split(";").map((v) => Object.fromEntries(v.trim().split(/\s+/).filter(Boolean).map((kv) => kv.split("=", 2) as [string, string])));
+const variants = (process.env.API_ENVS ?? "").split(";").map((v) => Object.fromEntries(v.trim().split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as [string, string])));
 /** CPU time of every PostgreSQL server process (the backends serving the API included), in ms. */
 function pgCpuMs(): number {
   let sum = 0;
@@ -151,8 +152,10 @@ for (let k = 0; k < runs; k++) {
     };
     const list = await measured(cursors.map(listQuery));
     const detail = await measured(details);
-    say(`${apiRoot}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ""} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${list.pgCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${detail.pgCpuMsPerRequest} ms/req (errors ${detail.errors})`);
-    console.log(JSON.stringify({ root: apiRoot, env, run: k + 1, list, detail }));
+    // the floor: a query that reads no database (HTTP, JSON and the GraphQL layer only)
+    const floor = await measured([JSON.stringify({ query: "{ __typename }" })]);
+    say(`${apiRoot}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ""} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${list.pgCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${detail.pgCpuMsPerRequest} ms/req (errors ${detail.errors}); { __typename } p50 ${floor.p50} ms p99 ${floor.p99} ms ${floor.rps} req/s`);
+    console.log(JSON.stringify({ root: apiRoot, env, run: k + 1, list, detail, floor }));
     api.proc.kill("SIGTERM");
     await new Promise((r) => api.proc.once("exit", r));
   }
