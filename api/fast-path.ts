@@ -3,17 +3,20 @@
  * compiled once per document (graphql-jit) and answered straight on the Node response, without
  * graphql-yoga's Fetch-API Request/Response layer and graphql-js's per-request interpretation of
  * the document. Under load those two dominated the API's CPU profile once the SQL was batched.
+ * A document is parsed and validated once; its first request runs through graphql-js, and it is
+ * compiled when it comes again (graphql-js also runs the rare document graphql-jit cannot compile).
  *
  * The fast path only ever answers successful queries. Everything else goes to graphql-yoga
  * unchanged, so every error keeps its code, masking and logging there:
  * - a body that is not one JSON object with a string `query` (batches, persisted queries,
  *   `extensions`), a GET, a multipart or SSE request, a mutation or subscription;
- * - a document that does not parse, validate (the standard rules and the API's depth, alias and
- *   cost limits) or compile: remembered per document, so yoga answers it from then on;
+ * - a document that does not parse or validate (the standard rules and the API's depth, alias and
+ *   cost limits): remembered per document, so yoga answers it from then on;
  * - a request whose execution produced any error: yoga runs it again and answers with its coded
  *   errors (queries have no side effects, so running one twice changes nothing).
  */
 import {
+  execute,
   getNamedType,
   isNonNullType,
   Kind,
@@ -106,8 +109,6 @@ export function hoistLiterals(
 export interface Runner {
   run(context: unknown, variables: Record<string, unknown> | undefined): Promise<ExecutionResult> | ExecutionResult;
 }
-/** A runner, or "yoga" for a document the fast path leaves to graphql-yoga. */
-type Plan = Runner | "yoga";
 
 /** The parts of a JSON request body the fast path executes. */
 export interface FastRequest {
@@ -133,36 +134,51 @@ export function fastRequest(body: string): FastRequest | undefined {
   return { query: o.query, variables: (o.variables ?? undefined) as Record<string, unknown> | undefined, operationName: (o.operationName ?? undefined) as string | undefined };
 }
 
+/** A validated query document: run by graphql-js on its first request, compiled from its second on. */
+interface Entry {
+  document: DocumentNode;
+  op: OperationDefinitionNode;
+  operationName: string | undefined;
+  requests: number;
+  runner?: Runner;
+}
+
 export class QueryPlans {
   readonly #schema: GraphQLSchema;
   readonly #rules: readonly ValidationRule[];
   readonly #max: number;
-  readonly #plans = new Map<string, Plan>();
+  readonly #plans = new Map<string, Entry | "yoga">();
   /** Documents compiled, and requests the fast path answered (tests and diagnostics). */
   compiled = 0;
   answered = 0;
 
-  /** `rules`: validation rules beside graphql's standard ones (the API's limits). At most `max` documents are kept. */
+  /** `rules`: validation rules beside graphql's standard ones (the API's limits). The `max` most recently used documents are kept. */
   constructor(schema: GraphQLSchema, rules: readonly ValidationRule[], max = 1000) {
     this.#schema = schema;
     this.#rules = [...specifiedRules, ...rules];
     this.#max = max;
   }
 
-  /** The compiled query of a document and operation, or undefined when graphql-yoga must answer it. */
+  /**
+   * The runner of a document and operation, or undefined when graphql-yoga must answer it. A
+   * document's first request runs through graphql-js; it is compiled when it comes again (a stream
+   * of one-off documents costs no compilation).
+   */
   get(query: string, operationName: string | undefined): Runner | undefined {
     const key = operationName === undefined ? query : `${operationName}\u0000${query}`;
     let plan = this.#plans.get(key);
     if (plan === undefined) {
       plan = this.#plan(query, operationName);
-      // the oldest document makes room (a Map iterates in insertion order)
+      // the least recently used document makes room (a Map iterates in insertion order)
       if (this.#plans.size >= this.#max) this.#plans.delete(this.#plans.keys().next().value!);
-      this.#plans.set(key, plan);
-    }
-    return plan === "yoga" ? undefined : plan;
+    } else this.#plans.delete(key);
+    this.#plans.set(key, plan);
+    if (plan === "yoga") return undefined;
+    if (!plan.runner && plan.requests++ > 0) plan.runner = this.#compile(plan);
+    return plan.runner ?? this.#interpreted(plan);
   }
 
-  #plan(query: string, operationName: string | undefined): Plan {
+  #plan(query: string, operationName: string | undefined): Entry | "yoga" {
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -173,17 +189,30 @@ export class QueryPlans {
     const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === "OperationDefinition");
     const op = operationName === undefined ? (ops.length === 1 ? ops[0] : undefined) : ops.find((o) => o.name?.value === operationName);
     if (!op || op.operation !== "query") return "yoga";
-    if (op.variableDefinitions?.some((v) => v.variable.name.value.startsWith("__lit"))) return "yoga"; // the hoisted literals' names
-    this.compiled++;
+    return { document, op, operationName, requests: 0 };
+  }
+
+  #interpreted(e: Entry): Runner {
+    const { document, operationName } = e;
     const schema = this.#schema;
-    const hoisted = hoistLiterals(schema, document, op);
+    return { run: (contextValue, variableValues) => execute({ schema, document, operationName, contextValue, variableValues }) };
+  }
+
+  /** graphql-jit's compiled query; graphql-js where it cannot compile the document. */
+  #compile(e: Entry): Runner {
+    const schema = this.#schema;
+    // the hoisted literals' names must not clash with the document's own variables
+    if (e.op.variableDefinitions?.some((v) => v.variable.name.value.startsWith("__lit"))) return this.#interpreted(e);
     let compiled;
+    let hoisted;
     try {
-      compiled = compileQuery(schema, hoisted.document, operationName);
+      hoisted = hoistLiterals(schema, e.document, e.op);
+      compiled = compileQuery(schema, hoisted.document, e.operationName);
     } catch {
-      return "yoga";
+      return this.#interpreted(e);
     }
-    if (!isCompiledQuery(compiled)) return "yoga";
+    if (!isCompiledQuery(compiled)) return this.#interpreted(e);
+    this.compiled++;
     const { values, defaults } = hoisted;
     if (Object.keys(values).length === 0 && Object.keys(defaults).length === 0) return { run: (context, variables) => compiled.query(undefined, context, variables) };
     // a default applies when the variable is absent (an explicit null stays null)
