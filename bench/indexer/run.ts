@@ -72,23 +72,42 @@ const dbs: { kind: "sqlite" | "postgresql"; url: string }[] = [{ kind: "sqlite",
 if (pg) dbs.push({ kind: "postgresql", url: `${pgBase}?schema=bench_${process.pid}` });
 
 // ---------------------------------------------------------------- 2. backfill
+// The node's first eth_getLogs over the chain it just generated is timed once here, before the
+// backfills (each of which asks for the same logs), and reported beside them: every backfill then
+// meets the node in the same state.
+const tWarm = performance.now();
+await rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: `0x${BigInt(chain.head).toString(16)}` }]);
+const coldGetLogsMs = Math.round(performance.now() - tWarm);
+const tWarm2 = performance.now();
+await rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: `0x${BigInt(chain.head).toString(16)}` }]);
+const warmGetLogsMs = Math.round(performance.now() - tWarm2);
+say(`eth_getLogs over the whole chain: first call ${coldGetLogsMs} ms, second ${warmGetLogsMs} ms`);
+const BACKFILL_RUNS = 3;
 const backfill: Record<string, number | null> = { sqlite: null, postgresql: null };
+const backfillRuns: Record<string, number[]> = { sqlite: [], postgresql: [] };
 /** 1-minute load average after each phase (the machine is shared). */
 const loads: number[] = [os.loadavg()[0]];
 for (const d of dbs) {
-  const db = await openDb(d.url);
-  const metrics = new Metrics();
-  const ix = new Indexer(db, cfg, { log, metrics });
-  const t0 = performance.now();
-  await ix.start();
-  await ix.waitFor(BigInt(chain.head), 600_000);
-  const s = (performance.now() - t0) / 1000;
-  await ix.stop();
-  const indexed = metrics.eventsIndexed.get();
-  backfill[d.kind] = Math.round(indexed / s);
+  // each run from an empty database; the last one is kept for the API measurements
+  for (let k = 0; k < BACKFILL_RUNS; k++) {
+    const last = k === BACKFILL_RUNS - 1;
+    const url = last ? d.url : d.kind === "sqlite" ? `file:${path.join(tmp, `backfill-${k}.db`)}` : `${pgBase}?schema=bench_${process.pid}_r${k}`;
+    const db = await openDb(url);
+    const metrics = new Metrics();
+    const ix = new Indexer(db, cfg, { log, metrics });
+    const t0 = performance.now();
+    await ix.start();
+    await ix.waitFor(BigInt(chain.head), 600_000);
+    const s = (performance.now() - t0) / 1000;
+    await ix.stop();
+    const indexed = metrics.eventsIndexed.get();
+    backfillRuns[d.kind].push(Math.round(indexed / s));
+    say(`backfill ${d.kind} run ${k + 1}/${BACKFILL_RUNS}: ${indexed} events in ${s.toFixed(2)} s = ${Math.round(indexed / s)} events/s (${metrics.flushes.get()} transactions; waiting for eth_getLogs ${ix.timings.wait.toFixed(0)} ms)`);
+    if (!last && d.kind === "postgresql") await db.prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS "bench_${process.pid}_r${k}" CASCADE`);
+    await db.close();
+  }
+  backfill[d.kind] = [...backfillRuns[d.kind]].sort((a, b) => a - b)[Math.floor(BACKFILL_RUNS / 2)];
   loads.push(os.loadavg()[0]);
-  say(`backfill ${d.kind}: ${indexed} events in ${s.toFixed(2)} s = ${backfill[d.kind]} events/s (${metrics.flushes.get()} transactions)`);
-  await db.close();
 }
 
 // ---------------------------------------------------------------- 3. live latency (SQLite, indexer + API in one process, WebSocket)
@@ -254,6 +273,10 @@ rmSync(tmp, { recursive: true, force: true });
 const results = {
   backfillEventsPerSecSqlite: backfill.sqlite,
   backfillEventsPerSecPostgres: backfill.postgresql,
+  backfillRunsSqlite: backfillRuns.sqlite,
+  backfillRunsPostgres: backfillRuns.postgresql,
+  firstGetLogsMs: coldGetLogsMs,
+  secondGetLogsMs: warmGetLogsMs,
   liveLatencyMs,
   p99ListMs: api.sqlite.list.p99,
   p99DetailMs: api.sqlite.detail.p99,
@@ -276,11 +299,12 @@ Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} G
 Date: ${new Date().toISOString().slice(0, 10)}. Command: \`EVENTS=${process.env.EVENTS ?? 50000} DURATION=${duration} npm run bench:indexer\` (\`node bench/indexer/run.ts\`).
 
 Chain: Hardhat (EDR) served by Hardhat's JSON-RPC server in a child process; ${chain.events} market, registry and dispute-game events from ${chain.jobs} jobs × 16 workers × 10 rounds (commitments, and votes up to the 2/3 quorum) plus one dispute scenario (a step dispute bisected to a fraud verdict by three referees, a rejected round challenge, an expired round's settlement, withdrawals), ${chain.txs} transactions in ${chain.blocks} blocks (${(chain.txs / chain.blocks).toFixed(0)} per block on average: automine off, 10 jobs side by side, each phase mined in blocks of up to 60 transactions; generated in ${chain.genSeconds.toFixed(0)} s, head block ${chain.head}).
+The node's first \`eth_getLogs\` over the whole chain took ${coldGetLogsMs} ms, the second ${warmGetLogsMs} ms; that first call is made before the backfills, so that every backfill meets the node in the same state.
 Load average (1 min, 2 cores shared with other work) after each phase: ${loads.map((l) => l.toFixed(1)).join(", ")}.
 
 | measurement | SQLite | PostgreSQL 15 | goal |
 | --- | --- | --- | --- |
-| backfill from an empty database to the head (events/s; includes start-up and the last 12 blocks, which are journaled for reorgs) | ${backfill.sqlite} | ${backfill.postgresql ?? "n/a"} | ≥ 20,000 (SQLite) |
+| backfill from an empty database to the head (events/s, median of ${BACKFILL_RUNS} runs, each from an empty database; includes start-up and the last 12 blocks, which are journaled for reorgs) | ${backfill.sqlite} (runs: ${backfillRuns.sqlite.join(", ")}) | ${backfill.postgresql ?? "n/a"}${backfillRuns.postgresql.length ? ` (runs: ${backfillRuns.postgresql.join(", ")})` : ""} | ≥ 20,000 (SQLite) |
 | live latency, mined block → row queryable via GraphQL (median of 30, ms) | ${liveLatencyMs} (p95 ${liveP95}) | – | |
 
 GraphQL under 50 concurrent connections (autocannon, ${duration} s per run; the API alone in its own process). "list": \`jobs(first: 20, after, where: {status: Completed}, orderBy: createdAt, orderDirection: desc)\` walking the first pages with \`totalCount\`; "detail": one job with workers + providers, 10 rounds with commitments and votes, and its loss curve (50 different jobs). "cached" is the default server (results shared between identical queries until the next indexed block); "no cache" executes every request.
