@@ -69,6 +69,18 @@ function prefixed<E extends CustomEvent>(target: TypedEventTarget<E>, prefix: st
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
+/**
+ * The headers of a JSON answer written without graphql-yoga (cache hits, the fast path), CORS
+ * included as yoga's default CORS sends them: a request with an Origin gets it back, with
+ * credentials allowed (browser dApps on other origins read the answer).
+ */
+function jsonHeaders(req: http.IncomingMessage, length: number): http.OutgoingHttpHeaders {
+  const origin = req.headers.origin;
+  const h: http.OutgoingHttpHeaders = { "content-type": JSON_TYPE, "content-length": length };
+  if (origin) Object.assign(h, { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" });
+  return h;
+}
+
 /** Whether a client takes the answer as application/json (what the fast path sends; yoga answers other Accept headers). */
 const plainJson = (accept: string) => accept === "" || accept === "*/*" || (accept.includes("application/json") && !accept.includes("application/graphql-response+json"));
 
@@ -305,10 +317,11 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
-    if (useCache) {
+    const cacheable = useCache && plainJson(accept);
+    if (cacheable) {
       const hit = cache.get(body);
       if (hit) {
-        res.writeHead(200, { "content-type": JSON_TYPE, "content-length": hit.length });
+        res.writeHead(200, jsonHeaders(req, hit.length));
         return res.end(hit);
       }
     }
@@ -317,13 +330,18 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     const fr = fastPath && plainJson(accept) ? fastRequest(body) : undefined;
     const plan = fr && plans.get(fr.query, fr.operationName);
     if (plan) {
-      const result = await plan.run(createContext(db, () => cache.clear()), fr.variables);
-      if (!result.errors) {
+      let out: Buffer | undefined;
+      try {
+        const result = await plan.run(createContext(db, () => cache.clear()), fr.variables);
+        if (!result.errors) out = Buffer.from(JSON.stringify(result));
+      } catch {
+        // (as for an error in the result: yoga runs the query again and reports what went wrong)
+      }
+      if (out) {
         plans.answered++;
-        const out = Buffer.from(JSON.stringify(result));
-        res.writeHead(200, { "content-type": JSON_TYPE, "content-length": out.length });
+        res.writeHead(200, jsonHeaders(req, out.length));
         res.end(out);
-        if (useCache && gen === generation) cache.set(body, out);
+        if (cacheable && gen === generation) cache.set(body, out);
         return;
       }
       // an error: graphql-yoga runs the query again and answers with its coded, masked and logged errors
@@ -337,7 +355,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     headers["content-length"] = String(out.length);
     res.writeHead(response.status, headers);
     res.end(out);
-    if (useCache && response.status === 200 && gen === generation && /json/.test(headers["content-type"] ?? "")) {
+    if (cacheable && response.status === 200 && gen === generation && /json/.test(headers["content-type"] ?? "")) {
       try {
         const parsed = JSON.parse(out.toString()) as { errors?: unknown; data?: unknown };
         const isQuery = !/\b(mutation|subscription)\b/.test((JSON.parse(body) as { query?: string }).query ?? "");
