@@ -68,6 +68,8 @@ function prefixed<E extends CustomEvent>(target: TypedEventTarget<E>, prefix: st
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
+/** The largest GraphQL request body kept (queries are a few KiB; this bounds what one request can make the server buffer). */
+const MAX_BODY = 2 ** 20;
 
 /**
  * The headers of a JSON answer written without graphql-yoga (cache hits, the fast path), CORS
@@ -315,7 +317,14 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       return yoga(req, res);
     }
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    let size = 0;
+    // past the limit the rest is read and dropped (the client gets its answer; Node's requestTimeout bounds a body that never ends)
+    for await (const c of req) if ((size += (c as Buffer).length) <= MAX_BODY) chunks.push(c as Buffer);
+    if (size > MAX_BODY) {
+      const msg = JSON.stringify({ errors: [{ message: `request body over ${MAX_BODY / 2 ** 20} MiB: send a smaller query and variables`, extensions: { code: "BAD_REQUEST" } }] });
+      res.writeHead(413, jsonHeaders(req, Buffer.byteLength(msg)));
+      return res.end(msg);
+    }
     const body = Buffer.concat(chunks).toString();
     const cacheable = useCache && plainJson(accept);
     if (cacheable) {

@@ -199,6 +199,10 @@ for (const tdb of dbs) {
       assert.equal(code(await gql(api, aliases)), "TOO_MANY_ALIASES");
       const costly = `{ jobs(first: 100) { items { roundList(first: 100) { items { commitments { items { worker } } votes { items { worker } } } } } } }`;
       assert.equal(code(await gql(api, costly)), "QUERY_TOO_COMPLEX");
+      // a body over 1 MiB is refused without being kept
+      const huge = await fetch(api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `{ _meta { block } }`, variables: { pad: "x".repeat(2 ** 20) } }) });
+      assert.equal(huge.status, 413);
+      assert.equal(((await huge.json()) as Gql).errors?.[0]?.extensions?.code, "BAD_REQUEST");
     });
 
     it("nested lists are batched: the number of SQL queries does not grow with the number of jobs", async () => {
