@@ -85,12 +85,11 @@ export function hoistLiterals(
   const defs: VariableDefinitionNode[] = [];
   const info = new TypeInfo(schema);
   const hoist = {
-    enter(node: { kind: Kind; value?: string }) {
-      if (node.kind !== Kind.STRING && node.kind !== Kind.INT) return undefined;
+    enter(node: { value: string }) {
       const t = info.getInputType();
       if (!t || !HOISTED_SCALARS.has(getNamedType(t).name)) return undefined;
       const name = `__lit${defs.length}`;
-      values[name] = node.value!;
+      values[name] = node.value;
       defs.push({ kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } }, type: typeNode(t) });
       return { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } };
     },

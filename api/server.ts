@@ -326,7 +326,8 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
       return res.end(msg);
     }
     const body = Buffer.concat(chunks).toString();
-    const cacheable = useCache && plainJson(accept);
+    const json = plainJson(accept);
+    const cacheable = useCache && json;
     if (cacheable) {
       const hit = cache.get(body);
       if (hit) {
@@ -336,7 +337,7 @@ export async function startApi(opts: ApiOptions): Promise<Api> {
     }
     const gen = generation;
     // the fast path: a compiled query answers successful plain JSON queries (api/fast-path.ts)
-    const fr = fastPath && plainJson(accept) ? fastRequest(body) : undefined;
+    const fr = fastPath && json ? fastRequest(body) : undefined;
     const plan = fr && plans.get(fr.query, fr.operationName);
     if (plan) {
       let out: Buffer | undefined;
