@@ -3,8 +3,10 @@
  *
  * - Backfill (blocks at least `finalityDepth` below the head): `eth_getLogs` over adaptive block
  *   ranges (halved when the node says "too many results"/"range too large", doubled while results
- *   are sparse), the next range fetched while the current one is written; each range is one
+ *   are sparse), the next ranges fetched while the current one is written; each range is one
  *   database transaction together with the checkpoint (number and hash of the range's last block).
+ *   Each backfill pass starts small (`SLOW_START_BLOCKS`, doubling per range up to the adaptive
+ *   range), so that writing begins while the larger ranges behind are still being fetched.
  * - Live (the last `finalityDepth` blocks): headers are fetched and chained (parent hashes), logs
  *   checked against the headers, and each block written in its own transaction with its hash, the
  *   checkpoint and a journal of the rows' before-images. New blocks are found by polling
@@ -25,6 +27,9 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { RpcClient, RpcFatalError, RpcRangeError, RpcTransientError } from "./rpc.ts";
 import { Store, type Tx } from "./store.ts";
+
+/** Blocks in a backfill pass's first `eth_getLogs` range; each next range doubles, up to the adaptive range. */
+export const SLOW_START_BLOCKS = 64;
 
 export class FatalIndexerError extends Error {
   constructor(message: string) {
@@ -509,10 +514,13 @@ export class Indexer extends EventEmitter {
     const prefetch = 3;
     const queue: Promise<FetchedRange>[] = [];
     let nextFrom = this.#cp.number + 1n;
+    let issued = 0;
     const fill = () => {
       while (queue.length < prefetch && nextFrom <= finalTarget) {
         const from = nextFrom;
-        const to = from + BigInt(this.#range) - 1n < finalTarget ? from + BigInt(this.#range) - 1n : finalTarget;
+        // slow start: a pass's first ranges are small, so writing starts while the next ones are fetched (a few more requests per pass, at most log2(maxRange / SLOW_START_BLOCKS))
+        const span = BigInt(Math.min(this.#range, SLOW_START_BLOCKS * 2 ** Math.min(issued++, 30)));
+        const to = from + span - 1n < finalTarget ? from + span - 1n : finalTarget;
         const p = this.#fetchRange(from, to);
         p.catch(() => {});
         queue.push(p);
