@@ -10,13 +10,14 @@
  *   POLL_INTERVAL_MS   head polling period (default 1000)
  *   GETLOGS_RANGE      initial eth_getLogs block range (default 2000), GETLOGS_MAX_RANGE (default 100000)
  *   GETLOGS_MIN_INTERVAL_MS  least milliseconds between two eth_getLogs requests (default 0: for rate-limited RPC providers)
+ *   GETLOGS_SLOW_START  blocks in a backfill pass's first eth_getLogs range, doubling per range (default 64; 0: off)
  *   DATABASE_URL       file:<path> (SQLite) or postgresql://... (default file:$DATA_DIR/indexer.db, DATA_DIR default .data)
  *   INDEXER_PORT       port of /health, /ready, /metrics (default 8787; 0 = any), INDEXER_HOST (default 127.0.0.1)
  *   LOG_LEVEL          debug | info | warn | error
  */
 import { getAddress, isAddress, type Address } from "viem";
 import { loadAddresses } from "../shared/addresses.ts";
-import type { SyncConfig } from "./sync.ts";
+import { SLOW_START_BLOCKS, type SyncConfig } from "./sync.ts";
 
 function int(env: NodeJS.ProcessEnv, name: string, def?: number): number | undefined {
   const v = env[name];
@@ -60,6 +61,7 @@ export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     initialRange: int(env, "GETLOGS_RANGE", 2000),
     maxRange: int(env, "GETLOGS_MAX_RANGE", 100_000),
     getLogsMinIntervalMs: int(env, "GETLOGS_MIN_INTERVAL_MS", 0),
+    slowStartBlocks: int(env, "GETLOGS_SLOW_START", SLOW_START_BLOCKS),
     rpcTimeoutMs: int(env, "RPC_TIMEOUT_MS", 15_000),
     startupTimeoutMs: int(env, "STARTUP_TIMEOUT_MS", 60_000),
     port: int(env, "INDEXER_PORT", 8787)!,

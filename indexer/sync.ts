@@ -5,7 +5,7 @@
  *   ranges (halved when the node says "too many results"/"range too large", doubled while results
  *   are sparse), the next ranges fetched while the current one is written; each range is one
  *   database transaction together with the checkpoint (number and hash of the range's last block).
- *   Each backfill pass starts small (`SLOW_START_BLOCKS`, doubling per range up to the adaptive
+ *   Each backfill pass starts small (`slowStartBlocks`, doubling per range up to the adaptive
  *   range), so that writing begins while the larger ranges behind are still being fetched.
  * - Live (the last `finalityDepth` blocks): headers are fetched and chained (parent hashes), logs
  *   checked against the headers, and each block written in its own transaction with its hash, the
@@ -28,7 +28,7 @@ import type { Metrics } from "./metrics.ts";
 import { RpcClient, RpcFatalError, RpcRangeError, RpcTransientError } from "./rpc.ts";
 import { Store, type Tx } from "./store.ts";
 
-/** Blocks in a backfill pass's first `eth_getLogs` range; each next range doubles, up to the adaptive range. */
+/** Blocks in a backfill pass's first `eth_getLogs` range by default; each next range doubles, up to the adaptive range. */
 export const SLOW_START_BLOCKS = 64;
 
 export class FatalIndexerError extends Error {
@@ -65,6 +65,8 @@ export interface SyncConfig {
   maxRange?: number;
   /** Least milliseconds between two eth_getLogs requests (0: none): for RPC providers that limit requests per second. */
   getLogsMinIntervalMs?: number;
+  /** Blocks in a backfill pass's first range, doubling per range up to the adaptive range (default SLOW_START_BLOCKS; 0: every range the adaptive range). */
+  slowStartBlocks?: number;
   /** Grow the range while a range returns fewer logs than this. */
   targetLogs?: number;
   /** Blocks behind the head still counted as caught up (for /ready). */
@@ -185,6 +187,7 @@ export class Indexer extends EventEmitter {
       initialRange: 2_000,
       maxRange: 100_000,
       targetLogs: 10_000,
+      slowStartBlocks: SLOW_START_BLOCKS,
       readyLag: 1,
       rpcTimeoutMs: 15_000,
       rpcMaxRetries: 6,
@@ -519,7 +522,8 @@ export class Indexer extends EventEmitter {
       while (queue.length < prefetch && nextFrom <= finalTarget) {
         const from = nextFrom;
         // slow start: a pass's first ranges are small, so writing starts while the next ones are fetched (a few more requests per pass, at most log2(maxRange / SLOW_START_BLOCKS))
-        const span = BigInt(Math.min(this.#range, SLOW_START_BLOCKS * 2 ** Math.min(issued++, 30)));
+        const slow = this.cfg.slowStartBlocks;
+        const span = BigInt(slow > 0 ? Math.min(this.#range, slow * 2 ** Math.min(issued++, 30)) : this.#range);
         const to = from + span - 1n < finalTarget ? from + span - 1n : finalTarget;
         const p = this.#fetchRange(from, to);
         p.catch(() => {});

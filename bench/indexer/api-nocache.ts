@@ -13,9 +13,12 @@
  * (before/after comparisons on a shared machine); default this checkout.
  * API_ENVS="API_FAST_PATH=0;API_FAST_PATH=1" (load): environment variants of each checkout, measured in turn
  * (e.g. the fast path off and on).
+ * Each load run ends with the detail floor (detail-floor.ts): the same detail answers built by one SQL
+ * statement and run by pgbench with 50 clients, PostgreSQL alone (FLOOR=0 leaves it out); the medians
+ * of the detail load and of the floor go to bench/results/indexer-detail-floor.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { load as loadBodies } from "./load.ts";
@@ -25,6 +28,7 @@ import { Metrics } from "../../indexer/metrics.ts";
 import { Indexer } from "../../indexer/sync.ts";
 import { freePort, waitUntil } from "../../test/indexer/helpers.ts";
 import { detailQuery, listQuery } from "./queries.ts";
+import { checkDetailSql, runDetailFloor, type Floor } from "./detail-floor.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const mode = process.argv[2];
@@ -129,9 +133,14 @@ for (let p = 0; p < 9; p++) {
   if (!r.data.jobs.pageInfo.hasNextPage) break;
   cursors.push(r.data.jobs.pageInfo.endCursor);
 }
-first.api.proc.kill("SIGTERM");
 const details = Array.from({ length: Math.min(jobs, 50) }, (_, k) => detailQuery(k + 1));
+const floorOn = process.env.FLOOR !== "0";
+if (floorOn) await checkDetailSql(url, schema, first.apiUrl, [1, 2, 3, Math.min(jobs, 50)]);
+first.api.proc.kill("SIGTERM");
 const os = await import("node:os");
+/** Per run: the first checkout's first variant's detail load, and the floor. */
+const detailRuns: { p50: number; p99: number }[] = [];
+const floorRuns: Floor[] = [];
 for (let k = 0; k < runs; k++) {
   for (const [apiRoot, env] of roots.flatMap((r) => variants.map((v) => [r, v] as const))) {
     const { api, apiUrl } = await start(apiRoot, env);
@@ -156,8 +165,31 @@ for (let k = 0; k < runs; k++) {
     const floor = await measured([JSON.stringify({ query: "{ __typename }" })]);
     say(`${apiRoot}${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ""} run ${k + 1}/${runs} (${jobs} jobs, ${cursors.length} list pages, load ${os.loadavg()[0].toFixed(1)}): list p50 ${list.p50} ms p99 ${list.p99} ms ${list.rps} req/s, API CPU ${list.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${list.pgCpuMsPerRequest} ms/req (errors ${list.errors}); detail p50 ${detail.p50} ms p99 ${detail.p99} ms ${detail.rps} req/s, API CPU ${detail.apiCpuMsPerRequest} ms/req, PostgreSQL CPU ${detail.pgCpuMsPerRequest} ms/req (errors ${detail.errors}); { __typename } p50 ${floor.p50} ms p99 ${floor.p99} ms ${floor.rps} req/s`);
     console.log(JSON.stringify({ root: apiRoot, env, run: k + 1, list, detail, floor }));
+    if (apiRoot === roots[0] && env === variants[0]) detailRuns.push(detail);
     api.proc.kill("SIGTERM");
     await new Promise((r) => api.proc.once("exit", r));
   }
+  if (floorOn) {
+    const floor = runDetailFloor(url, schema, details.length, duration);
+    say(`detail floor run ${k + 1}/${runs} (one SQL statement builds each answer, pgbench, 50 clients, load ${os.loadavg()[0].toFixed(1)}): p50 ${floor.p50} ms p99 ${floor.p99} ms ${floor.rps} statements/s, machine CPU ${floor.machineCpuMsPerStatement} ms/statement (errors ${floor.errors})`);
+    console.log(JSON.stringify({ run: k + 1, detailFloor: floor }));
+    floorRuns.push(floor);
+  }
+}
+if (floorOn) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const results = {
+    jobs: details.length,
+    runs,
+    apiDetailP50Ms: median(detailRuns.map((r) => r.p50)),
+    apiDetailP99Ms: median(detailRuns.map((r) => r.p99)),
+    floorDetailP50Ms: median(floorRuns.map((r) => r.p50)),
+    floorDetailP99Ms: median(floorRuns.map((r) => r.p99)),
+    floorStatementsPerSec: median(floorRuns.map((r) => r.rps)),
+    floorMachineCpuMsPerStatement: median(floorRuns.map((r) => r.machineCpuMsPerStatement)),
+  };
+  mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  writeFileSync(path.join(root, "bench/results/indexer-detail-floor.json"), JSON.stringify(results, null, 2) + "\n");
+  say(`wrote bench/results/indexer-detail-floor.json: ${JSON.stringify(results)}`);
 }
 process.exit(0);

@@ -11,7 +11,7 @@ const chain = JSON.parse(process.env.CHAIN_JSON!) as { url: string; registry: `0
 const url = process.env.BENCH_DB ?? `file:${path.join(mkdtempSync(path.join(os.tmpdir(), "bf-")), "b.db")}`;
 const db = await openDb(url);
 const metrics = new Metrics();
-const ix = new Indexer(db, { rpcUrl: chain.url, wsUrl: false, registry: chain.registry, market: chain.market, ...(process.env.INITIAL_RANGE ? { initialRange: Number(process.env.INITIAL_RANGE) } : {}), ...(process.env.TARGET_LOGS ? { targetLogs: Number(process.env.TARGET_LOGS) } : {}) }, { log: createLogger({}, "warn"), metrics });
+const ix = new Indexer(db, { rpcUrl: chain.url, wsUrl: false, registry: chain.registry, market: chain.market, ...(process.env.INITIAL_RANGE ? { initialRange: Number(process.env.INITIAL_RANGE) } : {}), ...(process.env.TARGET_LOGS ? { targetLogs: Number(process.env.TARGET_LOGS) } : {}), ...(process.env.GETLOGS_SLOW_START ? { slowStartBlocks: Number(process.env.GETLOGS_SLOW_START) } : {}) }, { log: createLogger({}, "warn"), metrics });
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 await ix.start();

@@ -83,6 +83,7 @@ await rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: `0x${BigInt(chain.head).t
 const warmGetLogsMs = Math.round(performance.now() - tWarm2);
 say(`eth_getLogs over the whole chain: first call ${coldGetLogsMs} ms, second ${warmGetLogsMs} ms`);
 const BACKFILL_RUNS = 5;
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
 const backfill: Record<string, number | null> = { sqlite: null, postgresql: null };
 const backfillRuns: Record<string, number[]> = { sqlite: [], postgresql: [] };
 /**
@@ -91,29 +92,44 @@ const backfillRuns: Record<string, number[]> = { sqlite: [], postgresql: [] };
  * is a negligible share but here is a quarter of a 2-second run. Reported beside the counted runs.
  */
 const backfillCold: Record<string, number | null> = { sqlite: null, postgresql: null };
+/**
+ * SQLite backfills with the slow start off (every range the adaptive range, as before it existed),
+ * alternated with the counted runs: the side-by-side figure for the slow start.
+ */
+const backfillNoSlowStart: number[] = [];
 /** 1-minute load average after each phase (the machine is shared). */
 const loads: number[] = [os.loadavg()[0]];
+/** One backfill from an empty database at `url`: events/s. */
+async function timedBackfill(url: string, label: string, extra: Partial<typeof cfg> & { slowStartBlocks?: number } = {}): Promise<{ rate: number; db: Awaited<ReturnType<typeof openDb>> }> {
+  const db = await openDb(url);
+  const metrics = new Metrics();
+  const ix = new Indexer(db, { ...cfg, ...extra }, { log, metrics });
+  const t0 = performance.now();
+  await ix.start();
+  await ix.waitFor(BigInt(chain.head), 600_000);
+  const s = (performance.now() - t0) / 1000;
+  await ix.stop();
+  const indexed = metrics.eventsIndexed.get();
+  say(`backfill ${label}: ${indexed} events in ${s.toFixed(2)} s = ${Math.round(indexed / s)} events/s (${metrics.flushes.get()} transactions; waiting for eth_getLogs ${ix.timings.wait.toFixed(0)} ms)`);
+  return { rate: Math.round(indexed / s), db };
+}
 for (const d of dbs) {
   // each run from an empty database; the last one is kept for the API measurements
   for (let k = -1; k < BACKFILL_RUNS; k++) {
     const last = k === BACKFILL_RUNS - 1;
+    if (k >= 0 && d.kind === "sqlite") {
+      const off = await timedBackfill(`file:${path.join(tmp, `backfill-off-${k}.db`)}`, `sqlite, slow start off, run ${k + 1}/${BACKFILL_RUNS}`, { slowStartBlocks: 0 });
+      backfillNoSlowStart.push(off.rate);
+      await off.db.close();
+    }
     const url = last ? d.url : d.kind === "sqlite" ? `file:${path.join(tmp, `backfill-${k + 1}.db`)}` : `${pgBase}?schema=bench_${process.pid}_r${k + 1}`;
-    const db = await openDb(url);
-    const metrics = new Metrics();
-    const ix = new Indexer(db, cfg, { log, metrics });
-    const t0 = performance.now();
-    await ix.start();
-    await ix.waitFor(BigInt(chain.head), 600_000);
-    const s = (performance.now() - t0) / 1000;
-    await ix.stop();
-    const indexed = metrics.eventsIndexed.get();
-    if (k < 0) backfillCold[d.kind] = Math.round(indexed / s);
-    else backfillRuns[d.kind].push(Math.round(indexed / s));
-    say(`backfill ${d.kind} ${k < 0 ? "cold (not counted)" : `run ${k + 1}/${BACKFILL_RUNS}`}: ${indexed} events in ${s.toFixed(2)} s = ${Math.round(indexed / s)} events/s (${metrics.flushes.get()} transactions; waiting for eth_getLogs ${ix.timings.wait.toFixed(0)} ms)`);
+    const { rate, db } = await timedBackfill(url, `${d.kind} ${k < 0 ? "cold (not counted)" : `run ${k + 1}/${BACKFILL_RUNS}`}`);
+    if (k < 0) backfillCold[d.kind] = rate;
+    else backfillRuns[d.kind].push(rate);
     if (!last && d.kind === "postgresql") await db.prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS "bench_${process.pid}_r${k + 1}" CASCADE`);
     await db.close();
   }
-  backfill[d.kind] = [...backfillRuns[d.kind]].sort((a, b) => a - b)[Math.floor(BACKFILL_RUNS / 2)];
+  backfill[d.kind] = median(backfillRuns[d.kind]);
   loads.push(os.loadavg()[0]);
 }
 
@@ -283,6 +299,8 @@ const results = {
   backfillRunsSqlite: backfillRuns.sqlite,
   backfillRunsPostgres: backfillRuns.postgresql,
   backfillColdSqlite: backfillCold.sqlite,
+  backfillNoSlowStartSqlite: median(backfillNoSlowStart),
+  backfillNoSlowStartRunsSqlite: backfillNoSlowStart,
   backfillColdPostgres: backfillCold.postgresql,
   firstGetLogsMs: coldGetLogsMs,
   secondGetLogsMs: warmGetLogsMs,
@@ -314,6 +332,7 @@ Load average (1 min, 2 cores shared with other work) after each phase: ${loads.m
 | measurement | SQLite | PostgreSQL 15 | goal |
 | --- | --- | --- | --- |
 | backfill from an empty database to the head (events/s, median of ${BACKFILL_RUNS} runs, each from an empty database, after one uncounted cold run in the same process; includes start-up and the last 12 blocks, which are journaled for reorgs) | ${backfill.sqlite} (runs: ${backfillRuns.sqlite.join(", ")}; cold: ${backfillCold.sqlite}) | ${backfill.postgresql ?? "n/a"}${backfillRuns.postgresql.length ? ` (runs: ${backfillRuns.postgresql.join(", ")}; cold: ${backfillCold.postgresql})` : ""} | ≥ 20,000 (SQLite) |
+| the same with the slow start off (\`slowStartBlocks: 0\`: every \`eth_getLogs\` range the adaptive range), alternated with the counted runs (events/s, median) | ${median(backfillNoSlowStart)} (runs: ${backfillNoSlowStart.join(", ")}) | – | |
 | live latency, mined block → row queryable via GraphQL (median of 30, ms) | ${liveLatencyMs} (p95 ${liveP95}) | – | |
 
 GraphQL under 50 concurrent connections (autocannon, ${duration} s per run; the API alone in its own process). "list": \`jobs(first: 20, after, where: {status: Completed}, orderBy: createdAt, orderDirection: desc)\` walking the first pages with \`totalCount\`; "detail": one job with workers + providers, 10 rounds with commitments and votes, and its loss curve (50 different jobs). "cached" is the default server (results shared between identical queries until the next indexed block); "no cache" executes every request.
