@@ -13,9 +13,10 @@
  */
 import { GraphQLError } from "graphql";
 import pg from "pg";
-import type { Db } from "../indexer/db/index.ts";
+import { sqliteFile, type Db } from "../indexer/db/index.ts";
 import type { Entity, Field, Relation } from "./model.ts";
 import { PgReader } from "./pg-reader.ts";
+import { SqliteReader } from "./sqlite-reader.ts";
 
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 20;
@@ -347,8 +348,8 @@ function selectList(e: Entity, fields: Field[], alias: string): string {
 /**
  * PostgreSQL reads go straight to `pg` (Prisma's raw path costs ~2.5 ms per statement on top:
  * measured in BENCHMARKS.md), through pipelined connections that write each event-loop turn's
- * statements together (api/pg-reader.ts); SQLite reads go through Prisma's raw path (the libSQL
- * client is Prisma's own). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
+ * statements together (api/pg-reader.ts); SQLite reads through a read-only libSQL connection of the
+ * API's own (api/sqlite-reader.ts). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
  */
 const readers = new WeakMap<Db, PgReader>();
 const int8 = (v: string) => BigInt(v);
@@ -377,11 +378,28 @@ function reader(db: Db): PgReader {
   return r;
 }
 
-/** Closes the API's own PostgreSQL connections to `db` (the server does this on close). */
+const sqliteReaders = new WeakMap<Db, SqliteReader>();
+
+/** The API's own read connection to a SQLite file (api/sqlite-reader.ts); none for an in-memory database, which only Prisma's connection sees. */
+function sqliteReader(db: Db): SqliteReader | undefined {
+  if (db.provider !== "sqlite" || !db.url) return undefined;
+  let r = sqliteReaders.get(db);
+  if (!r) {
+    const file = sqliteFile(db.url);
+    if (file === ":memory:") return undefined;
+    r = new SqliteReader(file);
+    sqliteReaders.set(db, r);
+  }
+  return r;
+}
+
+/** Closes the API's own connections to `db` (the server does this on close). */
 export async function closeReaders(db: Db): Promise<void> {
   const r = readers.get(db);
   readers.delete(db);
   await r?.close();
+  sqliteReaders.get(db)?.close();
+  sqliteReaders.delete(db);
 }
 
 /** Statements run by the generated resolvers (tests count them to prove batching). */
@@ -392,6 +410,8 @@ async function raw(db: Db, s: Sql, text: string): Promise<Row[]> {
   if (db.provider === "postgresql" && db.url) {
     return reader(db).query(text, s.params.map((v) => (typeof v === "bigint" ? v.toString() : v)));
   }
+  const lite = sqliteReader(db);
+  if (lite) return lite.query(text, s.params);
   return (await db.prisma.$queryRawUnsafe(text, ...s.params)) as Row[];
 }
 

@@ -11,6 +11,7 @@
  *   BENCH_SCHEMA=bench_api node bench/indexer/api-nocache.ts drop
  * API_ROOTS=/path/a,/path/b (load): checkouts whose `api/main.ts` is measured in turn, RUNS times each
  * (before/after comparisons on a shared machine); default this checkout.
+ * BENCH_DB=file:<path> (load): the API on a SQLite file instead (e.g. one filled by backfill-only.ts).
  * API_ENVS="API_FAST_PATH=0;API_FAST_PATH=1" (load): environment variants of each checkout, measured in turn
  * (e.g. the fast path off and on).
  * Each load run ends with the detail floor (detail-floor.ts): the same detail answers built by one SQL
@@ -34,7 +35,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const mode = process.argv[2];
 const schema = process.env.BENCH_SCHEMA ?? "bench_api";
 if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`BENCH_SCHEMA must be a plain lower-case identifier, got ${schema}`);
-const url = `${process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test"}?schema=${schema}`;
+const pgUrl = `${process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test"}?schema=${schema}`;
+/** BENCH_DB=file:<path> (load): measure the API on a SQLite file (filled by backfill-only.ts) instead of the schema. */
+const url = mode === "load" && process.env.BENCH_DB ? process.env.BENCH_DB : pgUrl;
+const onPg = url === pgUrl;
 const say = (m: string) => process.stderr.write(`[bench:api-nocache] ${m}\n`);
 
 const children: ChildProcess[] = [];
@@ -134,7 +138,7 @@ for (let p = 0; p < 9; p++) {
   cursors.push(r.data.jobs.pageInfo.endCursor);
 }
 const details = Array.from({ length: Math.min(jobs, 50) }, (_, k) => detailQuery(k + 1));
-const floorOn = process.env.FLOOR !== "0";
+const floorOn = process.env.FLOOR !== "0" && onPg;
 if (floorOn) await checkDetailSql(url, schema, first.apiUrl, [1, 2, 3, Math.min(jobs, 50)]);
 first.api.proc.kill("SIGTERM");
 const os = await import("node:os");
