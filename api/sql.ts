@@ -348,7 +348,7 @@ function selectList(e: Entity, fields: Field[], alias: string): string {
 /**
  * PostgreSQL reads go straight to `pg` (Prisma's raw path costs ~2.5 ms per statement on top:
  * measured in BENCHMARKS.md), through pipelined connections that write each event-loop turn's
- * statements together (api/pg-reader.ts); SQLite reads through a read-only libSQL connection of the
+ * statements together (api/pg-reader.ts); SQLite reads through a query-only libSQL connection of the
  * API's own (api/sqlite-reader.ts). Values come back typed the same way: int8 → bigint, int4 → number, numeric → text.
  */
 const readers = new WeakMap<Db, PgReader>();
