@@ -3,6 +3,7 @@
  * a batch gets its own rows, a failing statement fails alone, the connection limit holds, a killed
  * connection is replaced, and a closed reader refuses work. Without PostgreSQL the test says it did not run.
  */
+import os from "node:os";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
@@ -101,12 +102,12 @@ describe("pipelined PostgreSQL reader", { skip: !available && "PostgreSQL unavai
 });
 
 describe("API_PG_CONNECTIONS", () => {
-  it("defaults to 4 and rejects anything but a whole number from 1 to 64 with a one-line error", async () => {
+  it("defaults to the machine's cores and rejects anything but a whole number from 1 to 64 with a one-line error", async () => {
     const { pgConnectionsFromEnv } = await import("../../api/sql.ts");
     const saved = process.env.API_PG_CONNECTIONS;
     try {
       delete process.env.API_PG_CONNECTIONS;
-      assert.equal(pgConnectionsFromEnv(), 4);
+      assert.equal(pgConnectionsFromEnv(), Math.min(64, os.availableParallelism()));
       process.env.API_PG_CONNECTIONS = "8";
       assert.equal(pgConnectionsFromEnv(), 8);
       for (const bad of ["0", "abc", "2.5", "65"]) {
