@@ -28,6 +28,9 @@ const CONVERT: Record<string, Convert> = {
   TEXT: keep,
 };
 
+/** Statement texts kept prepared; past this the cache starts over (the API issues a few hundred shapes). */
+const MAX_PREPARED = 500;
+
 interface Prepared {
   stmt: Database.Statement;
   names: string[];
@@ -37,14 +40,12 @@ interface Prepared {
 export class SqliteReader {
   readonly #db: Database.Database;
   readonly #stmts = new Map<string, Prepared>();
-  readonly #maxPrepared: number;
 
-  constructor(file: string, opts: { maxPrepared?: number } = {}) {
+  constructor(file: string) {
     this.#db = new Database(file);
     this.#db.exec("PRAGMA busy_timeout = 10000");
     // (libSQL's Node binding has no read-only open mode)
     this.#db.exec("PRAGMA query_only = ON");
-    this.#maxPrepared = opts.maxPrepared ?? 500;
   }
 
   #prepare(text: string): Prepared {
@@ -60,7 +61,7 @@ export class SqliteReader {
         // a declared type not listed is read as it comes
         convert: cols.map((c) => (c.type === null ? computed : (CONVERT[c.type.toUpperCase()] ?? keep))),
       };
-      if (this.#stmts.size >= this.#maxPrepared) this.#stmts.clear();
+      if (this.#stmts.size >= MAX_PREPARED) this.#stmts.clear();
       this.#stmts.set(text, p);
     }
     return p;

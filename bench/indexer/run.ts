@@ -23,7 +23,7 @@ import { load as loadBodies, type Load } from "./load.ts";
 import { openDb } from "../../indexer/db/index.ts";
 import { createLogger } from "../../indexer/log.ts";
 import { Metrics } from "../../indexer/metrics.ts";
-import { Indexer } from "../../indexer/sync.ts";
+import { Indexer, type SyncConfig } from "../../indexer/sync.ts";
 import { freePort, postgresAvailable, waitUntil } from "../../test/indexer/helpers.ts";
 import { detailQuery, listQuery } from "./queries.ts";
 
@@ -100,7 +100,7 @@ const backfillNoSlowStart: number[] = [];
 /** 1-minute load average after each phase (the machine is shared). */
 const loads: number[] = [os.loadavg()[0]];
 /** One backfill from an empty database at `url`: events/s. */
-async function timedBackfill(url: string, label: string, extra: Partial<typeof cfg> & { slowStartBlocks?: number } = {}): Promise<{ rate: number; db: Awaited<ReturnType<typeof openDb>> }> {
+async function timedBackfill(url: string, label: string, extra: Partial<SyncConfig> = {}): Promise<{ rate: number; db: Awaited<ReturnType<typeof openDb>> }> {
   const db = await openDb(url);
   const metrics = new Metrics();
   const ix = new Indexer(db, { ...cfg, ...extra }, { log, metrics });
